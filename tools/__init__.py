@@ -1,0 +1,1 @@
+"""Developer tooling that is not shipped with the integration."""
