@@ -1,0 +1,51 @@
+"""Constants shared by the wgtwo integration's modules."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .client import EventType
+
+DOMAIN: Final = "wgtwo"
+
+# Config entry data
+CONF_ENVIRONMENT: Final = "environment"
+CONF_HOST: Final = "host"  # custom environment only: "host" or "host:port"
+CONF_PLAINTEXT: Final = "plaintext"  # custom environment only; loopback hosts only
+CONF_TOKEN_URL: Final = "token_url"  # custom environment only
+CONF_CLIENT_ID: Final = "client_id"
+CONF_CLIENT_SECRET: Final = "client_secret"
+
+ENV_EU: Final = "eu"
+ENV_US: Final = "us"
+ENV_SAKURA: Final = "sakura"
+ENV_SANDBOX: Final = "sandbox"
+ENV_CUSTOM: Final = "custom"
+ENVIRONMENT_OPTIONS: Final = [ENV_EU, ENV_US, ENV_SAKURA, ENV_SANDBOX, ENV_CUSTOM]
+
+# Config entry options
+CONF_EVENT_TYPES: Final = "event_types"
+CONF_HOME_COUNTRY: Final = "home_country"  # ISO 3166-1 alpha-2, empty: from the number
+CONF_PHONEBOOK: Final = "phonebook"  # dict E.164 -> name
+CONF_SHARE_SMS_TEXT: Final = "share_sms_text"
+
+# User-facing event type choices -> API event types. Consent revoke is always on.
+EVENT_TYPE_CHOICES: Final[dict[str, EventType]] = {
+    "voice": EventType.VOICE_EVENT,
+    "voicemail": EventType.VOICEMAIL_EVENT,
+    "sms": EventType.SMS_EVENT,
+    "sms_delivery_report": EventType.SMS_DELIVERY_REPORT_EVENT,
+    "roaming": EventType.COUNTRY_CHANGE_EVENT,
+    "location": EventType.LOCATION_UPDATE_EVENT,
+    "handset": EventType.HANDSET_UPDATE_EVENT,
+}
+DEFAULT_EVENT_TYPES: Final = ["voice", "voicemail", "sms", "roaming"]
+ALWAYS_ON_EVENT_TYPES: Final = frozenset({EventType.CONSENT_REVOKE_EVENT})
+
+# Bus event fired for every event received
+EVENT_WGTWO: Final = "wgtwo_event"
+
+# Dispatcher signals, formatted with the config entry id
+SIGNAL_CONNECTION: Final = "wgtwo_connection_{entry_id}"
+SIGNAL_NEW_SUBSCRIBER: Final = "wgtwo_new_subscriber_{entry_id}"
+SIGNAL_SUBSCRIBER_UPDATE: Final = "wgtwo_subscriber_update_{entry_id}_{number}"
