@@ -1,0 +1,72 @@
+"""The committed generated code is what scripts/gen-protos produces, and it loads on the runtime we declare."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import metadata
+from pathlib import Path
+
+from homeassistant import const as ha_const
+
+from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from tools import gen_protos
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_text()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_committed_code_matches_generator(tmp_path: Path) -> None:
+    gen_protos.generate(tmp_path / "proto")
+    assert _files(tmp_path / "proto") == _files(gen_protos.OUTPUT)
+
+
+def test_generated_imports_are_package_relative() -> None:
+    for name, text in _files(gen_protos.OUTPUT).items():
+        assert not re.search(r"^(from|import) wgtwo\b", text, re.MULTILINE), name
+
+
+def test_gencode_is_not_newer_than_the_pinned_runtime() -> None:
+    """protobuf and grpcio refuse generated code newer than themselves."""
+    constraints = Path(ha_const.__file__).with_name("package_constraints.txt").read_text()
+    pins = dict(re.findall(r"^(grpcio|protobuf)==([\d.]+)$", constraints, re.MULTILINE))
+    events = (gen_protos.OUTPUT / "wgtwo/events/v0/events_pb2.py").read_text()
+    grpc_stub = (gen_protos.OUTPUT / "wgtwo/events/v0/events_pb2_grpc.py").read_text()
+    gen_pb = re.search(r"Protobuf Python Version: ([\d.]+)", events)
+    gen_grpc = re.search(r"GRPC_GENERATED_VERSION = '([\d.]+)'", grpc_stub)
+    assert gen_pb and gen_grpc
+    runtime_pb = _version(pins["protobuf"])
+    assert _version(gen_pb.group(1))[0] == runtime_pb[0]
+    assert _version(gen_pb.group(1)) <= runtime_pb
+    assert _version(gen_grpc.group(1)) <= _version(pins["grpcio"])
+    # The test environment runs exactly Home Assistant's pins.
+    assert metadata.version("protobuf") == pins["protobuf"]
+    assert metadata.version("grpcio") == pins["grpcio"]
+
+
+def test_tests_cover_the_declared_minimum_home_assistant() -> None:
+    hacs = json.loads((ROOT / "hacs.json").read_text())
+    assert hacs["homeassistant"] == ha_const.__version__
+
+
+def test_wire_bytes_of_the_sheet_example() -> None:
+    """Field numbers from the sheet give these exact bytes."""
+    event = events_pb2.Event()
+    event.voice_event.call_id = "c"
+    event.voice_event.type = events_pb2.VoiceEvent.CALL_RINGING
+    event.voice_event.caller_id_hidden = True
+    event.owner.phone_number.e164 = "+1"
+    event.metadata.sequence = 7
+    wire = event.SerializeToString()
+    assert wire == bytes.fromhex("0a020807" "2207" "0a0163" "1002" "3001" "6206" "0a04" "0a022b31")

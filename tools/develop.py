@@ -1,0 +1,238 @@
+"""Run a Home Assistant development instance wired to a local sandbox server.
+
+Starts the sandbox (playing the demo scenario) and Home Assistant on
+http://localhost:8123, finishes onboarding with a development login, and adds
+the wgtwo integration through its real config flow, so a newcomer sees devices
+and entities change within a minute. Ctrl-C stops both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+USERNAME = "dev"
+PASSWORD = "dev"  # noqa: S105 - local development login, printed for the user
+CLIENT_ID = "demo-client"
+CLIENT_SECRET = "demo-secret"  # noqa: S105 - the sandbox's demo credentials
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, default=ROOT / "config")
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--grpc-port", type=int, default=50051)
+    parser.add_argument("--http-port", type=int, default=50080)
+    parser.add_argument("--scenario-interval", type=float, default=4.0)
+    return parser.parse_args(argv)
+
+
+def _prepare_config(config: Path, port: int) -> None:
+    """Link the integration into the config folder and set the HTTP port."""
+    links = config / "custom_components"
+    links.mkdir(parents=True, exist_ok=True)
+    link = links / "wgtwo"
+    if not link.is_symlink():
+        link.symlink_to(ROOT / "custom_components" / "wgtwo", target_is_directory=True)
+    http = config / "http.yaml"
+    http.write_text(f"server_port: {port}\n")
+
+
+async def _start(*command: str, ready: str | None = None) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE if ready else None,
+        start_new_session=True,
+    )
+    if ready and process.stdout:
+        while True:
+            line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+            if not line:
+                raise RuntimeError(f"{command[0]} exited before it was ready")
+            if ready in line:
+                break
+    return process
+
+
+async def _wait_for_http(session: aiohttp.ClientSession, url: str, timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        with contextlib.suppress(aiohttp.ClientError):
+            async with session.get(url) as response:
+                if response.status < 500:
+                    return
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"Home Assistant did not answer at {url}")
+        await asyncio.sleep(1)
+
+
+async def _token(session: aiohttp.ClientSession, base: str, code: str) -> str:
+    async with session.post(
+        f"{base}/auth/token",
+        data={"grant_type": "authorization_code", "code": code, "client_id": f"{base}/"},
+    ) as response:
+        response.raise_for_status()
+        return str((await response.json())["access_token"])
+
+
+async def _onboard(session: aiohttp.ClientSession, base: str) -> str:
+    """Finish onboarding once, then log in; return an access token."""
+    async with session.get(f"{base}/api/onboarding") as response:
+        steps = {step["step"]: step["done"] for step in await response.json()}
+    if not steps.get("user"):
+        async with session.post(
+            f"{base}/api/onboarding/users",
+            json={
+                "name": "Developer",
+                "username": USERNAME,
+                "password": PASSWORD,
+                "client_id": f"{base}/",
+                "language": "en",
+            },
+        ) as response:
+            response.raise_for_status()
+            code = (await response.json())["auth_code"]
+    else:
+        async with session.post(
+            f"{base}/auth/login_flow",
+            json={
+                "client_id": f"{base}/",
+                "handler": ["homeassistant", None],
+                "redirect_uri": f"{base}/",
+            },
+        ) as response:
+            flow = await response.json()
+        async with session.post(
+            f"{base}/auth/login_flow/{flow['flow_id']}",
+            json={"username": USERNAME, "password": PASSWORD, "client_id": f"{base}/"},
+        ) as response:
+            code = (await response.json())["result"]
+    token = await _token(session, base, code)
+    headers = {"Authorization": f"Bearer {token}"}
+    for step, body in (
+        ("core_config", {}),
+        ("analytics", {}),
+        ("integration", {"client_id": f"{base}/", "redirect_uri": f"{base}/?auth_callback=1"}),
+    ):
+        if not steps.get(step):
+            async with session.post(
+                f"{base}/api/onboarding/{step}", json=body, headers=headers
+            ) as response:
+                response.raise_for_status()
+    return token
+
+
+async def _configure_integration(
+    session: aiohttp.ClientSession, base: str, token: str, grpc_port: int, http_port: int
+) -> None:
+    """Add the integration through its own config flow, unless it is there already."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with session.get(
+        f"{base}/api/config/config_entries/entry", params={"domain": "wgtwo"}, headers=headers
+    ) as response:
+        if await response.json():
+            return
+    answers: dict[str, Any] = {
+        "environment": "custom",
+        "host": f"127.0.0.1:{grpc_port}",
+        "plaintext": True,
+        "token_url": f"http://127.0.0.1:{http_port}/oauth2/token",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "event_types": [
+            "voice",
+            "voicemail",
+            "sms",
+            "sms_delivery_report",
+            "roaming",
+            "location",
+            "handset",
+        ],
+    }
+    async with session.post(
+        f"{base}/api/config/config_entries/flow",
+        json={"handler": "wgtwo", "show_advanced_options": True},
+        headers=headers,
+    ) as response:
+        step = await response.json()
+    while step.get("type") == "form":
+        fields = {field["name"] for field in step.get("data_schema", [])}
+        if step.get("errors"):
+            raise RuntimeError(f"config flow step {step['step_id']}: {step['errors']}")
+        async with session.post(
+            f"{base}/api/config/config_entries/flow/{step['flow_id']}",
+            json={key: value for key, value in answers.items() if key in fields},
+            headers=headers,
+        ) as response:
+            step = await response.json()
+    if step.get("type") != "create_entry":
+        raise RuntimeError(f"config flow ended with {json.dumps(step)}")
+
+
+async def _run(args: argparse.Namespace) -> int:
+    _prepare_config(args.config, args.port)
+    python = sys.executable
+    sandbox = await _start(
+        python,
+        "-m",
+        "wgtwo_sandbox",
+        "--grpc-port",
+        str(args.grpc_port),
+        "--http-port",
+        str(args.http_port),
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--state",
+        str(args.config / ".sandbox-state.jsonl"),
+        "--scenario",
+        "demo",
+        "--scenario-interval",
+        str(args.scenario_interval),
+        ready="ready",
+    )
+    hass = await _start(python, "-m", "homeassistant", "--config", str(args.config))
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _wait_for_http(session, f"{base}/api/onboarding", timeout=600)
+            token = await _onboard(session, base)
+            await _configure_integration(session, base, token, args.grpc_port, args.http_port)
+        print(
+            f"\nHome Assistant is running at http://localhost:{args.port}\n"
+            f"Login: {USERNAME} / {PASSWORD}\n"
+            "The wgtwo integration is configured against the local sandbox, which plays a "
+            "demo scenario.\nPress Ctrl-C to stop.\n",
+            flush=True,
+        )
+        return await hass.wait()
+    finally:
+        for process in (hass, sandbox):
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), 30)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run until Ctrl-C."""
+    args = _parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(asyncio.run(_run(args)))
+
+
+if __name__ == "__main__":
+    main()
