@@ -22,9 +22,9 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 USERNAME = "dev"
-PASSWORD = "dev"  # noqa: S105 - local development login, printed for the user
+PASSWORD = "dev"
 CLIENT_ID = "demo-client"
-CLIENT_SECRET = "demo-secret"  # noqa: S105 - the sandbox's demo credentials
+CLIENT_SECRET = "demo-secret"
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,15 +65,12 @@ async def _start(*command: str, ready: str | None = None) -> asyncio.subprocess.
     return process
 
 
-async def _wait_for_http(session: aiohttp.ClientSession, url: str, timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _wait_for_http(session: aiohttp.ClientSession, url: str) -> None:
     while True:
         with contextlib.suppress(aiohttp.ClientError):
             async with session.get(url) as response:
                 if response.status < 500:
                     return
-        if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError(f"Home Assistant did not answer at {url}")
         await asyncio.sleep(1)
 
 
@@ -207,7 +204,8 @@ async def _run(args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{args.port}"
     try:
         async with aiohttp.ClientSession() as session:
-            await _wait_for_http(session, f"{base}/api/onboarding", timeout=600)
+            async with asyncio.timeout(600):
+                await _wait_for_http(session, f"{base}/api/onboarding")
             token = await _onboard(session, base)
             await _configure_integration(session, base, token, args.grpc_port, args.http_port)
         print(

@@ -29,10 +29,7 @@ _QUALIFIED = re.compile(r"\bwgtwo((?:\.\w+)*)\.(\w+_pb2)\.")
 def _relative(from_package: tuple[str, ...], target: tuple[str, ...]) -> str:
     """Return the relative module path from one package to another."""
     common = 0
-    while (
-        common < min(len(from_package), len(target))
-        and from_package[common] == target[common]
-    ):
+    while common < min(len(from_package), len(target)) and from_package[common] == target[common]:
         common += 1
     dots = "." * (len(from_package) - common + 1)
     return dots + ".".join(target[common:])
@@ -68,6 +65,7 @@ def _rewrite(text: str, package: tuple[str, ...]) -> str:
 def generate(output: Path) -> None:
     """Run protoc over every .proto file and post-process the result into output."""
     protos = sorted(p.relative_to(PROTO_ROOT).as_posix() for p in PROTO_ROOT.rglob("*.proto"))
+    bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as raw_dir:
         raw = Path(raw_dir)
         subprocess.run(
@@ -80,8 +78,8 @@ def generate(output: Path) -> None:
                 f"--grpc_python_out={raw}",
                 f"--mypy_out={raw}",
                 f"--mypy_grpc_out={raw}",
-                f"--plugin=protoc-gen-mypy={Path(sys.executable).parent / 'protoc-gen-mypy'}",
-                f"--plugin=protoc-gen-mypy_grpc={Path(sys.executable).parent / 'protoc-gen-mypy_grpc'}",
+                f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
+                f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
                 *protos,
             ],
             check=True,
