@@ -1,0 +1,109 @@
+"""Asyncio client for the wgtwo events API (no Home Assistant imports here).
+
+Subscribe to subscriber events with :class:`EventSubscription`, check settings with
+:func:`async_check_subscription`, and call voicemail/SMS APIs with :class:`WgtwoActions`.
+"""
+
+from __future__ import annotations
+
+from .actions import SendSmsResult, SendStatus, Voicemail, WgtwoActions
+from .auth import TokenProvider
+from .backoff import Backoff
+from .check import async_check_subscription
+from .config import StartKind, StartPosition, SubscriptionConfig
+from .endpoint import DEFAULT_TOKEN_URL, ENVIRONMENTS, Endpoint, is_loopback_host
+from .errors import (
+    ActionError,
+    AuthenticationError,
+    CannotConnectError,
+    InvalidEndpointError,
+    MissingScopeError,
+    WgtwoError,
+)
+from .event_types import ACTION_SCOPES, EVENT_TYPE_SCOPES, EventType, scopes_for
+from .models import (
+    AddressType,
+    ConsentRevokeEvent,
+    Country,
+    CountryChangeEvent,
+    DeliveryStatus,
+    FirstAttachmentEvent,
+    Handset,
+    HandsetUpdateEvent,
+    Locations,
+    LocationUpdateEvent,
+    OperatorToken,
+    PeriodicCountryEvent,
+    SmsDeliveryReportEvent,
+    SmsDirection,
+    SmsEvent,
+    TokenAuditEvent,
+    TokenOperation,
+    UnknownEvent,
+    VoiceEvent,
+    VoiceEventKind,
+    VoicemailEvent,
+    VoicemailEventKind,
+    WgtwoEvent,
+    event_from_proto,
+)
+from .status import ConnectionState, ConnectionStatus, SubscriptionStats
+from .subscription import EventHandler, EventSubscription, RawHook, StateCallback
+
+__all__ = [
+    "ACTION_SCOPES",
+    "DEFAULT_TOKEN_URL",
+    "ENVIRONMENTS",
+    "EVENT_TYPE_SCOPES",
+    "ActionError",
+    "AddressType",
+    "AuthenticationError",
+    "Backoff",
+    "CannotConnectError",
+    "ConnectionState",
+    "ConnectionStatus",
+    "ConsentRevokeEvent",
+    "Country",
+    "CountryChangeEvent",
+    "DeliveryStatus",
+    "Endpoint",
+    "EventHandler",
+    "EventSubscription",
+    "EventType",
+    "FirstAttachmentEvent",
+    "Handset",
+    "HandsetUpdateEvent",
+    "InvalidEndpointError",
+    "LocationUpdateEvent",
+    "Locations",
+    "MissingScopeError",
+    "OperatorToken",
+    "PeriodicCountryEvent",
+    "RawHook",
+    "SendSmsResult",
+    "SendStatus",
+    "SmsDeliveryReportEvent",
+    "SmsDirection",
+    "SmsEvent",
+    "StartKind",
+    "StartPosition",
+    "StateCallback",
+    "SubscriptionConfig",
+    "SubscriptionStats",
+    "TokenAuditEvent",
+    "TokenOperation",
+    "TokenProvider",
+    "UnknownEvent",
+    "VoiceEvent",
+    "VoiceEventKind",
+    "Voicemail",
+    "VoicemailEvent",
+    "VoicemailEventKind",
+    "WgtwoActions",
+    "WgtwoError",
+    "WgtwoEvent",
+    "async_check_subscription",
+    "event_from_proto",
+    "is_loopback_host",
+    "scopes_for",
+]

@@ -1,0 +1,199 @@
+"""Unary API calls behind user actions: voicemail media and sending SMS."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from .auth import TokenProvider
+from .endpoint import Endpoint
+from .errors import ActionError, AuthenticationError, CannotConnectError
+from .event_types import (
+    SCOPE_SMS_SEND,
+    SCOPE_VOICEMAIL_DELETE,
+    SCOPE_VOICEMAIL_GET,
+    SCOPE_VOICEMAIL_UPDATE,
+)
+from .grpc_errors import missing_scope_error
+from .proto.wgtwo.sms.v1 import sms_pb2, sms_pb2_grpc
+from .proto.wgtwo.voicemail.v0 import voicemail_pb2, voicemail_pb2_grpc
+
+
+class SendStatus(StrEnum):
+    """Outcome of sending an SMS."""
+
+    UNSPECIFIED = "unspecified"
+    OK = "ok"
+    REJECT = "reject"
+    ERROR = "error"
+
+
+_SEND_STATUSES = {0: SendStatus.UNSPECIFIED, 1: SendStatus.OK, 2: SendStatus.REJECT}
+_SEND_STATUSES[3] = SendStatus.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class Voicemail:
+    """A voicemail's metadata and its audio (WAV)."""
+
+    voicemail_id: str
+    from_number: str | None
+    to_number: str | None
+    duration: timedelta | None
+    played: bool
+    created: datetime | None
+    expires: datetime | None
+    wav: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SendSmsResult:
+    """What the API answered to a send request."""
+
+    message_id: str
+    status: SendStatus | int
+    description: str
+    num_fragments: int
+
+    @property
+    def ok(self) -> bool:
+        """Whether the message was accepted for delivery."""
+        return self.status is SendStatus.OK
+
+
+def _time(message: Timestamp, present: bool) -> datetime | None:
+    if not present:
+        return None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+        seconds=message.seconds, microseconds=message.nanos // 1000
+    )
+
+
+def _duration(message: Duration, present: bool) -> timedelta | None:
+    return message.ToTimedelta() if present else None
+
+
+class WgtwoActions:
+    """Voicemail and SMS calls on one lazily opened channel; ``close()`` when done."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        token_provider: TokenProvider | None,
+        *,
+        timeout: float = 15.0,
+    ) -> None:
+        self._endpoint = endpoint
+        self._token_provider = token_provider
+        self._timeout = timeout
+        self._channel: grpc.aio.Channel | None = None
+
+    def _open(self) -> grpc.aio.Channel:
+        if self._channel is None:
+            self._channel = self._endpoint.create_channel()
+        return self._channel
+
+    async def close(self) -> None:
+        """Close the channel (safe to call more than once)."""
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            await channel.close()
+
+    async def _call(self, scope: str, invoke: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run ``invoke(metadata)`` with a token, refreshing it once if it is rejected."""
+        provider = self._token_provider
+        for attempt in (1, 2):
+            metadata: tuple[tuple[str, str], ...] = ()
+            if provider is not None:
+                token = await provider.get_token(force_refresh=attempt == 2)
+                metadata = (("authorization", f"Bearer {token}"),)
+            try:
+                return await invoke(metadata)
+            except grpc.aio.AioRpcError as err:
+                code = err.code()
+                if code == grpc.StatusCode.UNAUTHENTICATED:
+                    if provider is not None and attempt == 1:
+                        continue
+                    raise AuthenticationError("server rejected the access token") from None
+                if code == grpc.StatusCode.PERMISSION_DENIED:
+                    raise missing_scope_error(err.details(), {scope}) from None
+                if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise CannotConnectError(
+                        f"cannot reach {self._endpoint.target} ({code.name})"
+                    ) from None
+                raise ActionError(f"{scope} failed ({code.name})", code.name) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def get_voicemail(self, voicemail_id: str) -> Voicemail:
+        """Fetch a voicemail's metadata and audio."""
+        stub = voicemail_pb2_grpc.VoicemailMediaServiceStub(self._open())
+        request = voicemail_pb2.GetVoicemailRequest(voicemail_id=voicemail_id)
+        response: voicemail_pb2.GetVoicemailResponse = await self._call(
+            SCOPE_VOICEMAIL_GET,
+            lambda md: stub.GetVoicemail(request, metadata=md, timeout=self._timeout),
+        )
+        meta = response.metadata
+        return Voicemail(
+            voicemail_id=meta.voicemail_id or voicemail_id,
+            from_number=getattr(meta, "from").e164 or None,
+            to_number=meta.to.e164 or None,
+            duration=_duration(meta.duration, meta.HasField("duration")),
+            played=meta.played,
+            created=_time(meta.created, meta.HasField("created")),
+            expires=_time(meta.expires, meta.HasField("expires")),
+            wav=response.wav,
+        )
+
+    async def mark_voicemail_read(self, voicemail_id: str) -> None:
+        """Mark a voicemail as played."""
+        stub = voicemail_pb2_grpc.VoicemailMediaServiceStub(self._open())
+        request = voicemail_pb2.MarkVoicemailAsReadRequest(voicemail_id=voicemail_id)
+        await self._call(
+            SCOPE_VOICEMAIL_UPDATE,
+            lambda md: stub.MarkVoicemailAsRead(request, metadata=md, timeout=self._timeout),
+        )
+
+    async def delete_voicemail(self, voicemail_id: str) -> None:
+        """Delete a voicemail."""
+        stub = voicemail_pb2_grpc.VoicemailMediaServiceStub(self._open())
+        request = voicemail_pb2.DeleteVoicemailRequest(voicemail_id=voicemail_id)
+        await self._call(
+            SCOPE_VOICEMAIL_DELETE,
+            lambda md: stub.DeleteVoicemail(request, metadata=md, timeout=self._timeout),
+        )
+
+    async def send_sms(
+        self,
+        from_subscriber: str,
+        to_address: str,
+        content: str,
+        *,
+        delivery_deadline: timedelta | None = None,
+    ) -> SendSmsResult:
+        """Send a text SMS on behalf of a subscriber (E.164 ``from_subscriber``)."""
+        if not 1 <= len(content) <= 2000:
+            raise ActionError("SMS content must be 1 to 2000 characters", "INVALID_ARGUMENT")
+        stub = sms_pb2_grpc.SmsServiceStub(self._open())
+        request = sms_pb2.SendTextFromSubscriberRequest(
+            content=content, from_subscriber=from_subscriber, to_address=to_address
+        )
+        if delivery_deadline is not None:
+            request.delivery_deadline.FromTimedelta(delivery_deadline)
+        response: sms_pb2.SendMessageResponse = await self._call(
+            SCOPE_SMS_SEND,
+            lambda md: stub.SendTextFromSubscriber(request, metadata=md, timeout=self._timeout),
+        )
+        status = _SEND_STATUSES.get(response.status)
+        return SendSmsResult(
+            message_id=response.message_id,
+            status=status if status is not None else response.status,
+            description=response.description,
+            num_fragments=response.num_fragments,
+        )

@@ -1,0 +1,93 @@
+"""One-shot check that a subscription would work (used before saving a configuration)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+import grpc
+
+from .auth import TokenProvider
+from .config import SubscriptionConfig
+from .endpoint import Endpoint
+from .errors import AuthenticationError, CannotConnectError, WgtwoError
+from .event_types import EventType, scopes_for
+from .grpc_errors import missing_scope_error
+from .proto.wgtwo.events.v0 import events_pb2_grpc
+
+
+async def async_check_subscription(
+    endpoint: Endpoint,
+    event_types: Iterable[EventType | str],
+    token_provider: TokenProvider | None,
+    timeout: float = 10.0,  # noqa: ASYNC109 - part of the public API
+) -> None:
+    """Open the event stream once and return when the server accepted it.
+
+    The server accepted the subscription when it answers with headers or an event, or
+    when the stream stays open and silent until ``timeout`` (no consented subscribers is
+    not an error). Raises ``AuthenticationError``, ``MissingScopeError``,
+    ``CannotConnectError`` or ``WgtwoError``. The check uses no durable name and no manual
+    ack, so it does not disturb the position of a real subscription.
+    """
+    config = SubscriptionConfig(
+        event_types=tuple(EventType(t) for t in event_types),
+        manual_ack=False,
+        max_in_flight=1,
+    )
+    deadline = asyncio.get_running_loop().time() + timeout
+    for attempt in (1, 2):
+        metadata: tuple[tuple[str, str], ...] = ()
+        if token_provider is not None:
+            async with asyncio.timeout_at(deadline):
+                token = await token_provider.get_token(force_refresh=attempt == 2)
+            metadata = (("authorization", f"Bearer {token}"),)
+        code, details = await _open_once(endpoint, config, metadata, deadline)
+        if code is None:
+            return
+        if code == grpc.StatusCode.UNAUTHENTICATED:
+            if token_provider is None or attempt == 2:
+                raise AuthenticationError("server rejected the access token")
+            continue
+        if code == grpc.StatusCode.PERMISSION_DENIED:
+            raise missing_scope_error(details, scopes_for(config.event_types), config.event_types)
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            raise CannotConnectError(f"cannot reach {endpoint.target} ({code.name})")
+        raise WgtwoError(f"server refused the subscription ({code.name})")
+
+
+async def _open_once(
+    endpoint: Endpoint,
+    config: SubscriptionConfig,
+    metadata: tuple[tuple[str, str], ...],
+    deadline: float,
+) -> tuple[grpc.StatusCode | None, str | None]:
+    """Return ``(None, None)`` when accepted, else the failing status code and details."""
+    channel = endpoint.create_channel(keepalive_time=30.0, keepalive_timeout=10.0)
+    try:
+        try:
+            async with asyncio.timeout_at(deadline):
+                await channel.channel_ready()
+        except TimeoutError:
+            raise CannotConnectError(f"cannot reach {endpoint.target} (timeout)") from None
+        stub = events_pb2_grpc.EventsServiceStub(channel)
+        call = stub.Subscribe(config.build_request(), metadata=metadata)
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await call.initial_metadata()
+                    await asyncio.sleep(0)
+                    if not call.done():
+                        return None, None
+                    await call.code()
+            if not call.done():
+                return None, None
+            code = await call.code()
+            if code == grpc.StatusCode.OK:
+                return None, None
+            return code, await call.details()
+        finally:
+            call.cancel()
+    finally:
+        await channel.close()

@@ -1,0 +1,124 @@
+"""Where the API lives and how to open a gRPC channel to it (TLS unless loopback)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import grpc
+
+from .errors import InvalidEndpointError
+
+DEFAULT_TOKEN_URL: Final = "https://id.wgtwo.com/oauth2/token"
+DEFAULT_PORT: Final = 443
+
+
+def is_loopback_host(host: str) -> bool:
+    """Return whether ``host`` names this machine (127.0.0.0/8, ::1, localhost)."""
+    host = host.strip().strip("[]").lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_token_url(url: str) -> str:
+    """Reject token URLs that would send credentials in the clear to another machine."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidEndpointError("token URL must be an http(s) URL")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise InvalidEndpointError("token URL must use https unless the host is loopback")
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A gRPC API endpoint; plaintext is only allowed for a loopback test server."""
+
+    host: str
+    port: int = DEFAULT_PORT
+    plaintext: bool = False
+
+    def __post_init__(self) -> None:
+        """Validate host, port and the plaintext restriction."""
+        if not self.host or any(c.isspace() for c in self.host):
+            raise InvalidEndpointError("endpoint host is empty or malformed")
+        if not 0 < self.port < 65536:
+            raise InvalidEndpointError("endpoint port out of range")
+        if self.plaintext and not is_loopback_host(self.host):
+            raise InvalidEndpointError("plaintext is only allowed for loopback hosts")
+
+    @classmethod
+    def parse(cls, target: str, *, plaintext: bool = False) -> Endpoint:
+        """Build an endpoint from ``host``, ``host:port`` or ``[v6]:port``."""
+        target = target.strip()
+        host, port = target, DEFAULT_PORT
+        if target.startswith("["):
+            end = target.find("]")
+            if end < 0:
+                raise InvalidEndpointError("malformed IPv6 endpoint")
+            host, rest = target[1:end], target[end + 1 :]
+            if rest:
+                if not rest.startswith(":"):
+                    raise InvalidEndpointError("malformed IPv6 endpoint")
+                port = _parse_port(rest[1:])
+        elif target.count(":") == 1:
+            host, port_text = target.split(":")
+            port = _parse_port(port_text)
+        return cls(host, port, plaintext)
+
+    @property
+    def target(self) -> str:
+        """The ``host:port`` string gRPC dials."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def create_channel(
+        self,
+        *,
+        keepalive_time: float = 30.0,
+        keepalive_timeout: float = 10.0,
+        reconnect_backoff_max: float | None = None,
+        extra_options: Sequence[tuple[str, Any]] = (),
+    ) -> grpc.aio.Channel:
+        """Open a ``grpc.aio`` channel with keepalive pings (TLS with system roots by default)."""
+        options: list[tuple[str, Any]] = [
+            ("grpc.keepalive_time_ms", max(1, int(keepalive_time * 1000))),
+            ("grpc.keepalive_timeout_ms", max(1, int(keepalive_timeout * 1000))),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.max_pings_without_data", 0),
+            # Our own loop decides when to reconnect; keep the channel's backoff short.
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.min_reconnect_backoff_ms", 200),
+            ("grpc.enable_retries", 0),
+        ]
+        if reconnect_backoff_max is not None:
+            options.append(("grpc.max_reconnect_backoff_ms", int(reconnect_backoff_max * 1000)))
+        options.extend(extra_options)
+        if self.plaintext:
+            return grpc.aio.insecure_channel(self.target, options=options)
+        return grpc.aio.secure_channel(self.target, grpc.ssl_channel_credentials(), options=options)
+
+
+ENVIRONMENTS: Final[Mapping[str, Endpoint]] = MappingProxyType(
+    {
+        "eu": Endpoint("api.shamrock.wgtwo.com"),
+        "us": Endpoint("api.oak.wgtwo.com"),
+        "sakura": Endpoint("api.sakura.wgtwo.com"),
+        "sandbox": Endpoint("sandbox.api.shamrock.wgtwo.com"),
+    }
+)
+
+
+def _parse_port(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidEndpointError("endpoint port is not a number") from None

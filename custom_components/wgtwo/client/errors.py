@@ -1,0 +1,54 @@
+"""Typed errors the client raises, so callers can tell what the user must fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .event_types import EventType
+
+
+class WgtwoError(Exception):
+    """Base of every error raised by the wgtwo client."""
+
+
+class AuthenticationError(WgtwoError):
+    """The credentials (client id/secret) or the token were rejected: the user must act."""
+
+
+class MissingScopeError(WgtwoError):
+    """The OAuth client lacks a grant for some scopes needed by the requested event types."""
+
+    def __init__(
+        self,
+        missing_scopes: Iterable[str],
+        event_types: Iterable[EventType] = (),
+        message: str | None = None,
+    ) -> None:
+        self.missing_scopes: frozenset[str] = frozenset(missing_scopes)
+        self.event_types: frozenset[EventType] = frozenset(event_types)
+        if message is None:
+            message = "missing scope(s): " + ", ".join(sorted(self.missing_scopes))
+            if self.event_types:
+                message += " (for " + ", ".join(sorted(self.event_types)) + ")"
+        super().__init__(message)
+
+
+class CannotConnectError(WgtwoError):
+    """The API or the token endpoint could not be reached (network, timeout, 5xx)."""
+
+
+class InvalidEndpointError(WgtwoError, ValueError):
+    """An endpoint or URL is not acceptable (e.g. plaintext to a non-loopback host)."""
+
+
+class ActionError(WgtwoError):
+    """A unary action (voicemail, SMS) failed; ``status`` is the gRPC status code name."""
+
+    def __init__(self, message: str, status: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def not_found(self) -> bool:
+        """Whether the server reported that the object does not exist."""
+        return self.status == "NOT_FOUND"

@@ -1,0 +1,486 @@
+"""The resilient event subscription loop: stream, handle, ack, reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+
+from .auth import TokenProvider
+from .backoff import Backoff
+from .config import StartPosition, SubscriptionConfig
+from .dedup import FailureCounts, RecentKeys
+from .endpoint import Endpoint
+from .errors import AuthenticationError, CannotConnectError, MissingScopeError, WgtwoError
+from .event_types import scopes_for
+from .grpc_errors import TRANSIENT_CODES, missing_scope_error
+from .models import SmsEvent, UnknownEvent, WgtwoEvent, event_from_proto
+from .proto.wgtwo.events.v0 import events_pb2, events_pb2_grpc
+from .status import ConnectionState, ConnectionStatus, SubscriptionStats
+
+_LOGGER = logging.getLogger(__name__)
+
+type EventHandler = Callable[[WgtwoEvent], Awaitable[None]]
+type RawHook = Callable[[events_pb2.SubscribeEventsResponse], None]
+type StateCallback = Callable[[ConnectionStatus], None]
+type Metadata = tuple[tuple[str, str], ...]
+
+# How long to let pending acks finish when a connection ends or the loop stops.
+_ACK_DRAIN_TIMEOUT = 1.0
+
+
+class _StreamEnded(Exception):
+    """The server completed the stream without an error status."""
+
+
+class EventSubscription:
+    """Keep one subscription alive until ``stop()``, handing each event to ``handler`` once.
+
+    Events are handled one at a time in arrival order; each is acked after the handler
+    returns (acks run concurrently so the stream never waits on an ack round trip). A
+    handler that raises leaves the event unacked so the server redelivers it; after
+    ``max_handler_failures`` failures the event is acked anyway. ``raw_hook`` sees every
+    received response (including duplicates) before it is decoded, e.g. to print it.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        config: SubscriptionConfig,
+        handler: EventHandler,
+        *,
+        token_provider: TokenProvider | None = None,
+        on_state: StateCallback | None = None,
+        raw_hook: RawHook | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._endpoint = endpoint
+        self._config = config
+        self._handler = handler
+        self._token_provider = token_provider
+        self._on_state = on_state
+        self._raw_hook = raw_hook
+        self._backoff = backoff or Backoff(config.backoff_initial, config.backoff_max)
+        self._stats = SubscriptionStats()
+        self._status = ConnectionStatus(ConnectionState.DISCONNECTED)
+        self._handled = RecentKeys(config.dedup_capacity)
+        self._failures = FailureCounts(config.dedup_capacity)
+        self._scopes = scopes_for(config.event_types)
+        self._metadata: Metadata = ()
+        self._metadata_token: str | None = None
+        self._acks: set[asyncio.Task[None]] = set()
+        self._ack_room = asyncio.Event()
+        self._ack_limit = config.max_in_flight
+        self._ack_rpc: Any = None
+        self._channel: grpc.aio.Channel | None = None
+        self._call: Any = None
+        self._run_task: asyncio.Task[Any] | None = None
+        self._done = asyncio.Event()
+        self._done.set()
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._stop_cancelled = False
+        self._in_handler = False
+        self._connected = False
+        self._connected_at = 0.0
+        self._ever_connected = False
+        self._max_sequence = 0
+        self._pending: set[int] = set()
+
+    @property
+    def stats(self) -> SubscriptionStats:
+        """Counters since this subscription was created."""
+        return self._stats
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """The last reported connection status."""
+        return self._status
+
+    @property
+    def config(self) -> SubscriptionConfig:
+        """The settings this subscription runs with."""
+        return self._config
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Subscribe and keep reconnecting until ``stop()``; raise on a fatal error.
+
+        Raises ``AuthenticationError`` when the credentials are rejected,
+        ``MissingScopeError`` when a scope lacks a grant and ``WgtwoError`` when the
+        server refuses the request itself.
+        """
+        if not self._done.is_set():
+            raise RuntimeError("subscription is already running")
+        task = asyncio.current_task()
+        assert task is not None
+        self._run_task = task
+        self._done.clear()
+        self._stopping = False
+        self._stop_cancelled = False
+        try:
+            await self._loop()
+        except asyncio.CancelledError:
+            if self._stop_cancelled and task.uncancel() == 0:
+                return
+            raise
+        finally:
+            await self._cleanup()
+            self._run_task = None
+            self._done.set()
+
+    async def stop(self) -> None:
+        """Stop the loop: end the stream, let pending acks finish, close the channel.
+
+        A handler that is running gets up to ``stop_timeout`` seconds to finish before it
+        is cancelled. Safe to call more than once, before ``run()`` or from a handler.
+        """
+        self._stopping = True
+        self._wakeup.set()
+        task = self._run_task
+        if task is None or task.done():
+            return
+        if self._call is not None:
+            self._call.cancel()
+        if task is asyncio.current_task():
+            return
+        if not self._in_handler:
+            self._cancel_run(task)
+        try:
+            async with asyncio.timeout(self._config.stop_timeout):
+                await self._done.wait()
+        except TimeoutError:
+            self._cancel_run(task)
+            await self._done.wait()
+
+    def _should_stop(self) -> bool:
+        return self._stopping
+
+    def _cancel_run(self, task: asyncio.Task[Any]) -> None:
+        if not self._stop_cancelled:
+            self._stop_cancelled = True
+            task.cancel()
+
+    async def _cleanup(self) -> None:
+        call, self._call = self._call, None
+        if call is not None:
+            call.cancel()
+        await self._drain_acks()
+        await self._close_channel()
+        self._connected = False
+
+    async def _drain_acks(self) -> None:
+        if not self._acks:
+            return
+        _done, pending = await asyncio.wait(set(self._acks), timeout=_ACK_DRAIN_TIMEOUT)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _close_channel(self) -> None:
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            await channel.close()
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _set_status(self, status: ConnectionStatus) -> None:
+        self._status = status
+        if self._on_state is None:
+            return
+        try:
+            self._on_state(status)
+        except Exception:
+            _LOGGER.exception("Connection state callback failed")
+
+    def _mark_connected(self) -> None:
+        if self._connected:
+            return
+        self._connected = True
+        self._ever_connected = True
+        self._connected_at = time.monotonic()
+        _LOGGER.debug("Event stream established")
+        self._set_status(ConnectionStatus(ConnectionState.CONNECTED))
+
+    def _fail(self, error: WgtwoError) -> WgtwoError:
+        _LOGGER.debug("Subscription stopped: %s", type(error).__name__)
+        self._set_status(ConnectionStatus(ConnectionState.FAILED, reason=str(error), error=error))
+        return error
+
+    # -- reconnect loop ---------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        self._set_status(ConnectionStatus(ConnectionState.CONNECTING))
+        force_refresh = False
+        first = True
+        while not self._stopping:
+            if not first:
+                self._stats.reconnects += 1
+            first = False
+            refreshed = force_refresh
+            force_refresh = False
+            self._connected = False
+            try:
+                await self._connect_once(refreshed)
+                reason = "stream ended by server"
+            except grpc.aio.AioRpcError as err:
+                if self._should_stop():
+                    break
+                code = err.code()
+                if code == grpc.StatusCode.UNAUTHENTICATED:
+                    if self._token_provider is None:
+                        raise self._fail(
+                            AuthenticationError("server requires authentication")
+                        ) from None
+                    if refreshed and not self._connected:
+                        raise self._fail(
+                            AuthenticationError("server rejected a freshly issued token")
+                        ) from None
+                    force_refresh = True
+                    if not self._connected:
+                        _LOGGER.debug("Token rejected; retrying once with a new token")
+                        await self._end_attempt()
+                        continue
+                    reason = "token rejected"
+                elif code == grpc.StatusCode.PERMISSION_DENIED:
+                    raise self._fail(
+                        missing_scope_error(err.details(), self._scopes, self._config.event_types)
+                    ) from None
+                elif code not in TRANSIENT_CODES:
+                    raise self._fail(
+                        WgtwoError(f"server refused the subscription ({code.name})")
+                    ) from None
+                else:
+                    reason = code.name
+            except CannotConnectError as err:
+                reason = str(err)
+            except WgtwoError as err:
+                raise self._fail(err) from None
+            if self._should_stop():
+                break
+            await self._end_attempt()
+            if self._connected and time.monotonic() - self._connected_at >= (
+                self._config.healthy_after
+            ):
+                self._backoff.reset()
+            delay = self._backoff.next_delay()
+            _LOGGER.debug("Event stream ended (%s); retrying in %.1f s", reason, delay)
+            self._set_status(
+                ConnectionStatus(ConnectionState.DISCONNECTED, reason=reason, retry_in=delay)
+            )
+            await self._sleep(delay)
+
+    async def _sleep(self, delay: float) -> None:
+        self._wakeup.clear()
+        if self._stopping:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._wakeup.wait()
+
+    async def _end_attempt(self) -> None:
+        call, self._call = self._call, None
+        if call is not None:
+            call.cancel()
+        await self._drain_acks()
+        await self._close_channel()
+
+    def _start_for_attempt(self) -> StartPosition | None:
+        config = self._config
+        if not self._ever_connected and not self._max_sequence:
+            return config.start
+        if config.durable_name or config.queue_name:
+            # The server keeps the position of durable and queue subscriptions.
+            return None if self._ever_connected else config.start
+        if self._pending:
+            return StartPosition.sequence(min(self._pending))
+        if self._max_sequence:
+            return StartPosition.sequence(self._max_sequence + 1)
+        return config.start
+
+    async def _connect_once(self, force_refresh: bool) -> None:
+        config = self._config
+        if self._token_provider is not None:
+            token = await self._token_provider.get_token(force_refresh=force_refresh)
+            self._set_metadata(token)
+        channel = self._endpoint.create_channel(
+            keepalive_time=config.keepalive_time,
+            keepalive_timeout=config.keepalive_timeout,
+            reconnect_backoff_max=config.backoff_max,
+            extra_options=config.extra_channel_options,
+        )
+        self._channel = channel
+        stub = events_pb2_grpc.EventsServiceStub(channel)
+        self._ack_rpc = stub.Ack
+        request = config.build_request(self._start_for_attempt())
+        call = stub.Subscribe(request, metadata=self._metadata)
+        self._call = call
+        watcher = asyncio.create_task(self._watch_connected(call))
+        try:
+            on_message = self._on_message
+            read = call.read
+            eof = grpc.aio.EOF
+            while True:
+                response = await read()
+                if response is eof:
+                    break
+                assert isinstance(response, events_pb2.SubscribeEventsResponse)
+                if not self._connected:
+                    self._mark_connected()
+                await on_message(response)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        code = await call.code()
+        if code != grpc.StatusCode.OK:
+            # read() returned EOF on an error status in some grpc versions.
+            raise grpc.aio.AioRpcError(
+                code,
+                await call.initial_metadata(),
+                await call.trailing_metadata(),
+                await call.details(),
+            )
+
+    async def _watch_connected(self, call: Any) -> None:
+        """Report CONNECTED once the server answers the stream with its headers."""
+        try:
+            await call.initial_metadata()
+            await asyncio.sleep(0)
+        except grpc.aio.AioRpcError:
+            return
+        if not call.done():
+            self._mark_connected()
+
+    def _set_metadata(self, token: str) -> None:
+        if token is not self._metadata_token:
+            self._metadata_token = token
+            self._metadata = (("authorization", f"Bearer {token}"),)
+
+    # -- per event ---------------------------------------------------------------------------
+
+    async def _on_message(self, response: events_pb2.SubscribeEventsResponse) -> None:
+        stats = self._stats
+        event = response.event
+        meta = event.metadata
+        sequence = meta.sequence
+        stats.received += 1
+        stats.last_event_time = datetime.now(UTC)
+        if meta.is_redelivered:
+            stats.redelivered += 1
+        if self._raw_hook is not None:
+            try:
+                self._raw_hook(response)
+            except Exception:
+                _LOGGER.exception("Raw event hook failed")
+        if sequence in self._handled:
+            stats.duplicates_dropped += 1
+            await self._ack(meta)
+            return
+        if sequence > self._max_sequence:
+            self._max_sequence = sequence
+        self._pending.add(sequence)
+        model = event_from_proto(event)
+        alt_key: tuple[str, str, Any, str | None] | None = None
+        if isinstance(model, SmsEvent) and model.uuid:
+            alt_key = ("sms", model.uuid, model.direction, model.owner)
+            if alt_key in self._handled:
+                stats.duplicates_dropped += 1
+                self._finish(sequence, None)
+                await self._ack(meta)
+                return
+        elif isinstance(model, UnknownEvent):
+            stats.unknown_events += 1
+            _LOGGER.debug("Event #%d has a payload this version does not know", sequence)
+        self._in_handler = True
+        try:
+            await self._handler(model)
+        except Exception as err:
+            stats.handler_failures += 1
+            failures = self._failures.increment(sequence)
+            if failures < self._config.max_handler_failures:
+                _LOGGER.warning(
+                    "Handler failed for %s event #%d (%s, attempt %d of %d); "
+                    "left unacked for redelivery",
+                    model.kind,
+                    sequence,
+                    type(err).__name__,
+                    failures,
+                    self._config.max_handler_failures,
+                )
+                return
+            _LOGGER.error(
+                "Handler failed %d times for %s event #%d (%s); acking it to move on",
+                failures,
+                model.kind,
+                sequence,
+                type(err).__name__,
+            )
+            stats.poison_acked += 1
+        finally:
+            self._in_handler = False
+        self._finish(sequence, alt_key)
+        await self._ack(meta)
+
+    def _finish(self, sequence: int, alt_key: Any) -> None:
+        self._failures.clear(sequence)
+        self._handled.add(sequence)
+        if alt_key is not None:
+            self._handled.add(alt_key)
+        self._pending.discard(sequence)
+
+    async def _ack(self, meta: events_pb2.EventMetadata) -> None:
+        if not self._config.manual_ack:
+            return
+        while len(self._acks) >= self._ack_limit:
+            self._ack_room.clear()
+            await self._ack_room.wait()
+        task = asyncio.create_task(self._send_ack(meta.ack_inbox, meta.sequence))
+        self._acks.add(task)
+        task.add_done_callback(self._ack_finished)
+
+    def _ack_finished(self, task: asyncio.Task[None]) -> None:
+        self._acks.discard(task)
+        if len(self._acks) < self._ack_limit:
+            self._ack_room.set()
+
+    async def _send_ack(self, inbox: str, sequence: int) -> None:
+        request = events_pb2.AckRequest(inbox=inbox, sequence=sequence)
+        provider = self._token_provider
+        for attempt in (1, 2):
+            if provider is not None:
+                token = provider.token_if_fresh()
+                if token is None or attempt == 2:
+                    try:
+                        token = await provider.get_token(force_refresh=attempt == 2)
+                    except WgtwoError:
+                        self._stats.ack_failures += 1
+                        return
+                self._set_metadata(token)
+            try:
+                await self._ack_rpc(
+                    request, metadata=self._metadata, timeout=self._config.ack_rpc_timeout
+                )
+            except grpc.aio.AioRpcError as err:
+                if (
+                    err.code() == grpc.StatusCode.UNAUTHENTICATED
+                    and provider is not None
+                    and attempt == 1
+                ):
+                    continue
+                self._stats.ack_failures += 1
+                _LOGGER.debug("Ack of event #%d failed: %s", sequence, err.code().name)
+                return
+            self._stats.acked += 1
+            return
+
+
+__all__ = ["EventHandler", "EventSubscription", "MissingScopeError", "RawHook", "StateCallback"]
