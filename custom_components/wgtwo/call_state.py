@@ -1,0 +1,190 @@
+"""Per-subscriber call state machine that tolerates reordered and repeated voice events.
+
+Each call moves forward through INITIATED < RINGING < ANSWERED < FORWARDED < ENDED. An event
+whose phase is not ahead of the call's current phase is stale (a reordered or repeated
+delivery) and does not change the state, so an ENDED delivered before the ANSWERED of the
+same call leaves the subscriber idle, not talking. A late ANSWERED is still remembered on a
+finished call so a pending "missed call" decision can be cancelled.
+
+Memory is bounded: at most ``max_active`` calls in progress (the oldest are dropped),
+calls without news for ``max_age`` (by event time) are dropped, and at most
+``max_finished`` finished calls are remembered to recognise stale events.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum, StrEnum
+
+from .client import VoiceEventKind
+
+
+class CallPhase(IntEnum):
+    """How far a call has progressed; events only move a call forward."""
+
+    INITIATED = 1
+    RINGING = 2
+    ANSWERED = 3
+    FORWARDED = 4
+    ENDED = 5
+
+
+PHASES: dict[VoiceEventKind, CallPhase] = {
+    VoiceEventKind.CALL_INITIATED: CallPhase.INITIATED,
+    VoiceEventKind.CALL_RINGING: CallPhase.RINGING,
+    VoiceEventKind.CALL_ANSWERED: CallPhase.ANSWERED,
+    VoiceEventKind.CALL_FWD_VOICEMAIL: CallPhase.FORWARDED,
+    VoiceEventKind.CALL_ENDED: CallPhase.ENDED,
+}
+
+
+class CallDirection(StrEnum):
+    """Direction of a call seen from the subscriber."""
+
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+
+
+class CallState(StrEnum):
+    """Aggregate state of a subscriber's phone (the `call_state` sensor's options)."""
+
+    IDLE = "idle"
+    RINGING = "ringing"
+    DIALING = "dialing"
+    TALKING = "talking"
+
+
+def call_direction(
+    owner: str | None, from_number: str | None, to_number: str | None
+) -> CallDirection:
+    """Return the direction of a call for its owner.
+
+    The owner is the calling subscriber when it is the caller and not also the callee;
+    every other case (including anonymous calls without a caller number) counts as incoming.
+    """
+    if owner is not None and owner == from_number and owner != to_number:
+        return CallDirection.OUTGOING
+    return CallDirection.INCOMING
+
+
+@dataclass(slots=True)
+class Call:
+    """What is known about one call of the subscriber."""
+
+    call_id: str
+    direction: CallDirection
+    phase: CallPhase
+    updated: datetime
+    answered: bool = False
+    missed: bool = False
+
+    @property
+    def finished(self) -> bool:
+        """Whether the subscriber's phone is done with this call."""
+        return self.phase >= CallPhase.FORWARDED
+
+    @property
+    def unanswered_incoming(self) -> bool:
+        """Whether this is an incoming call that finished without being answered."""
+        return self.direction == CallDirection.INCOMING and self.finished and not self.answered
+
+
+@dataclass(frozen=True, slots=True)
+class CallUpdate:
+    """Outcome of applying one voice event."""
+
+    call: Call
+    new_call: bool
+    advanced: bool
+
+
+class CallTracker:
+    """Calls of one subscriber, keyed by call id, with an aggregate state."""
+
+    def __init__(
+        self,
+        *,
+        max_active: int = 16,
+        max_finished: int = 256,
+        max_age: timedelta = timedelta(hours=6),
+    ) -> None:
+        """Set the memory bounds."""
+        self._max_active = max_active
+        self._max_finished = max_finished
+        self._max_age = max_age
+        self._active: OrderedDict[str, Call] = OrderedDict()
+        self._finished: OrderedDict[str, Call] = OrderedDict()
+
+    @property
+    def state(self) -> CallState:
+        """Aggregate state: talking > ringing > dialing > idle."""
+        calls = self._active.values()
+        if any(call.answered for call in calls):
+            return CallState.TALKING
+        if any(call.direction == CallDirection.INCOMING for call in calls):
+            return CallState.RINGING
+        if calls:
+            return CallState.DIALING
+        return CallState.IDLE
+
+    @property
+    def active_calls(self) -> int:
+        """Number of calls in progress."""
+        return len(self._active)
+
+    def get(self, call_id: str) -> Call | None:
+        """Return a known call (active or finished)."""
+        return self._active.get(call_id) or self._finished.get(call_id)
+
+    def apply(
+        self, call_id: str, phase: CallPhase, direction: CallDirection, timestamp: datetime
+    ) -> CallUpdate:
+        """Apply one voice event; stale phases leave the call unchanged."""
+        self._expire(timestamp)
+        call = self.get(call_id)
+        if call is None:
+            call = Call(call_id, direction, phase, timestamp, answered=phase == CallPhase.ANSWERED)
+            self._store(call)
+            return CallUpdate(call, new_call=True, advanced=True)
+        if phase == CallPhase.ANSWERED:
+            # Remembered even when stale, so an "unanswered" decision can be revisited.
+            call.answered = True
+        if phase <= call.phase:
+            return CallUpdate(call, new_call=False, advanced=False)
+        call.phase = phase
+        call.updated = max(call.updated, timestamp)
+        if call.finished and call_id in self._active:
+            del self._active[call_id]
+            self._remember_finished(call)
+        return CallUpdate(call, new_call=False, advanced=True)
+
+    def mark_missed(self, call_id: str) -> bool:
+        """Record that a call was reported missed; False when it already was or is answered."""
+        call = self.get(call_id)
+        if call is None or call.missed or not call.unanswered_incoming:
+            return False
+        call.missed = True
+        return True
+
+    def _store(self, call: Call) -> None:
+        if call.finished:
+            self._remember_finished(call)
+            return
+        self._active[call.call_id] = call
+        while len(self._active) > self._max_active:
+            _, oldest = self._active.popitem(last=False)
+            self._remember_finished(oldest)
+
+    def _remember_finished(self, call: Call) -> None:
+        self._finished[call.call_id] = call
+        self._finished.move_to_end(call.call_id)
+        while len(self._finished) > self._max_finished:
+            self._finished.popitem(last=False)
+
+    def _expire(self, now: datetime) -> None:
+        """Forget calls in progress whose last event is older than ``max_age``."""
+        limit = now - self._max_age
+        for call_id in [cid for cid, call in self._active.items() if call.updated < limit]:
+            self._remember_finished(self._active.pop(call_id))
