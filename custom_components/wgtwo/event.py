@@ -1,0 +1,59 @@
+"""Event entities of a subscriber: calls, SMS and voicemail, for automations and the logbook."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .data import WgtwoConfigEntry
+from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .tracker import (
+    CALL_EVENT_TYPES,
+    EVENT_CALL,
+    EVENT_SMS,
+    EVENT_VOICEMAIL,
+    SMS_EVENT_TYPES,
+    VOICEMAIL_EVENT_TYPES,
+    SubscriberUpdate,
+)
+
+PARALLEL_UPDATES = 0
+
+EVENTS: tuple[EventEntityDescription, ...] = (
+    EventEntityDescription(key=EVENT_CALL, translation_key="call", event_types=CALL_EVENT_TYPES),
+    EventEntityDescription(key=EVENT_SMS, translation_key="sms", event_types=SMS_EVENT_TYPES),
+    EventEntityDescription(
+        key=EVENT_VOICEMAIL, translation_key="voicemail", event_types=VOICEMAIL_EVENT_TYPES
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: WgtwoConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the event entities of every subscriber, now and when new ones appear."""
+    async_setup_subscriber_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda tracker, sub: [
+            WgtwoEventEntity(tracker, sub, description) for description in EVENTS
+        ],
+    )
+
+
+class WgtwoEventEntity(WgtwoSubscriberEntity, EventEntity):
+    """Fires when the tracker reports one of this entity's events (same fields as the bus)."""
+
+    @callback
+    def _handle_update(self, update: SubscriberUpdate) -> None:
+        triggered = False
+        for trigger in update.triggers:
+            if trigger.key == self.entity_description.key:
+                self._trigger_event(trigger.event_type, trigger.attributes)
+                triggered = True
+        if triggered:
+            self.async_write_ha_state()
