@@ -1,0 +1,158 @@
+"""Helpers for client tests: a recording handler, fast settings, a running subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+from custom_components.wgtwo.client import (
+    ConnectionState,
+    ConnectionStatus,
+    Endpoint,
+    EventSubscription,
+    EventType,
+    SubscriptionConfig,
+    TokenProvider,
+    WgtwoEvent,
+)
+from wgtwo_sandbox import SandboxServer
+
+from .samples import SAMPLE_TYPES, sample_json
+
+
+def endpoint_of(server: SandboxServer) -> Endpoint:
+    """The plaintext loopback endpoint of a sandbox."""
+    return Endpoint.parse(server.grpc_target, plaintext=True)
+
+
+def fast_config(*types: EventType | str, **kwargs: Any) -> SubscriptionConfig:
+    """Settings with small timeouts so failure paths finish quickly."""
+    defaults: dict[str, Any] = {
+        "backoff_initial": 0.05,
+        "backoff_max": 0.2,
+        "ack_timeout": 1.0,
+        "keepalive_time": 5.0,
+        "keepalive_timeout": 2.0,
+        "stop_timeout": 2.0,
+    }
+    defaults.update(kwargs)
+    return SubscriptionConfig(event_types=tuple(types or (EventType.VOICE_EVENT,)), **defaults)
+
+
+async def wait_for(
+    condition: Callable[[], object], timeout: float = 5.0, message: str = "condition"
+) -> None:
+    """Poll ``condition`` until it is truthy."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        await asyncio.sleep(0.01)
+
+
+class Recorder:
+    """A handler that records events, optionally failing or blocking on chosen ones."""
+
+    def __init__(
+        self,
+        fail: Callable[[WgtwoEvent, int], bool] | None = None,
+        before: Callable[[WgtwoEvent], Awaitable[None]] | None = None,
+    ) -> None:
+        self.events: list[WgtwoEvent] = []
+        self.calls: dict[int, int] = {}
+        self.states: list[ConnectionStatus] = []
+        self._fail = fail
+        self._before = before
+
+    async def __call__(self, event: WgtwoEvent) -> None:
+        """Handle one event."""
+        count = self.calls.get(event.sequence, 0) + 1
+        self.calls[event.sequence] = count
+        if self._before is not None:
+            await self._before(event)
+        if self._fail is not None and self._fail(event, count):
+            raise RuntimeError("handler failed on purpose")
+        self.events.append(event)
+
+    def on_state(self, status: ConnectionStatus) -> None:
+        """Record connection states."""
+        self.states.append(status)
+
+    @property
+    def sequences(self) -> list[int]:
+        """Sequences handled successfully, in order."""
+        return [e.sequence for e in self.events]
+
+    def count(self, state: ConnectionState) -> int:
+        """How often a state was reported."""
+        return sum(1 for s in self.states if s.state is state)
+
+    async def wait_events(self, count: int, timeout: float = 5.0) -> None:
+        """Wait until ``count`` events were handled."""
+        await wait_for(lambda: len(self.events) >= count, timeout, f"{count} events")
+
+
+@contextlib.asynccontextmanager
+async def running(
+    server: SandboxServer | Endpoint,
+    config: SubscriptionConfig,
+    recorder: Recorder,
+    *,
+    token_provider: TokenProvider | None = None,
+    connected: bool = True,
+    **kwargs: Any,
+) -> AsyncIterator[tuple[EventSubscription, asyncio.Task[None]]]:
+    """Run a subscription in a task; stop it and check it ended cleanly on exit."""
+    endpoint = server if isinstance(server, Endpoint) else endpoint_of(server)
+    subscription = EventSubscription(
+        endpoint,
+        config,
+        recorder,
+        token_provider=token_provider,
+        on_state=recorder.on_state,
+        **kwargs,
+    )
+    task = asyncio.create_task(subscription.run())
+    try:
+        if connected:
+            await wait_for(
+                lambda: subscription.status.state is ConnectionState.CONNECTED or task.done(),
+                message="connected",
+            )
+            if task.done():
+                task.result()
+        yield subscription, task
+    finally:
+        await subscription.stop()
+        if not task.done():
+            raise AssertionError("run() still running after stop()")
+        if not task.cancelled() and task.exception() is None:
+            task.result()
+
+
+async def publish(server: SandboxServer, *names: str, **overrides: Any) -> list[int]:
+    """Publish samples by name through the sandbox; return their sequence numbers."""
+    items = [sample_json(name) for name in names]
+    for item in items:
+        item["event"].update(overrides)
+    return await server.publish(items)
+
+
+async def publish_voice(
+    server: SandboxServer, count: int, *, call_prefix: str = "call"
+) -> list[int]:
+    """Publish ``count`` voice events with distinct call ids."""
+    items = []
+    for index in range(count):
+        item = sample_json("voice")
+        item["event"]["voiceEvent"]["callId"] = f"{call_prefix}-{index}"
+        items.append(item)
+    return await server.publish(items)
+
+
+def types_of(names: Iterable[str]) -> tuple[EventType, ...]:
+    """Subscription types covering the named samples."""
+    return tuple(dict.fromkeys(EventType(SAMPLE_TYPES[n]) for n in names))
