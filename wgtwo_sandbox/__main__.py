@@ -1,0 +1,9 @@
+"""Entry point: ``python -m wgtwo_sandbox``."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,145 @@
+"""HTTP side of the sandbox: the OAuth2 token endpoint and the test/dev control endpoints."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from aiohttp import web
+
+from .auth import TokenError
+
+if TYPE_CHECKING:
+    from .server import SandboxServer
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except binascii.Error, UnicodeDecodeError:
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep else None
+
+
+class HttpApi:
+    """aiohttp application bound to 127.0.0.1."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        self.server = server
+        app = web.Application()
+        app.router.add_post("/oauth2/token", self.token)
+        app.router.add_post("/events", self.events)
+        app.router.add_post("/control/end-streams", self.end_streams)
+        app.router.add_post("/control/stall", self.stall)
+        app.router.add_post("/control/expire-tokens", self.expire_tokens)
+        app.router.add_post("/control/revoke-tokens", self.revoke_tokens)
+        app.router.add_get("/control/stats", self.stats)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+
+    async def start(self, port: int) -> int:
+        """Bind and return the port."""
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        return int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Close all connections."""
+        await self._runner.cleanup()
+
+    async def token(self, request: web.Request) -> web.Response:
+        """OAuth2 client-credentials grant."""
+        form = await request.post()
+        credentials = _basic_credentials(request) or (
+            str(form.get("client_id", "")),
+            str(form.get("client_secret", "")),
+        )
+        try:
+            token, issued = self.server.authority.issue(
+                credentials[0],
+                credentials[1],
+                str(form.get("grant_type", "")),
+                str(form.get("scope", "")),
+            )
+        except TokenError as err:
+            _LOGGER.info("Token request refused: %s", err.error)
+            return web.json_response(
+                {"error": err.error, "error_description": err.description}, status=err.status
+            )
+        ttl = self.server.authority.token_ttl
+        return web.json_response(
+            {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": int(ttl) if float(ttl).is_integer() else ttl,
+                "scope": " ".join(sorted(issued.scopes)),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def _json(self, request: web.Request) -> Any:
+        try:
+            return await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": f"body is not valid JSON: {err}"}),
+                content_type="application/json",
+            ) from err
+
+    async def events(self, request: web.Request) -> web.Response:
+        """Publish one SubscribeEventsResponse JSON object or a list of them."""
+        body = await self._json(request)
+        items = body if isinstance(body, list) else [body]
+        try:
+            sequences = self.server.publish_sync(items)
+        except ValueError as err:
+            return _error(400, str(err))
+        return web.json_response({"sequences": sequences})
+
+    async def end_streams(self, request: web.Request) -> web.Response:
+        """End every open stream with {"code": "...", "details": "..."}."""
+        body = await self._json(request) if request.can_read_body else {}
+        if not isinstance(body, dict):
+            return _error(400, 'expected {"code": "UNAVAILABLE", "details": "..."}')
+        name = str(body.get("code", "UNAVAILABLE")).upper()
+        if name not in grpc.StatusCode.__members__:
+            return _error(400, f"unknown status code {name!r}")
+        ended = self.server.end_streams(grpc.StatusCode[name], str(body.get("details", "")))
+        return web.json_response({"ended": ended})
+
+    async def stall(self, request: web.Request) -> web.Response:
+        """Stall or resume all gRPC connections with {"stalled": true|false}."""
+        body = await self._json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("stalled"), bool):
+            return _error(400, 'expected {"stalled": true} or {"stalled": false}')
+        self.server.set_stalled(body["stalled"])
+        return web.json_response({"stalled": body["stalled"]})
+
+    async def expire_tokens(self, request: web.Request) -> web.Response:
+        """Expire every issued token."""
+        self.server.expire_tokens()
+        return web.json_response({"ok": True})
+
+    async def revoke_tokens(self, request: web.Request) -> web.Response:
+        """Revoke every issued token."""
+        self.server.revoke_tokens()
+        return web.json_response({"ok": True})
+
+    async def stats(self, request: web.Request) -> web.Response:
+        """Return the counters."""
+        return web.json_response(self.server.stats)

@@ -1,0 +1,54 @@
+"""Scopes the sandbox demands, written from the API sheet independently of the client's table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Final
+
+from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+
+_T = events_pb2.EventType
+
+EVENT_SCOPES: Final[Mapping[int, str]] = MappingProxyType(
+    {
+        _T.VOICE_EVENT: "events.voice.subscribe",
+        _T.VOICEMAIL_EVENT: "events.voicemail.subscribe",
+        _T.SMS_EVENT: "events.sms.subscribe",
+        _T.SMS_DELIVERY_REPORT_EVENT: "events.sms_delivery_report.subscribe",
+        _T.LOCATION_UPDATE_EVENT: "events.location.subscribe",
+        _T.COUNTRY_CHANGE_EVENT: "events.roaming.subscribe",
+        _T.HANDSET_UPDATE_EVENT: "events.handset_update.subscribe",
+    }
+)
+
+VOICEMAIL_GET: Final = "voicemail.get"
+VOICEMAIL_UPDATE: Final = "voicemail.update"
+VOICEMAIL_DELETE: Final = "voicemail.delete"
+SMS_SEND: Final = "sms.text:send_from_subscriber"
+
+ALL_SCOPES: Final = frozenset(
+    {*EVENT_SCOPES.values(), VOICEMAIL_GET, VOICEMAIL_UPDATE, VOICEMAIL_DELETE, SMS_SEND}
+)
+
+# Which Event oneof field carries which EventType.
+TYPE_BY_FIELD: Final[Mapping[str, int]] = MappingProxyType(
+    {
+        "voice_event": _T.VOICE_EVENT,
+        "voicemail_event": _T.VOICEMAIL_EVENT,
+        "location_update_event": _T.LOCATION_UPDATE_EVENT,
+        "country_change_event": _T.COUNTRY_CHANGE_EVENT,
+        "token_audit_event": _T.TOKEN_AUDIT_EVENT,
+        "sms_event": _T.SMS_EVENT,
+        "sms_delivery_report_event": _T.SMS_DELIVERY_REPORT_EVENT,
+        "consent_revoke_event": _T.CONSENT_REVOKE_EVENT,
+        "handset_update_event": _T.HANDSET_UPDATE_EVENT,
+        "first_attachment_event": _T.FIRST_ATTACHMENT_EVENT,
+        "periodic_country_event": _T.PERIODIC_COUNTRY_EVENT,
+    }
+)
+
+
+def scopes_for_types(types: Iterable[int]) -> frozenset[str]:
+    """Return the scopes needed to receive the given event types."""
+    return frozenset(EVENT_SCOPES[t] for t in types if t in EVENT_SCOPES)
