@@ -1,0 +1,67 @@
+"""Telecom events (calls, voicemail, SMS, roaming) from Working Group Two operators."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
+
+from .client import AuthenticationError, CannotConnectError, MissingScopeError, WgtwoError
+from .const import DOMAIN, PLATFORMS
+from .data import WgtwoConfigEntry, WgtwoRuntimeData
+from .hub import WgtwoHub
+from .tracker import SubscriberTracker
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> bool:
+    """Check the credentials once, set up the entities and start the event stream.
+
+    The stream itself runs in a background task so setup returns quickly; it reconnects
+    on its own and turns rejected credentials into a reauth flow.
+    """
+    hub = WgtwoHub(hass, entry)
+    try:
+        await hub.async_prepare()
+    except AuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    except MissingScopeError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="missing_scopes",
+            translation_placeholders={"scopes": ", ".join(sorted(err.missing_scopes))},
+        ) from err
+    except CannotConnectError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="cannot_connect"
+        ) from err
+    except WgtwoError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="token_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    tracker = SubscriberTracker(hass, entry)
+    entry.runtime_data = WgtwoRuntimeData(hub=hub, tracker=tracker)
+    hub.set_handler(tracker.async_handle_event)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    hub.async_start()
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> bool:
+    """Stop the event stream, then unload the entities."""
+    await entry.runtime_data.hub.async_stop()
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: WgtwoConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user remove a subscriber's device; it comes back with its next event.
+
+    The service device (connection status) stays while the entry exists.
+    """
+    return entry.runtime_data.tracker.async_forget_device(device)

@@ -1,0 +1,482 @@
+"""Config, reauth, reconfigure and options flows for wgtwo.
+
+Every path that saves credentials or event types first checks them against the API: a
+token with exactly the needed scopes, then the event stream opened once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+import probatio as vol
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import AbortFlow
+from homeassistant.generated.countries import COUNTRIES
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    CountrySelector,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .client import (
+    DEFAULT_TOKEN_URL,
+    AuthenticationError,
+    CannotConnectError,
+    Endpoint,
+    InvalidEndpointError,
+    MissingScopeError,
+    async_check_subscription,
+    is_loopback_host,
+    scopes_for,
+)
+from .client.endpoint import check_token_url
+from .const import (
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_ENVIRONMENT,
+    CONF_EVENT_TYPES,
+    CONF_HOME_COUNTRY,
+    CONF_HOST,
+    CONF_PHONEBOOK,
+    CONF_PLAINTEXT,
+    CONF_SHARE_SMS_TEXT,
+    CONF_TOKEN_URL,
+    DEFAULT_EVENT_TYPES,
+    DOMAIN,
+    ENV_CUSTOM,
+    ENV_EU,
+    ENV_SANDBOX,
+    ENVIRONMENT_OPTIONS,
+    EVENT_TYPE_CHOICES,
+)
+from .data import WgtwoConfigEntry
+from .hub import create_token_provider, endpoint_from_data, event_types_from_choices
+
+_LOGGER = logging.getLogger(__name__)
+
+# How long the check waits for the server to accept the stream.
+CHECK_TIMEOUT = 10.0
+
+_E164: Final = re.compile(r"^\+[1-9]\d{5,14}$")
+_NUMBER_PUNCTUATION: Final = re.compile(r"[\s\-().]")
+_ENVIRONMENT_TITLES: Final = {
+    "eu": "EU",
+    "us": "US",
+    "sakura": "Sakura",
+    ENV_SANDBOX: "sandbox",
+}
+
+_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+_TEXT = TextSelector()
+_ENVIRONMENT_SELECTOR = SelectSelector(
+    SelectSelectorConfig(
+        options=ENVIRONMENT_OPTIONS,
+        translation_key=CONF_ENVIRONMENT,
+        mode=SelectSelectorMode.LIST,
+    )
+)
+_EVENT_TYPES_SELECTOR = SelectSelector(
+    SelectSelectorConfig(
+        options=list(EVENT_TYPE_CHOICES),
+        translation_key=CONF_EVENT_TYPES,
+        multiple=True,
+        mode=SelectSelectorMode.LIST,
+    )
+)
+
+USER_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_ENVIRONMENT, default=ENV_EU): _ENVIRONMENT_SELECTOR,
+        vol.Required(CONF_EVENT_TYPES, default=list(DEFAULT_EVENT_TYPES)): _EVENT_TYPES_SELECTOR,
+    }
+)
+RECONFIGURE_SCHEMA: Final = vol.Schema({vol.Required(CONF_ENVIRONMENT): _ENVIRONMENT_SELECTOR})
+CREDENTIALS_SCHEMA: Final = vol.Schema(
+    {vol.Required(CONF_CLIENT_ID): _TEXT, vol.Required(CONF_CLIENT_SECRET): _PASSWORD}
+)
+CUSTOM_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_HOST): _TEXT,
+        vol.Required(CONF_PLAINTEXT, default=False): BooleanSelector(),
+        vol.Required(CONF_TOKEN_URL, default=DEFAULT_TOKEN_URL): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        ),
+        vol.Optional(CONF_CLIENT_ID): _TEXT,
+        vol.Optional(CONF_CLIENT_SECRET): _PASSWORD,
+    }
+)
+OPTIONS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_EVENT_TYPES): _EVENT_TYPES_SELECTOR,
+        vol.Optional(CONF_HOME_COUNTRY): CountrySelector(),
+        vol.Optional(CONF_PHONEBOOK): TextSelector(TextSelectorConfig(multiline=True)),
+        vol.Required(CONF_SHARE_SMS_TEXT): BooleanSelector(),
+    }
+)
+
+
+class PhonebookError(ValueError):
+    """A phonebook line that is not ``+E164 = name``."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def parse_phonebook(text: str) -> dict[str, str]:
+    """Parse ``number = name`` lines (blank lines skipped) into E.164 -> name."""
+    phonebook: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        number, sep, name = line.partition("=")
+        number = _NUMBER_PUNCTUATION.sub("", number)
+        if number.startswith("00"):
+            number = "+" + number[2:]
+        name = name.strip()
+        if not sep or not name or not _E164.match(number):
+            raise PhonebookError(line)
+        phonebook[number] = name
+    return phonebook
+
+
+def format_phonebook(phonebook: Mapping[str, str]) -> str:
+    """Render the phonebook as the text the options form edits."""
+    return "\n".join(f"{number} = {name}" for number, name in phonebook.items())
+
+
+def unique_id_for(data: Mapping[str, Any]) -> str:
+    """One entry per environment (and host, for a custom server) and client id."""
+    environment = data[CONF_ENVIRONMENT]
+    parts = [environment]
+    if environment == ENV_CUSTOM:
+        parts.append(str(data[CONF_HOST]).strip().lower())
+    parts.append(data.get(CONF_CLIENT_ID) or "")
+    return ":".join(parts)
+
+
+def title_for(data: Mapping[str, Any]) -> str:
+    """Return a readable entry title (no secrets)."""
+    environment = data[CONF_ENVIRONMENT]
+    where = data[CONF_HOST] if environment == ENV_CUSTOM else _ENVIRONMENT_TITLES[environment]
+    client_id = data.get(CONF_CLIENT_ID)
+    return f"wgtwo {where} ({client_id})" if client_id else f"wgtwo {where}"
+
+
+async def async_validate(
+    hass: HomeAssistant, data: Mapping[str, Any], event_choices: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Check credentials and event types against the API; return (errors, placeholders)."""
+    try:
+        endpoint = endpoint_from_data(data)
+        event_types = event_types_from_choices(event_choices)
+        provider = create_token_provider(hass, data, scopes_for(event_types))
+        if provider is not None:
+            await provider.get_token()
+        await async_check_subscription(endpoint, event_types, provider, timeout=CHECK_TIMEOUT)
+    except InvalidEndpointError:
+        return {"base": "invalid_host"}, {}
+    except AuthenticationError:
+        return {"base": "invalid_auth"}, {}
+    except MissingScopeError as err:
+        return {"base": "missing_scopes"}, {"scopes": ", ".join(sorted(err.missing_scopes))}
+    except CannotConnectError:
+        return {"base": "cannot_connect"}, {}
+    except Exception:
+        _LOGGER.exception("Unexpected error while checking the connection")
+        return {"base": "unknown"}, {}
+    return {}, {}
+
+
+def _custom_field_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Validate the custom server fields without any I/O."""
+    host = str(user_input[CONF_HOST]).strip()
+    try:
+        endpoint = Endpoint.parse(host)
+    except InvalidEndpointError:
+        return {CONF_HOST: "invalid_host"}
+    if user_input[CONF_PLAINTEXT] and not is_loopback_host(endpoint.host):
+        return {CONF_PLAINTEXT: "plaintext_not_loopback"}
+    try:
+        check_token_url(str(user_input[CONF_TOKEN_URL]).strip())
+    except InvalidEndpointError:
+        return {CONF_TOKEN_URL: "invalid_token_url"}
+    return {}
+
+
+class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Choose an environment, give credentials when needed, check them, save."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with the defaults; steps fill these in."""
+        self._environment = ENV_EU
+        self._event_types: list[str] = list(DEFAULT_EVENT_TYPES)
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: WgtwoConfigEntry) -> WgtwoOptionsFlow:
+        """Options: event types, home country, phonebook, SMS text sharing."""
+        return WgtwoOptionsFlow()
+
+    # -- user ---------------------------------------------------------------------------
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick the environment and the event types."""
+        if user_input is None:
+            return self.async_show_form(step_id="user", data_schema=USER_SCHEMA)
+        self._environment = user_input[CONF_ENVIRONMENT]
+        self._event_types = list(user_input[CONF_EVENT_TYPES])
+        if self._environment == ENV_CUSTOM:
+            return await self.async_step_custom()
+        if self._environment != ENV_SANDBOX:
+            return await self.async_step_credentials()
+        data = {CONF_ENVIRONMENT: ENV_SANDBOX}
+        await self._async_check_unique(data)
+        errors, placeholders = await async_validate(self.hass, data, self._event_types)
+        if errors:
+            return self.async_show_form(
+                step_id="user",
+                data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
+                errors=errors,
+                description_placeholders=placeholders,
+            )
+        return self._async_create(data)
+
+    async def async_step_credentials(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the OAuth client of a production environment."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            data = {
+                CONF_ENVIRONMENT: self._environment,
+                CONF_CLIENT_ID: user_input[CONF_CLIENT_ID].strip(),
+                CONF_CLIENT_SECRET: user_input[CONF_CLIENT_SECRET],
+            }
+            await self._async_check_unique(data)
+            errors, placeholders = await async_validate(self.hass, data, self._event_types)
+            if not errors:
+                return await self._async_finish(data)
+        return self.async_show_form(
+            step_id="credentials",
+            data_schema=self.add_suggested_values_to_schema(
+                CREDENTIALS_SCHEMA, user_input or self._current_data()
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_custom(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for a custom server (a local test server, or another deployment)."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            errors = _custom_field_errors(user_input)
+            if not errors:
+                data = {
+                    CONF_ENVIRONMENT: ENV_CUSTOM,
+                    CONF_HOST: str(user_input[CONF_HOST]).strip(),
+                    CONF_PLAINTEXT: bool(user_input[CONF_PLAINTEXT]),
+                    CONF_TOKEN_URL: str(user_input[CONF_TOKEN_URL]).strip(),
+                    CONF_CLIENT_ID: str(user_input.get(CONF_CLIENT_ID, "")).strip(),
+                    CONF_CLIENT_SECRET: str(user_input.get(CONF_CLIENT_SECRET, "")),
+                }
+                await self._async_check_unique(data)
+                errors, placeholders = await async_validate(self.hass, data, self._event_types)
+                if not errors:
+                    return await self._async_finish(data)
+        return self.async_show_form(
+            step_id="custom",
+            data_schema=self.add_suggested_values_to_schema(
+                CUSTOM_SCHEMA, user_input or self._current_data()
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    # -- reauth -------------------------------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Start reauthentication: the API rejected the saved credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for new credentials and check them."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"title": entry.title}
+        if user_input is not None:
+            data = {
+                **entry.data,
+                CONF_CLIENT_ID: user_input[CONF_CLIENT_ID].strip(),
+                CONF_CLIENT_SECRET: user_input[CONF_CLIENT_SECRET],
+            }
+            self._abort_if_other_client(entry.data, data)
+            errors, found = await async_validate(
+                self.hass, data, entry.options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES)
+            )
+            placeholders.update(found)
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id_for(data), data=data
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                CREDENTIALS_SCHEMA, user_input or {CONF_CLIENT_ID: entry.data.get(CONF_CLIENT_ID)}
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    # -- reconfigure --------------------------------------------------------------------
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the environment or the credentials of an entry."""
+        entry = self._get_reconfigure_entry()
+        self._event_types = list(entry.options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES))
+        if user_input is None:
+            return self.async_show_form(
+                step_id="reconfigure",
+                data_schema=self.add_suggested_values_to_schema(RECONFIGURE_SCHEMA, entry.data),
+            )
+        self._environment = user_input[CONF_ENVIRONMENT]
+        if self._environment == ENV_CUSTOM:
+            return await self.async_step_custom()
+        if self._environment != ENV_SANDBOX:
+            return await self.async_step_credentials()
+        data = {CONF_ENVIRONMENT: ENV_SANDBOX}
+        errors, placeholders = await async_validate(self.hass, data, self._event_types)
+        if errors:
+            return self.async_show_form(
+                step_id="reconfigure",
+                data_schema=self.add_suggested_values_to_schema(RECONFIGURE_SCHEMA, user_input),
+                errors=errors,
+                description_placeholders=placeholders,
+            )
+        return await self._async_finish(data)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _current_data(self) -> Mapping[str, Any]:
+        """Values to prefill: the entry being reconfigured, if it uses this environment."""
+        if self.source == SOURCE_RECONFIGURE:
+            data = self._get_reconfigure_entry().data
+            if data[CONF_ENVIRONMENT] == self._environment or (
+                self._environment != ENV_CUSTOM and data[CONF_ENVIRONMENT] != ENV_CUSTOM
+            ):
+                return {k: v for k, v in data.items() if k != CONF_CLIENT_SECRET}
+        return {}
+
+    async def _async_check_unique(self, data: Mapping[str, Any]) -> None:
+        """Abort when another entry already uses this environment and client."""
+        unique_id = unique_id_for(data)
+        if self.source == SOURCE_RECONFIGURE:
+            entry = self._get_reconfigure_entry()
+            self._abort_if_other_client(entry.data, data)
+            if unique_id == entry.unique_id:
+                return
+        await self.async_set_unique_id(unique_id)
+        self._abort_if_unique_id_configured()
+
+    def _abort_if_other_client(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """Reauth and reconfigure keep the OAuth client; another one is a new entry."""
+        old_client = old.get(CONF_CLIENT_ID) or ""
+        if old_client and old_client != (new.get(CONF_CLIENT_ID) or ""):
+            raise AbortFlow("unique_id_mismatch")
+
+    async def _async_finish(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Create the entry, or update the reconfigured one."""
+        if self.source == SOURCE_RECONFIGURE:
+            entry = self._get_reconfigure_entry()
+            return self.async_update_reload_and_abort(
+                entry, unique_id=unique_id_for(data), title=title_for(data), data=data
+            )
+        return self._async_create(data)
+
+    def _async_create(self, data: dict[str, Any]) -> ConfigFlowResult:
+        return self.async_create_entry(
+            title=title_for(data),
+            data=data,
+            options={
+                CONF_EVENT_TYPES: self._event_types,
+                CONF_PHONEBOOK: {},
+                CONF_SHARE_SMS_TEXT: False,
+            },
+        )
+
+
+class WgtwoOptionsFlow(OptionsFlowWithReload):
+    """Event types, home country, phonebook and SMS text sharing; reloads the entry."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and check the options."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            options, errors, placeholders = await self._async_parse(user_input)
+            if not errors:
+                return self.async_create_entry(data=options)
+            suggested: Mapping[str, Any] = user_input
+        else:
+            suggested = {
+                CONF_EVENT_TYPES: entry.options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES),
+                CONF_HOME_COUNTRY: entry.options.get(CONF_HOME_COUNTRY) or None,
+                CONF_PHONEBOOK: format_phonebook(entry.options.get(CONF_PHONEBOOK, {})),
+                CONF_SHARE_SMS_TEXT: entry.options.get(CONF_SHARE_SMS_TEXT, False),
+            }
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_parse(
+        self, user_input: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+        entry = self.config_entry
+        country = str(user_input.get(CONF_HOME_COUNTRY) or "").strip().upper()
+        if country and country not in COUNTRIES:
+            return {}, {CONF_HOME_COUNTRY: "invalid_country"}, {}
+        try:
+            phonebook = parse_phonebook(str(user_input.get(CONF_PHONEBOOK) or ""))
+        except PhonebookError as err:
+            return {}, {CONF_PHONEBOOK: "invalid_phonebook_line"}, {"line": err.line}
+        event_types = list(user_input[CONF_EVENT_TYPES])
+        if set(event_types) != set(entry.options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES)):
+            errors, placeholders = await async_validate(self.hass, entry.data, event_types)
+            if errors:
+                return {}, errors, placeholders
+        options = {
+            CONF_EVENT_TYPES: event_types,
+            CONF_PHONEBOOK: phonebook,
+            CONF_SHARE_SMS_TEXT: bool(user_input[CONF_SHARE_SMS_TEXT]),
+        }
+        if country:
+            options[CONF_HOME_COUNTRY] = country
+        return options, {}, {}

@@ -1,0 +1,63 @@
+"""Diagnostics for a config entry, without secrets or personal data."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_PHONEBOOK
+from .data import WgtwoConfigEntry
+
+TO_REDACT: Final = {
+    CONF_CLIENT_SECRET,
+    CONF_CLIENT_ID,
+    "access_token",
+    "token",
+    "number",
+    "owner",
+    "from_number",
+    "to_number",
+    "from_address",
+    "to_address",
+    "imei",
+    "imsi",
+    "text",
+}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: WgtwoConfigEntry
+) -> dict[str, Any]:
+    """Return the entry's settings, connection state, counters and a subscriber summary."""
+    options = dict(entry.options)
+    phonebook = options.get(CONF_PHONEBOOK) or {}
+    # Phonebook keys are phone numbers and its values are names: keep only the size.
+    options[CONF_PHONEBOOK] = {"entries": len(phonebook)}
+    runtime = entry.runtime_data
+    subscribers = [
+        {
+            "subscriber": REDACTED,
+            "call_state": str(subscriber.call_state),
+            "roaming": subscriber.roaming,
+            "home_country": subscriber.home_country,
+            "country": subscriber.country.code if subscriber.country is not None else None,
+            "missed_calls": subscriber.missed_calls,
+            "unheard_voicemails": len(subscriber.voicemails),
+            "handset_known": subscriber.handset is not None,
+            "last_event": (
+                subscriber.last_event.isoformat() if subscriber.last_event is not None else None
+            ),
+        }
+        for subscriber in runtime.tracker.subscribers.values()
+    ]
+    return {
+        "entry": {
+            "title": REDACTED,
+            "data": async_redact_data(entry.data, TO_REDACT),
+            "options": async_redact_data(options, TO_REDACT),
+        },
+        "connection": async_redact_data(runtime.hub.stats, TO_REDACT),
+        "subscribers": subscribers,
+    }

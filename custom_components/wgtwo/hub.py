@@ -1,0 +1,330 @@
+"""The connection of one config entry to the wgtwo API: token, event stream and actions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+
+from .client import (
+    DEFAULT_TOKEN_URL,
+    ENVIRONMENTS,
+    AuthenticationError,
+    ConnectionState,
+    ConnectionStatus,
+    Endpoint,
+    EventSubscription,
+    EventType,
+    MissingScopeError,
+    SendSmsResult,
+    SubscriptionConfig,
+    TokenProvider,
+    Voicemail,
+    WgtwoActions,
+    WgtwoError,
+    WgtwoEvent,
+    scopes_for,
+)
+from .client.event_types import (
+    SCOPE_SMS_SEND,
+    SCOPE_VOICEMAIL_DELETE,
+    SCOPE_VOICEMAIL_GET,
+    SCOPE_VOICEMAIL_UPDATE,
+)
+from .const import (
+    ALWAYS_ON_EVENT_TYPES,
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_ENVIRONMENT,
+    CONF_EVENT_TYPES,
+    CONF_HOST,
+    CONF_PLAINTEXT,
+    CONF_TOKEN_URL,
+    DEFAULT_EVENT_TYPES,
+    DOMAIN,
+    ENV_CUSTOM,
+    EVENT_TYPE_CHOICES,
+    ISSUE_MISSING_SCOPES,
+    SIGNAL_CONNECTION,
+)
+from .data import WgtwoConfigEntry
+
+_LOGGER = logging.getLogger(__package__)
+
+# Where the preset environments live. Looked up at call time so a test can point a
+# preset at a local server.
+PRESET_ENDPOINTS: dict[str, Endpoint] = dict(ENVIRONMENTS)
+PRESET_TOKEN_URL: Final[dict[str, str]] = {"url": DEFAULT_TOKEN_URL}
+
+# Extra SubscriptionConfig settings (timings); tests shorten backoffs here.
+SUBSCRIPTION_TUNING: dict[str, Any] = {}
+
+# Recommended production settings for the event stream.
+MAX_IN_FLIGHT: Final = 50
+
+type EventHandler = Callable[[WgtwoEvent], Awaitable[None]]
+
+
+def endpoint_from_data(data: Mapping[str, Any]) -> Endpoint:
+    """Return the gRPC endpoint an entry's data points at (raises InvalidEndpointError)."""
+    environment = data[CONF_ENVIRONMENT]
+    if environment == ENV_CUSTOM:
+        return Endpoint.parse(data[CONF_HOST], plaintext=bool(data.get(CONF_PLAINTEXT)))
+    return PRESET_ENDPOINTS[environment]
+
+
+def token_url_from_data(data: Mapping[str, Any]) -> str:
+    """Return where an entry fetches its tokens."""
+    if data[CONF_ENVIRONMENT] == ENV_CUSTOM and data.get(CONF_TOKEN_URL):
+        return str(data[CONF_TOKEN_URL])
+    return PRESET_TOKEN_URL["url"]
+
+
+def event_types_from_choices(choices: Iterable[str]) -> tuple[EventType, ...]:
+    """Map the user's event type choices to API types; consent revoke is always included."""
+    types = [EVENT_TYPE_CHOICES[c] for c in choices if c in EVENT_TYPE_CHOICES]
+    types.extend(sorted(ALWAYS_ON_EVENT_TYPES))
+    return tuple(dict.fromkeys(types))
+
+
+def event_types_from_options(options: Mapping[str, Any]) -> tuple[EventType, ...]:
+    """Return the API event types an entry subscribes to."""
+    return event_types_from_choices(options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES))
+
+
+def create_token_provider(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    scopes: Iterable[str],
+) -> TokenProvider | None:
+    """Return a token provider for the entry's credentials (None when it has none)."""
+    client_id = data.get(CONF_CLIENT_ID) or ""
+    if not client_id:
+        return None
+    return TokenProvider(
+        async_get_clientsession(hass),
+        client_id,
+        data.get(CONF_CLIENT_SECRET) or "",
+        scopes,
+        token_url=token_url_from_data(data),
+    )
+
+
+class ScopedActions:
+    """The API's voicemail and SMS calls, each with a token that carries only its own scope.
+
+    Action scopes are optional grants: a product without SMS sending can still mark
+    voicemails read, so no token asks for more than the one call needs.
+    """
+
+    def __init__(self, hass: HomeAssistant, data: Mapping[str, Any], endpoint: Endpoint) -> None:
+        self._hass = hass
+        self._data = data
+        self._endpoint = endpoint
+        self._clients: dict[str, WgtwoActions] = {}
+
+    def _client(self, scope: str) -> WgtwoActions:
+        client = self._clients.get(scope)
+        if client is None:
+            provider = create_token_provider(self._hass, self._data, {scope})
+            client = self._clients[scope] = WgtwoActions(self._endpoint, provider)
+        return client
+
+    async def get_voicemail(self, voicemail_id: str) -> Voicemail:
+        """Fetch a voicemail's metadata and audio."""
+        return await self._client(SCOPE_VOICEMAIL_GET).get_voicemail(voicemail_id)
+
+    async def mark_voicemail_read(self, voicemail_id: str) -> None:
+        """Mark a voicemail as played at the operator."""
+        await self._client(SCOPE_VOICEMAIL_UPDATE).mark_voicemail_read(voicemail_id)
+
+    async def delete_voicemail(self, voicemail_id: str) -> None:
+        """Delete a voicemail at the operator."""
+        await self._client(SCOPE_VOICEMAIL_DELETE).delete_voicemail(voicemail_id)
+
+    async def send_sms(self, from_subscriber: str, to_address: str, content: str) -> SendSmsResult:
+        """Send a text SMS on behalf of a subscriber."""
+        return await self._client(SCOPE_SMS_SEND).send_sms(from_subscriber, to_address, content)
+
+    async def close(self) -> None:
+        """Close every channel opened so far."""
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.close()
+
+
+def subscription_name(entry_id: str) -> str:
+    """Durable and queue name of an entry's subscription: stable across restarts."""
+    return f"ha-{entry_id}"
+
+
+class WgtwoHub:
+    """Keep one entry's event stream running and report its connection state.
+
+    Events go to the handler set with ``set_handler`` (the subscriber tracker). The stream
+    reconnects by itself; rejected credentials start a reauth flow and a missing scope
+    raises a repair issue, after which the stream stays stopped until the entry reloads.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry: WgtwoConfigEntry) -> None:
+        self._hass = hass
+        self._entry = entry
+        self.endpoint = endpoint_from_data(entry.data)
+        self.event_types = event_types_from_options(entry.options)
+        self.token_provider = create_token_provider(hass, entry.data, scopes_for(self.event_types))
+        name = subscription_name(entry.entry_id)
+        config = SubscriptionConfig(
+            event_types=self.event_types,
+            client_id=name,
+            durable_name=name,
+            queue_name=name,
+            max_in_flight=MAX_IN_FLIGHT,
+            manual_ack=True,
+            **SUBSCRIPTION_TUNING,
+        )
+        self.subscription = EventSubscription(
+            self.endpoint,
+            config,
+            self._async_handle_event,
+            token_provider=self.token_provider,
+            on_state=self._on_state,
+        )
+        self.connected = False
+        self.events_handled = 0
+        self.last_error: str | None = None
+        self._handler: EventHandler | None = None
+        self._reported_down = False
+        self._task: asyncio.Task[None] | None = None
+        self._actions = ScopedActions(hass, entry.data, self.endpoint)
+
+    @property
+    def issue_id(self) -> str:
+        """The id of this entry's missing-scope repair issue."""
+        return ISSUE_MISSING_SCOPES.format(entry_id=self._entry.entry_id)
+
+    @property
+    def last_event_time(self) -> datetime | None:
+        """When the last event arrived (None before the first)."""
+        return self.subscription.stats.last_event_time
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counters and state for diagnostics (no personal data)."""
+        return {
+            "connected": self.connected,
+            "state": self.subscription.status.state.value,
+            "last_error": self.last_error,
+            "events_handled": self.events_handled,
+            "event_types": [str(t) for t in self.event_types],
+            "endpoint": self.endpoint.target,
+            "plaintext": self.endpoint.plaintext,
+            **self.subscription.stats.as_dict(),
+        }
+
+    def set_handler(self, handler: EventHandler) -> None:
+        """Set where events go (before ``async_start``)."""
+        self._handler = handler
+
+    async def async_prepare(self) -> None:
+        """Fetch a token once so bad credentials or scopes show up during setup."""
+        if self.token_provider is None:
+            return
+        try:
+            await self.token_provider.get_token()
+        except MissingScopeError as err:
+            self._create_scope_issue(err.missing_scopes)
+            raise
+
+    @property
+    def actions(self) -> ScopedActions:
+        """Voicemail and SMS calls for services and buttons."""
+        return self._actions
+
+    @callback
+    def async_start(self) -> None:
+        """Run the event stream in a background task tied to the entry."""
+        self._task = self._entry.async_create_background_task(
+            self._hass, self.run(), name=f"{DOMAIN} event stream"
+        )
+
+    async def async_stop(self) -> None:
+        """Stop the stream, wait for its task and close the action channels."""
+        await self.subscription.stop()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            await asyncio.wait([task])
+        await self._actions.close()
+        self._set_connected(False)
+
+    async def run(self) -> None:
+        """Run the stream until stopped; turn fatal errors into reauth or a repair issue."""
+        try:
+            await self.subscription.run()
+        except AuthenticationError:
+            _LOGGER.warning("Credentials rejected; the event stream stopped until reauthentication")
+            self._entry.async_start_reauth(self._hass)
+        except MissingScopeError as err:
+            _LOGGER.warning(
+                "The event stream stopped: the OAuth client lacks scope(s) %s",
+                ", ".join(sorted(err.missing_scopes)),
+            )
+            self._create_scope_issue(err.missing_scopes)
+        except WgtwoError as err:
+            _LOGGER.error("The event stream stopped: %s", err)
+        finally:
+            self._set_connected(False)
+
+    async def _async_handle_event(self, event: WgtwoEvent) -> None:
+        handler = self._handler
+        if handler is not None:
+            await handler(event)
+        self.events_handled += 1
+
+    def _on_state(self, status: ConnectionStatus) -> None:
+        """Track the connection; log a loss and its recovery once each."""
+        if status.state is ConnectionState.CONNECTED:
+            self.last_error = None
+            if self._reported_down:
+                _LOGGER.info("Connection to the wgtwo event stream restored")
+                self._reported_down = False
+            ir.async_delete_issue(self._hass, DOMAIN, self.issue_id)
+            self._set_connected(True)
+        elif status.state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
+            self.last_error = status.reason
+            if not self._reported_down:
+                _LOGGER.info(
+                    "Connection to the wgtwo event stream lost (%s)", status.reason or "unknown"
+                )
+                self._reported_down = True
+            self._set_connected(False)
+
+    def _set_connected(self, connected: bool) -> None:
+        if connected == self.connected:
+            return
+        self.connected = connected
+        async_dispatcher_send(
+            self._hass, SIGNAL_CONNECTION.format(entry_id=self._entry.entry_id), connected
+        )
+
+    def _create_scope_issue(self, scopes: Iterable[str]) -> None:
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            self.issue_id,
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="missing_scopes",
+            translation_placeholders={
+                "scopes": ", ".join(sorted(scopes)),
+                "title": self._entry.title,
+            },
+            data={"entry_id": self._entry.entry_id},
+        )

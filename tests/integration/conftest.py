@@ -1,0 +1,199 @@
+"""Fixtures for Home Assistant tests that run the integration against a local sandbox.
+
+``config_entry`` is an entry configured for the ``auth_sandbox`` (custom environment,
+plaintext loopback, client credentials); ``setup_integration`` adds it, sets it up and
+waits until the event stream is connected. ``publish_and_wait`` publishes events and
+returns once the integration has handled them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Callable, Iterable
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.wgtwo import config_flow, hub as hub_module
+from custom_components.wgtwo.const import (
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_ENVIRONMENT,
+    CONF_EVENT_TYPES,
+    CONF_HOST,
+    CONF_PHONEBOOK,
+    CONF_PLAINTEXT,
+    CONF_SHARE_SMS_TEXT,
+    CONF_TOKEN_URL,
+    DOMAIN,
+    ENV_CUSTOM,
+)
+from custom_components.wgtwo.data import WgtwoConfigEntry
+from custom_components.wgtwo.hub import WgtwoHub
+from wgtwo_sandbox import SandboxServer
+
+CLIENT_ID = "test-client"
+CLIENT_SECRET = "test-secret"
+ALL_EVENT_TYPES = [
+    "voice",
+    "voicemail",
+    "sms",
+    "sms_delivery_report",
+    "roaming",
+    "location",
+    "handset",
+]
+
+# Short timings so reconnects and failed checks take a fraction of a second.
+FAST_SUBSCRIPTION = {
+    "backoff_initial": 0.05,
+    "backoff_max": 0.3,
+    "healthy_after": 0.5,
+    "ack_timeout": 2.0,
+    "stop_timeout": 2.0,
+}
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/wgtwo."""
+
+
+@pytest.fixture(autouse=True)
+def fast_timings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shorten backoffs and the config flow's connection check."""
+    monkeypatch.setattr(hub_module, "SUBSCRIPTION_TUNING", dict(FAST_SUBSCRIPTION))
+    monkeypatch.setattr(config_flow, "CHECK_TIMEOUT", 1.5)
+
+
+def entry_data_for(
+    server: SandboxServer,
+    *,
+    client_id: str = CLIENT_ID,
+    client_secret: str = CLIENT_SECRET,
+) -> dict[str, Any]:
+    """Config entry data for a custom environment pointing at ``server``."""
+    return {
+        CONF_ENVIRONMENT: ENV_CUSTOM,
+        CONF_HOST: server.grpc_target,
+        CONF_PLAINTEXT: True,
+        CONF_TOKEN_URL: f"{server.http_url}/oauth2/token",
+        CONF_CLIENT_ID: client_id,
+        CONF_CLIENT_SECRET: client_secret,
+    }
+
+
+def entry_options(**overrides: Any) -> dict[str, Any]:
+    """Entry options with every event type on (override any key)."""
+    options: dict[str, Any] = {
+        CONF_EVENT_TYPES: list(ALL_EVENT_TYPES),
+        CONF_PHONEBOOK: {},
+        CONF_SHARE_SMS_TEXT: False,
+    }
+    options.update(overrides)
+    return options
+
+
+def make_entry(
+    server: SandboxServer,
+    *,
+    client_id: str = CLIENT_ID,
+    client_secret: str = CLIENT_SECRET,
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """A config entry (not yet added to hass) for ``server``."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="wgtwo sandbox",
+        unique_id=f"{ENV_CUSTOM}:{server.grpc_target}:{client_id}",
+        data=entry_data_for(server, client_id=client_id, client_secret=client_secret),
+        options=options if options is not None else entry_options(),
+    )
+
+
+@pytest.fixture
+def entry_options_override() -> dict[str, Any]:
+    """Override in a test module to change the ``config_entry`` options."""
+    return {}
+
+
+@pytest.fixture
+def config_entry(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, entry_options_override: dict[str, Any]
+) -> MockConfigEntry:
+    """An entry for the auth sandbox, added to hass but not set up."""
+    entry = make_entry(auth_sandbox, options=entry_options(**entry_options_override))
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def wait_for(
+    condition: Callable[[], bool], within: float = 5.0, interval: float = 0.01
+) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {within} s")
+        await asyncio.sleep(interval)
+
+
+def hub_of(entry: MockConfigEntry) -> WgtwoHub:
+    """The hub of a loaded entry."""
+    typed: WgtwoConfigEntry = entry
+    return typed.runtime_data.hub
+
+
+async def wait_connected(hass: HomeAssistant, entry: MockConfigEntry, within: float = 5.0) -> None:
+    """Wait until the entry's event stream is connected."""
+    await wait_for(lambda: hub_of(entry).connected, within)
+    await hass.async_block_till_done()
+
+
+async def async_setup_entry_and_connect(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set up ``entry`` and wait until its stream is connected."""
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    await wait_connected(hass, entry)
+
+
+@pytest.fixture
+async def setup_integration(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> AsyncGenerator[MockConfigEntry]:
+    """The ``config_entry``, set up and connected; unloaded at teardown."""
+    await async_setup_entry_and_connect(hass, config_entry)
+    yield config_entry
+    if config_entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(config_entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def publish_and_wait(
+    hass: HomeAssistant,
+    server: SandboxServer,
+    entry: MockConfigEntry,
+    events: Iterable[Any],
+    *,
+    expect: int | None = None,
+    within: float = 5.0,
+) -> list[int]:
+    """Publish events and wait until the integration has handled them.
+
+    ``events`` are ``events_pb2.Event`` objects or protobuf-JSON dicts
+    (``{"event": {...}}``). ``expect`` is how many handled events to wait for (default:
+    all published; use fewer when some are not subscribed to).
+    """
+    items = list(events)
+    hub = hub_of(entry)
+    before = hub.events_handled
+    sequences = await server.publish(items)
+    wanted = before + (len(items) if expect is None else expect)
+    await wait_for(lambda: hub.events_handled >= wanted, within)
+    await hass.async_block_till_done()
+    return sequences
