@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from homeassistant.const import Platform
+
 from .client import EventType
 
 DOMAIN: Final = "wgtwo"
@@ -49,3 +51,9 @@ EVENT_WGTWO: Final = "wgtwo_event"
 SIGNAL_CONNECTION: Final = "wgtwo_connection_{entry_id}"
 SIGNAL_NEW_SUBSCRIBER: Final = "wgtwo_new_subscriber_{entry_id}"
 SIGNAL_SUBSCRIBER_UPDATE: Final = "wgtwo_subscriber_update_{entry_id}_{number}"
+
+# Platforms the integration sets up (entities are created per subscriber by the tracker)
+PLATFORMS: Final = [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.EVENT, Platform.BUTTON]
+
+# Repair issue id of a missing OAuth scope (formatted with the config entry id)
+ISSUE_MISSING_SCOPES: Final = "missing_scopes_{entry_id}"
