@@ -214,10 +214,9 @@ class SubscriberTracker:
         voicemails = list(subscriber.voicemails)
         subscriber.voicemails.clear()
         self.async_notify(subscriber)
-        actions = getattr(getattr(self.entry, "runtime_data", None), "hub", None)
-        actions = getattr(actions, "actions", None)
-        if actions is None:
+        if not voicemails:
             return
+        actions = self.entry.runtime_data.hub.actions
         for voicemail in voicemails:
             try:
                 await actions.mark_voicemail_read(voicemail.voicemail_id)
@@ -300,13 +299,15 @@ class SubscriberTracker:
         """Fire the bus event, remove the device and raise a repair issue."""
         registry = dr.async_get(self.hass)
         subscriber = self.subscribers.get(number)
-        device = registry.async_get_device({device_identifier(self.entry.entry_id, number)})
+        device = registry.async_get_device_by_identifier(
+            device_identifier(self.entry.entry_id, number), self.entry.entry_id
+        )
         device_id = device.id if device else None
         self._fire(bus.envelope(event, bus.TYPE_CONSENT_REVOKED, number, device_id))
         if subscriber is not None:
             self._forget(subscriber)
         if device is not None:
-            registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+            registry.async_remove_device(device.id)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
