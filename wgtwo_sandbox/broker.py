@@ -261,6 +261,8 @@ class Consumer:
         self.members.remove(member)
         if member.waiter is not None and not member.waiter.done():
             member.waiter.cancel()
+        # A stale waiter at the head would make the next member wait for a publish.
+        self.waiters = deque(w for w in self.waiters if w[0] is not member)
         for seq, (owner, timer) in list(self.pending.items()):
             if owner is member:
                 if timer is not None:
