@@ -19,7 +19,7 @@ async def _start_grpc_poller_with_a_call() -> None:
     # open, so Home Assistant's "no thread left behind" check does not blame a test.
     channel = grpc.aio.insecure_channel("127.0.0.1:9")
     with contextlib.suppress(grpc.aio.AioRpcError):
-        await channel.unary_unary("/wgtwo.Poller/Start")(b"", timeout=0.05)
+        await channel.unary_unary("/wgtwo.Poller/Start")(b"", timeout=0.05)  # type: ignore[arg-type]
     _KEEP_POLLER.append(channel)
 
 

@@ -28,7 +28,7 @@ def endpoint_of(server: SandboxServer) -> Endpoint:
     return Endpoint.parse(server.grpc_target, plaintext=True)
 
 
-def fast_config(*types: EventType | str, **kwargs: Any) -> SubscriptionConfig:
+def fast_config(*types: EventType, **kwargs: Any) -> SubscriptionConfig:
     """Settings with small timeouts so failure paths finish quickly."""
     defaults: dict[str, Any] = {
         "backoff_initial": 0.05,
@@ -43,7 +43,9 @@ def fast_config(*types: EventType | str, **kwargs: Any) -> SubscriptionConfig:
 
 
 async def wait_for(
-    condition: Callable[[], object], timeout: float = 5.0, message: str = "condition"
+    condition: Callable[[], object],
+    timeout: float = 5.0,  # noqa: ASYNC109
+    message: str = "condition",
 ) -> None:
     """Poll ``condition`` until it is truthy."""
     deadline = time.monotonic() + timeout
@@ -90,7 +92,7 @@ class Recorder:
         """How often a state was reported."""
         return sum(1 for s in self.states if s.state is state)
 
-    async def wait_events(self, count: int, timeout: float = 5.0) -> None:
+    async def wait_events(self, count: int, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until ``count`` events were handled."""
         await wait_for(lambda: len(self.events) >= count, timeout, f"{count} events")
 

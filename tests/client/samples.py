@@ -130,7 +130,7 @@ SAMPLE_TYPES = {
 
 
 def sample_json(name: str, *, with_metadata: bool = False, **meta: Any) -> dict[str, Any]:
-    """The sample as a ``SubscribeEventsResponse`` JSON object (no metadata: the server fills it)."""
+    """The sample as ``SubscribeEventsResponse`` JSON (without metadata the server fills it)."""
     event: dict[str, Any] = {
         "timestamp": TIMESTAMP,
         "serviceId": "tenant-a",

@@ -8,8 +8,8 @@ from custom_components.wgtwo.client import Backoff
 
 
 def test_first_retry_is_within_a_second() -> None:
-    for rand in (0.0, 0.5, 0.999):
-        assert 0.5 <= Backoff(1.0, 60.0, rand=lambda r=rand: r).next_delay() <= 1.0
+    for value in (0.0, 0.5, 0.999):
+        assert 0.5 <= Backoff(1.0, 60.0, rand=lambda v=value: v).next_delay() <= 1.0  # type: ignore[misc]
 
 
 def test_delays_grow_and_are_capped_at_the_maximum() -> None:

@@ -156,7 +156,7 @@ def test_parse_start_position_rejects_garbage(text: str) -> None:
 
 def test_subscription_request_carries_every_setting() -> None:
     config = SubscriptionConfig(
-        event_types=["VOICE_EVENT", EventType.SMS_EVENT, EventType.VOICE_EVENT],
+        event_types=["VOICE_EVENT", EventType.SMS_EVENT, EventType.VOICE_EVENT],  # type: ignore[arg-type]
         client_id="cid",
         durable_name="durable",
         queue_name="queue",
@@ -177,7 +177,10 @@ def test_subscription_request_carries_every_setting() -> None:
     assert request.manual_ack.timeout.ToTimedelta() == timedelta(seconds=12.5)
     assert request.start_at_sequence == 3
     assert config.build_request(StartPosition.oldest()).HasField("start_at_oldest_possible")
-    no_ack = SubscriptionConfig(event_types="SMS_EVENT", manual_ack=False).build_request()
+    no_ack = SubscriptionConfig(
+        event_types="SMS_EVENT",  # type: ignore[arg-type]
+        manual_ack=False,
+    ).build_request()
     assert not no_ack.HasField("manual_ack")
     assert list(no_ack.type) == [events_pb2.SMS_EVENT]
 

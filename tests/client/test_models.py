@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
@@ -37,7 +38,7 @@ from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
 
 from .samples import SAMPLES, SEED_EXAMPLE, event_with_unknown_field, parse_sample
 
-BASE = {
+BASE: dict[str, Any] = {
     "sequence": 7,
     "is_redelivered": True,
     "timestamp": datetime(2024, 8, 2, 10, 8, 55, 668065, tzinfo=UTC),
@@ -178,7 +179,7 @@ def test_as_dict_is_json_ready() -> None:
 
 def test_models_are_frozen() -> None:
     with pytest.raises(AttributeError):
-        EXPECTED["voice"].call_id = "x"  # type: ignore[misc]
+        EXPECTED["voice"].sequence = 3  # type: ignore[misc]
 
 
 def test_unknown_payload_field_becomes_unknown_event() -> None:

@@ -92,6 +92,9 @@ class Endpoint:
         options: list[tuple[str, Any]] = [
             ("grpc.keepalive_time_ms", max(1, int(keepalive_time * 1000))),
             ("grpc.keepalive_timeout_ms", max(1, int(keepalive_timeout * 1000))),
+            # Recent gRPC cores time keepalive pings out with the generic ping timeout
+            # (60 s by default), not keepalive_timeout_ms: set both.
+            ("grpc.http2.ping_timeout_ms", max(1, int(keepalive_timeout * 1000))),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.max_pings_without_data", 0),
             # Our own loop decides when to reconnect; keep the channel's backoff short.

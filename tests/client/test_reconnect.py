@@ -1,0 +1,233 @@
+"""Reconnects: server-ended streams, durable resume, queues, stalls and a killed server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+import pytest
+
+from custom_components.wgtwo.client import (
+    Backoff,
+    ConnectionState,
+    Endpoint,
+    EventType,
+    StartPosition,
+    WgtwoError,
+)
+from tests.sandbox_fixtures import MakeSandbox, SandboxLauncher
+from wgtwo_sandbox import SandboxServer
+
+from .helpers import Recorder, fast_config, publish_voice, running, wait_for
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.OK,
+    ],
+)
+async def test_transient_end_reconnects_and_loses_nothing(
+    sandbox: SandboxServer, code: grpc.StatusCode
+) -> None:
+    recorder = Recorder()
+    async with running(sandbox, fast_config(), recorder) as (sub, _):
+        await publish_voice(sandbox, 2)
+        await recorder.wait_events(2)
+        await wait_for(lambda: sub.stats.acked == 2)
+        assert sandbox.end_streams(code, "maintenance") == 1
+        await wait_for(lambda: recorder.count(ConnectionState.DISCONNECTED) == 1)
+        await publish_voice(sandbox, 2)  # published while the client is away
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 2, message="back")
+        await publish_voice(sandbox, 1)
+        await recorder.wait_events(5)
+        await asyncio.sleep(0.05)
+    assert recorder.sequences == [1, 2, 3, 4, 5]
+    disconnected = next(s for s in recorder.states if s.state is ConnectionState.DISCONNECTED)
+    assert disconnected.retry_in is not None
+    assert disconnected.retry_in <= 0.05
+    expected = "stream ended by server" if code is grpc.StatusCode.OK else code.name
+    assert disconnected.reason == expected
+    assert sub.stats.reconnects == 1
+
+
+async def test_invalid_argument_stops_with_an_error(sandbox: SandboxServer) -> None:
+    recorder = Recorder()
+    async with running(sandbox, fast_config(), recorder) as (_sub, task):
+        sandbox.end_streams(grpc.StatusCode.INVALID_ARGUMENT, "bad request")
+        with pytest.raises(WgtwoError, match="INVALID_ARGUMENT"):
+            await asyncio.wait_for(task, 2)
+    assert recorder.states[-1].state is ConnectionState.FAILED
+
+
+async def test_backoff_grows_while_down_and_resets_after_a_healthy_period(
+    sandbox: SandboxServer,
+) -> None:
+    recorder = Recorder()
+    backoff = Backoff(0.02, 0.5, rand=lambda: 1.0)
+    config = fast_config(healthy_after=0.3)
+    async with running(sandbox, config, recorder, backoff=backoff):
+        sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 2)
+        sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)  # right away: not healthy yet
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 3)
+        await asyncio.sleep(0.35)  # healthy for longer than healthy_after
+        sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 4)
+    delays = [s.retry_in for s in recorder.states if s.state is ConnectionState.DISCONNECTED]
+    assert delays == [0.02, 0.04, 0.02]
+
+
+async def test_unreachable_server_is_retried_with_growing_delays() -> None:
+    recorder = Recorder()
+    endpoint = Endpoint("127.0.0.1", 9, plaintext=True)
+    config = fast_config(backoff_initial=0.02, backoff_max=0.08)
+    async with running(endpoint, config, recorder, connected=False) as (sub, task):
+        await wait_for(lambda: recorder.count(ConnectionState.DISCONNECTED) >= 4)
+        assert not task.done()
+    delays = [s.retry_in for s in recorder.states if s.state is ConnectionState.DISCONNECTED]
+    assert all(d is not None and 0.01 <= d <= 0.08 for d in delays)
+    assert delays[3] is not None and delays[3] >= 0.04
+    assert recorder.states[0].state is ConnectionState.CONNECTING
+    assert recorder.states[1].reason == "UNAVAILABLE"
+    assert sub.stats.reconnects >= 3
+
+
+async def test_durable_subscription_resumes_without_loss_or_duplicates(
+    sandbox: SandboxServer,
+) -> None:
+    config = fast_config(client_id="c", durable_name="home", start=StartPosition.oldest())
+    first = Recorder()
+    async with running(sandbox, config, first) as (sub, _):
+        await publish_voice(sandbox, 5)
+        await first.wait_events(5)
+        await wait_for(lambda: sub.stats.acked == 5)
+    missed = await publish_voice(sandbox, 4, call_prefix="while-away")
+    second = Recorder()
+    async with running(sandbox, config, second):
+        await second.wait_events(4)
+        await publish_voice(sandbox, 1)
+        await second.wait_events(5)
+        await asyncio.sleep(0.1)
+    assert first.sequences == [1, 2, 3, 4, 5]
+    assert second.sequences[:4] == missed
+    assert second.sequences == [6, 7, 8, 9, 10]
+
+
+async def test_durable_resume_redelivers_events_left_unhandled(sandbox: SandboxServer) -> None:
+    block = asyncio.Event()
+
+    async def stall_on_third(event: object) -> None:
+        if getattr(event, "sequence", 0) == 3:
+            await block.wait()
+
+    config = fast_config(client_id="c", durable_name="home", ack_timeout=10.0, stop_timeout=0.2)
+    first = Recorder(before=stall_on_third)
+    async with running(sandbox, config, first) as (sub, _):
+        await publish_voice(sandbox, 4)
+        await wait_for(lambda: sub.stats.acked == 2)
+    # The handler of #3 was cut off at stop: #3 and #4 were never acked.
+    second = Recorder()
+    async with running(sandbox, config, second):
+        await second.wait_events(2)
+        await asyncio.sleep(0.1)
+    assert first.sequences == [1, 2]
+    assert second.sequences == [3, 4]
+
+
+async def test_queue_members_share_the_events(sandbox: SandboxServer) -> None:
+    config = fast_config(client_id="c", queue_name="workers", max_in_flight=2)
+    one, two = Recorder(), Recorder()
+    async with running(sandbox, config, one), running(sandbox, config, two):
+        sequences = await publish_voice(sandbox, 40)
+        await wait_for(lambda: len(one.events) + len(two.events) == 40, message="40 events")
+        await asyncio.sleep(0.1)
+    assert one.sequences and two.sequences
+    assert set(one.sequences).isdisjoint(two.sequences)
+    assert sorted(one.sequences + two.sequences) == sequences
+
+
+async def test_a_stall_is_detected_by_keepalive_and_recovered(sandbox: SandboxServer) -> None:
+    recorder = Recorder()
+    config = fast_config(keepalive_time=0.3, keepalive_timeout=0.3)
+    async with running(sandbox, config, recorder):
+        await publish_voice(sandbox, 1)
+        await recorder.wait_events(1)
+        sandbox.set_stalled(True)
+        started = time.monotonic()
+        await wait_for(
+            lambda: recorder.count(ConnectionState.DISCONNECTED) >= 1, 5, "stall detected"
+        )
+        detected_after = time.monotonic() - started
+        await publish_voice(sandbox, 2)
+        sandbox.set_stalled(False)
+        await recorder.wait_events(3, timeout=10)
+    assert detected_after < 3.0
+    assert recorder.sequences == [1, 2, 3]
+
+
+async def test_killed_and_restarted_server_resumes_with_nothing_lost(
+    sandbox_cli: SandboxLauncher, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    state = Path(str(tmp_path)) / "sandbox.state"
+    server = await sandbox_cli.start("--state", str(state))
+    endpoint = Endpoint("127.0.0.1", server.grpc_port, plaintext=True)
+    config = fast_config(
+        client_id="c", durable_name="home", ack_timeout=1.0, backoff_initial=0.1, backoff_max=0.3
+    )
+    recorder = Recorder()
+
+    async def post(count: int, prefix: str) -> list[int]:
+        import aiohttp
+
+        from .samples import sample_json
+
+        items = []
+        for index in range(count):
+            item = sample_json("voice")
+            item["event"]["voiceEvent"]["callId"] = f"{prefix}-{index}"
+            items.append(item)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{server.http_url}/events", json=items) as response:
+                assert response.status == 200
+                return list((await response.json())["sequences"])
+
+    async with running(endpoint, config, recorder) as (sub, _):
+        first = await post(3, "before")
+        await recorder.wait_events(3)
+        await wait_for(lambda: sub.stats.acked == 3)
+        server.kill()
+        await wait_for(lambda: recorder.count(ConnectionState.DISCONNECTED) >= 1)
+        server = await sandbox_cli.start(
+            "--state", str(state), grpc_port=server.grpc_port, http_port=server.http_port
+        )
+        second = await post(3, "after")
+        await recorder.wait_events(6, timeout=10)
+        await asyncio.sleep(0.2)
+    assert recorder.sequences == first + second
+    assert [e.sequence for e in recorder.events] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_two_types_reconnect_keeps_both(make_sandbox: MakeSandbox) -> None:
+    server = await make_sandbox()
+    recorder = Recorder()
+    config = fast_config(EventType.VOICE_EVENT, EventType.SMS_EVENT)
+    async with running(server, config, recorder):
+        from .helpers import publish
+
+        await publish(server, "voice", "sms")
+        await recorder.wait_events(2)
+        server.end_streams(grpc.StatusCode.UNAVAILABLE)
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 2)
+        await publish(server, "sms_binary", "voice")
+        await recorder.wait_events(4)
+    assert [e.kind for e in recorder.events] == ["voice", "sms", "sms", "voice"]
