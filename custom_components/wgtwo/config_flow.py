@@ -242,23 +242,8 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
         """Pick the environment and the event types."""
         if user_input is None:
             return self.async_show_form(step_id="user", data_schema=USER_SCHEMA)
-        self._environment = user_input[CONF_ENVIRONMENT]
         self._event_types = list(user_input[CONF_EVENT_TYPES])
-        if self._environment == ENV_CUSTOM:
-            return await self.async_step_custom()
-        if self._environment != ENV_SANDBOX:
-            return await self.async_step_credentials()
-        data = {CONF_ENVIRONMENT: ENV_SANDBOX}
-        await self._async_check_unique(data)
-        errors, placeholders = await async_validate(self.hass, data, self._event_types)
-        if errors:
-            return self.async_show_form(
-                step_id="user",
-                data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
-                errors=errors,
-                description_placeholders=placeholders,
-            )
-        return self._async_create(data)
+        return await self._async_environment_chosen("user", USER_SCHEMA, user_input)
 
     async def async_step_credentials(
         self, user_input: dict[str, Any] | None = None
@@ -363,32 +348,36 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
                 step_id="reconfigure",
                 data_schema=self.add_suggested_values_to_schema(RECONFIGURE_SCHEMA, entry.data),
             )
+        return await self._async_environment_chosen("reconfigure", RECONFIGURE_SCHEMA, user_input)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    async def _async_environment_chosen(
+        self, step_id: str, schema: vol.Schema, user_input: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """Ask for what the environment needs; the public sandbox needs nothing more."""
         self._environment = user_input[CONF_ENVIRONMENT]
         if self._environment == ENV_CUSTOM:
             return await self.async_step_custom()
         if self._environment != ENV_SANDBOX:
             return await self.async_step_credentials()
         data = {CONF_ENVIRONMENT: ENV_SANDBOX}
+        await self._async_check_unique(data)
         errors, placeholders = await async_validate(self.hass, data, self._event_types)
         if errors:
             return self.async_show_form(
-                step_id="reconfigure",
-                data_schema=self.add_suggested_values_to_schema(RECONFIGURE_SCHEMA, user_input),
+                step_id=step_id,
+                data_schema=self.add_suggested_values_to_schema(schema, user_input),
                 errors=errors,
                 description_placeholders=placeholders,
             )
         return await self._async_finish(data)
 
-    # -- helpers --------------------------------------------------------------------------
-
     def _current_data(self) -> Mapping[str, Any]:
-        """Values to prefill: the entry being reconfigured, if it uses this environment."""
+        """Values to prefill: those of the entry being reconfigured (never its secret)."""
         if self.source == SOURCE_RECONFIGURE:
             data = self._get_reconfigure_entry().data
-            if data[CONF_ENVIRONMENT] == self._environment or (
-                self._environment != ENV_CUSTOM and data[CONF_ENVIRONMENT] != ENV_CUSTOM
-            ):
-                return {k: v for k, v in data.items() if k != CONF_CLIENT_SECRET}
+            return {k: v for k, v in data.items() if k != CONF_CLIENT_SECRET}
         return {}
 
     async def _async_check_unique(self, data: Mapping[str, Any]) -> None:

@@ -1,0 +1,635 @@
+"""Config, reauth, reconfigure and options flows against a local sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.wgtwo import hub as hub_module
+from custom_components.wgtwo.client import Endpoint
+from custom_components.wgtwo.config_flow import (
+    PhonebookError,
+    format_phonebook,
+    parse_phonebook,
+    title_for,
+)
+from custom_components.wgtwo.const import (
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_ENVIRONMENT,
+    CONF_EVENT_TYPES,
+    CONF_HOME_COUNTRY,
+    CONF_HOST,
+    CONF_PHONEBOOK,
+    CONF_PLAINTEXT,
+    CONF_SHARE_SMS_TEXT,
+    CONF_TOKEN_URL,
+    DEFAULT_EVENT_TYPES,
+    DOMAIN,
+    ENV_CUSTOM,
+    ENV_EU,
+    ENV_SANDBOX,
+    ENV_US,
+)
+from tests.sandbox_fixtures import MakeSandbox, free_port
+from wgtwo_sandbox import SandboxServer
+
+from .conftest import (
+    ALL_EVENT_TYPES,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    entry_data_for,
+    entry_options,
+    make_entry,
+)
+
+VOICE_SCOPE = "events.voice.subscribe"
+LOCATION_SCOPE = "events.location.subscribe"
+
+
+def custom_input(server: SandboxServer, **overrides: Any) -> dict[str, Any]:
+    """What a user types in the custom server step for ``server``."""
+    values: dict[str, Any] = {
+        CONF_HOST: server.grpc_target,
+        CONF_PLAINTEXT: True,
+        CONF_TOKEN_URL: server.token_url,
+        CONF_CLIENT_ID: CLIENT_ID,
+        CONF_CLIENT_SECRET: CLIENT_SECRET,
+    }
+    values.update(overrides)
+    return values
+
+
+def suggested(result: ConfigFlowResult, key: str) -> Any:
+    """The value a form shows prefilled for ``key``."""
+    schema = result["data_schema"]
+    assert schema is not None
+    for marker in schema.schema:
+        if marker == key:
+            return (marker.description or {}).get("suggested_value")
+    raise KeyError(key)
+
+
+async def start_user_flow(hass: HomeAssistant, environment: str, **extra: Any) -> ConfigFlowResult:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] is None or result["errors"] == {}
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_ENVIRONMENT: environment, CONF_EVENT_TYPES: extra.get("event_types", ["voice"])},
+    )
+
+
+def point_preset_at(monkeypatch: pytest.MonkeyPatch, name: str, server: SandboxServer) -> None:
+    """Resolve a preset environment to the local sandbox (only the endpoint lookup)."""
+    host, port = server.grpc_target.split(":")
+    monkeypatch.setitem(hub_module.PRESET_ENDPOINTS, name, Endpoint(host, int(port), True))
+    monkeypatch.setitem(hub_module.PRESET_TOKEN_URL, "url", server.token_url)
+
+
+# -- user flow: custom server -----------------------------------------------------------
+
+
+async def test_custom_server_creates_entry(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    result = await start_user_flow(hass, ENV_CUSTOM, event_types=["voice", "sms"])
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "custom"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        custom_input(auth_sandbox, **{CONF_HOST: f" {auth_sandbox.grpc_target} "}),
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"wgtwo {auth_sandbox.grpc_target} ({CLIENT_ID})"
+    assert result["data"] == entry_data_for(auth_sandbox)
+    assert result["options"] == {
+        CONF_EVENT_TYPES: ["voice", "sms"],
+        CONF_PHONEBOOK: {},
+        CONF_SHARE_SMS_TEXT: False,
+    }
+    entry = result["result"]
+    assert entry.unique_id == f"custom:{auth_sandbox.grpc_target}:{CLIENT_ID}"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "error"),
+    [
+        ({CONF_HOST: "bad host"}, CONF_HOST, "invalid_host"),
+        ({CONF_HOST: "example.com:notaport"}, CONF_HOST, "invalid_host"),
+        ({CONF_HOST: "example.com:8443"}, CONF_PLAINTEXT, "plaintext_not_loopback"),
+        (
+            {CONF_TOKEN_URL: "http://id.example.com/oauth2/token"},
+            CONF_TOKEN_URL,
+            "invalid_token_url",
+        ),
+        ({CONF_CLIENT_SECRET: "wrong-secret"}, "base", "invalid_auth"),
+    ],
+)
+async def test_custom_server_errors_keep_input(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    overrides: dict[str, Any],
+    field: str,
+    error: str,
+) -> None:
+    result = await start_user_flow(hass, ENV_CUSTOM)
+    entered = custom_input(auth_sandbox, **overrides)
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], entered)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "custom"
+    assert result["errors"] == {field: error}
+    for key in (CONF_HOST, CONF_TOKEN_URL, CONF_CLIENT_ID, CONF_PLAINTEXT):
+        assert suggested(result, key) == entered[key]
+
+    # Fixing the input finishes the flow.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], custom_input(auth_sandbox)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_missing_scope_is_named(hass: HomeAssistant, make_sandbox: MakeSandbox) -> None:
+    server = await make_sandbox(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, granted_scopes={VOICE_SCOPE}
+    )
+    result = await start_user_flow(hass, ENV_CUSTOM, event_types=["voice", "location"])
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], custom_input(server))
+
+    assert result["errors"] == {"base": "missing_scopes"}
+    assert result["description_placeholders"] == {"scopes": LOCATION_SCOPE}
+
+
+async def test_unreachable_server_cannot_connect(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    result = await start_user_flow(hass, ENV_CUSTOM)
+
+    # Token endpoint down.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        custom_input(auth_sandbox, **{CONF_TOKEN_URL: f"http://127.0.0.1:{free_port()}/token"}),
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    # Token endpoint up, gRPC port closed.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        custom_input(auth_sandbox, **{CONF_HOST: f"127.0.0.1:{free_port()}"}),
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_unexpected_answer_is_unknown(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    result = await start_user_flow(hass, ENV_CUSTOM)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        custom_input(auth_sandbox, **{CONF_TOKEN_URL: f"{auth_sandbox.http_url}/no-such-path"}),
+    )
+
+    assert result["errors"] == {"base": "unknown"}
+    assert "Unexpected error while checking the connection" in caplog.text
+    assert CLIENT_SECRET not in caplog.text
+
+
+async def test_custom_server_without_credentials(
+    hass: HomeAssistant, sandbox: SandboxServer
+) -> None:
+    result = await start_user_flow(hass, ENV_CUSTOM)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: sandbox.grpc_target, CONF_PLAINTEXT: True, CONF_TOKEN_URL: sandbox.token_url},
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"wgtwo {sandbox.grpc_target}"
+    assert result["data"][CONF_CLIENT_ID] == ""
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_same_server_and_client_configured_once(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    make_entry(auth_sandbox).add_to_hass(hass)
+    result = await start_user_flow(hass, ENV_CUSTOM)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], custom_input(auth_sandbox)
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+# -- user flow: preset environments -----------------------------------------------------
+
+
+async def test_production_environment_asks_for_credentials(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_preset_at(monkeypatch, ENV_EU, auth_sandbox)
+    result = await start_user_flow(hass, ENV_EU)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "credentials"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: "wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert suggested(result, CONF_CLIENT_ID) == CLIENT_ID
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: f" {CLIENT_ID} ", CONF_CLIENT_SECRET: CLIENT_SECRET}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"wgtwo EU ({CLIENT_ID})"
+    assert result["data"] == {
+        CONF_ENVIRONMENT: ENV_EU,
+        CONF_CLIENT_ID: CLIENT_ID,
+        CONF_CLIENT_SECRET: CLIENT_SECRET,
+    }
+    assert result["result"].unique_id == f"eu:{CLIENT_ID}"
+    await hass.async_block_till_done()
+    assert result["result"].state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+    # A second entry for the same client and environment is refused.
+    result = await start_user_flow(hass, ENV_EU)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: CLIENT_SECRET}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_public_sandbox_needs_no_credentials(
+    hass: HomeAssistant,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Public sandbox unreachable: the first form comes back with what was chosen.
+    monkeypatch.setitem(
+        hub_module.PRESET_ENDPOINTS, ENV_SANDBOX, Endpoint("127.0.0.1", free_port(), True)
+    )
+    result = await start_user_flow(hass, ENV_SANDBOX, event_types=["sms"])
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert suggested(result, CONF_ENVIRONMENT) == ENV_SANDBOX
+    assert suggested(result, CONF_EVENT_TYPES) == ["sms"]
+
+    point_preset_at(monkeypatch, ENV_SANDBOX, sandbox)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENVIRONMENT: ENV_SANDBOX, CONF_EVENT_TYPES: ["sms"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "wgtwo sandbox"
+    assert result["data"] == {CONF_ENVIRONMENT: ENV_SANDBOX}
+    assert result["options"][CONF_EVENT_TYPES] == ["sms"]
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_user_form_defaults(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    schema = result["data_schema"]
+    assert schema is not None
+    defaults = {str(m): m.default() for m in schema.schema}
+    assert defaults == {CONF_ENVIRONMENT: ENV_EU, CONF_EVENT_TYPES: DEFAULT_EVENT_TYPES}
+    assert DEFAULT_EVENT_TYPES == ["voice", "voicemail", "sms", "roaming"]
+    hass.config_entries.flow.async_abort(result["flow_id"])
+
+
+# -- reauth -------------------------------------------------------------------------------
+
+
+async def test_reauth_updates_secret_and_reloads(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    entry = make_entry(auth_sandbox, client_secret="old-secret")
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    assert suggested(result, CONF_CLIENT_ID) == CLIENT_ID
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: "still-wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert suggested(result, CONF_CLIENT_SECRET) == "still-wrong"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: CLIENT_SECRET}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_CLIENT_SECRET] == CLIENT_SECRET
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reauth_refuses_another_client(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: "other-client", CONF_CLIENT_SECRET: "x"}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert entry.data[CONF_CLIENT_ID] == CLIENT_ID
+
+
+async def test_reauth_of_broken_entry_reports_invalid_host(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="custom:bad host:c",
+        data={
+            CONF_ENVIRONMENT: ENV_CUSTOM,
+            CONF_HOST: "bad host",
+            CONF_PLAINTEXT: False,
+            CONF_TOKEN_URL: "https://id.example.com/oauth2/token",
+            CONF_CLIENT_ID: "c",
+            CONF_CLIENT_SECRET: "s",
+        },
+        options=entry_options(),
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: "c", CONF_CLIENT_SECRET: "s2"}
+    )
+
+    assert result["errors"] == {"base": "invalid_host"}
+
+
+# -- reconfigure --------------------------------------------------------------------------
+
+
+async def test_reconfigure_moves_entry_to_another_server(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, make_sandbox: MakeSandbox
+) -> None:
+    other = await make_sandbox(client_id=CLIENT_ID, client_secret="other-secret")
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    assert suggested(result, CONF_ENVIRONMENT) == ENV_CUSTOM
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENVIRONMENT: ENV_CUSTOM}
+    )
+    assert result["step_id"] == "custom"
+    assert suggested(result, CONF_HOST) == auth_sandbox.grpc_target
+    assert suggested(result, CONF_CLIENT_SECRET) is None
+
+    # Same server, new secret: the unique id stays.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], custom_input(other, **{CONF_CLIENT_SECRET: "other-secret"})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_HOST] == other.grpc_target
+    assert entry.data[CONF_CLIENT_SECRET] == "other-secret"
+    assert entry.unique_id == f"custom:{other.grpc_target}:{CLIENT_ID}"
+    assert entry.title == f"wgtwo {other.grpc_target} ({CLIENT_ID})"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_secret_only_keeps_unique_id(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_preset_at(monkeypatch, ENV_US, auth_sandbox)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=f"us:{CLIENT_ID}",
+        data={CONF_ENVIRONMENT: ENV_US, CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: "old"},
+        options=entry_options(),
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENVIRONMENT: ENV_US}
+    )
+    assert result["step_id"] == "credentials"
+    assert suggested(result, CONF_CLIENT_ID) == CLIENT_ID
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: CLIENT_SECRET}
+    )
+
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.unique_id == f"us:{CLIENT_ID}"
+    assert entry.data[CONF_CLIENT_SECRET] == CLIENT_SECRET
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_refuses_another_client_or_a_taken_target(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, make_sandbox: MakeSandbox
+) -> None:
+    other = await make_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    make_entry(other).add_to_hass(hass)
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENVIRONMENT: ENV_CUSTOM}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], custom_input(auth_sandbox, **{CONF_CLIENT_ID: "other-client"})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENVIRONMENT: ENV_CUSTOM}
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], custom_input(other))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data[CONF_HOST] == auth_sandbox.grpc_target
+
+
+async def test_reconfigure_public_sandbox_entry(
+    hass: HomeAssistant, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(
+        hub_module.PRESET_ENDPOINTS, ENV_SANDBOX, Endpoint("127.0.0.1", free_port(), True)
+    )
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="sandbox:",
+        data={CONF_ENVIRONMENT: ENV_SANDBOX},
+        options=entry_options(),
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENVIRONMENT: ENV_SANDBOX}
+    )
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    point_preset_at(monkeypatch, ENV_SANDBOX, sandbox)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENVIRONMENT: ENV_SANDBOX}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# -- options ------------------------------------------------------------------------------
+
+
+async def test_options_update_and_reload(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    hub_before = entry.runtime_data.hub
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "init"
+    assert suggested(result, CONF_SHARE_SMS_TEXT) is False
+    assert suggested(result, CONF_PHONEBOOK) == ""
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_EVENT_TYPES: ["voice", "sms"],
+            CONF_HOME_COUNTRY: "no",
+            CONF_PHONEBOOK: "+47 999 00 001 = Alice\n\n0046700000003 = Carol  \n",
+            CONF_SHARE_SMS_TEXT: True,
+        },
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {
+        CONF_EVENT_TYPES: ["voice", "sms"],
+        CONF_HOME_COUNTRY: "NO",
+        CONF_PHONEBOOK: {"+4799900001": "Alice", "+46700000003": "Carol"},
+        CONF_SHARE_SMS_TEXT: True,
+    }
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.hub is not hub_before
+
+    # The form shows the saved phonebook as text again.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert suggested(result, CONF_PHONEBOOK) == "+4799900001 = Alice\n+46700000003 = Carol"
+    assert suggested(result, CONF_HOME_COUNTRY) == "NO"
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+
+async def test_options_errors_keep_input(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    entered = {
+        CONF_EVENT_TYPES: list(reversed(ALL_EVENT_TYPES)),  # same types: not rechecked
+        CONF_HOME_COUNTRY: "XX",
+        CONF_PHONEBOOK: "+4799900001 = Alice",
+        CONF_SHARE_SMS_TEXT: False,
+    }
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], entered)
+    assert result["errors"] == {CONF_HOME_COUNTRY: "invalid_country"}
+    assert suggested(result, CONF_PHONEBOOK) == "+4799900001 = Alice"
+
+    entered = {**entered, CONF_HOME_COUNTRY: "", CONF_PHONEBOOK: "+4799900001 = Alice\nBob"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], entered)
+    assert result["errors"] == {CONF_PHONEBOOK: "invalid_phonebook_line"}
+    assert result["description_placeholders"] == {"line": "Bob"}
+    assert suggested(result, CONF_PHONEBOOK) == "+4799900001 = Alice\nBob"
+
+    # Without a home country, the option is left out (derived from each number).
+    entered = {**entered, CONF_PHONEBOOK: ""}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], entered)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_HOME_COUNTRY not in entry.options
+    assert entry.options[CONF_PHONEBOOK] == {}
+    await hass.async_block_till_done()
+
+
+async def test_options_check_new_event_types(
+    hass: HomeAssistant, make_sandbox: MakeSandbox
+) -> None:
+    server = await make_sandbox(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, granted_scopes={VOICE_SCOPE}
+    )
+    entry = make_entry(server, options=entry_options(**{CONF_EVENT_TYPES: ["voice"]}))
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_EVENT_TYPES: ["voice", "location"], CONF_SHARE_SMS_TEXT: False},
+    )
+
+    assert result["errors"] == {"base": "missing_scopes"}
+    assert result["description_placeholders"] == {"scopes": LOCATION_SCOPE}
+    assert suggested(result, CONF_EVENT_TYPES) == ["voice", "location"]
+    assert entry.options[CONF_EVENT_TYPES] == ["voice"]
+
+    # Dropping an event type needs no new grant; choosing the same ones is not rechecked.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_EVENT_TYPES: [], CONF_SHARE_SMS_TEXT: False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_EVENT_TYPES] == []
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def test_phonebook_text_round_trip() -> None:
+    text = "+4799900001 = Alice Smith\n  +1 (555) 010-9999=Bob\n"
+    phonebook = parse_phonebook(text)
+    assert phonebook == {"+4799900001": "Alice Smith", "+15550109999": "Bob"}
+    assert parse_phonebook(format_phonebook(phonebook)) == phonebook
+
+
+@pytest.mark.parametrize("line", ["+4799900001", "+4799900001 =", "12345678 = Local", "+0123 = X"])
+def test_phonebook_rejects_bad_lines(line: str) -> None:
+    with pytest.raises(PhonebookError) as err:
+        parse_phonebook(f"+4799900001 = Alice\n{line}")
+    assert err.value.line == line
+
+
+def test_titles_never_show_secrets() -> None:
+    assert title_for({CONF_ENVIRONMENT: ENV_SANDBOX}) == "wgtwo sandbox"
+    title = title_for({CONF_ENVIRONMENT: ENV_EU, CONF_CLIENT_ID: "c", CONF_CLIENT_SECRET: "s"})
+    assert title == "wgtwo EU (c)"
