@@ -50,10 +50,8 @@ class WgtwoEventEntity(WgtwoSubscriberEntity, EventEntity):
 
     @callback
     def _handle_update(self, update: SubscriberUpdate) -> None:
-        triggered = False
         for trigger in update.triggers:
             if trigger.key == self.entity_description.key:
+                # One state per event, so automations see each of them.
                 self._trigger_event(trigger.event_type, trigger.attributes)
-                triggered = True
-        if triggered:
-            self.async_write_ha_state()
+                self.async_write_ha_state()
