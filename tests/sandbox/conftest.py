@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -41,26 +42,60 @@ def sms(sms_id: str) -> dict[str, Any]:
     return {"event": {"smsEvent": {"id": sms_id, "text": "hi"}}}
 
 
-Stream = grpc.aio.UnaryStreamCall[
+Call = grpc.aio.UnaryStreamCall[
     events_pb2.SubscribeEventsRequest, events_pb2.SubscribeEventsResponse
 ]
+Item = events_pb2.SubscribeEventsResponse | BaseException | None
+
+
+class Stream:
+    """An open Subscribe call read by a background task, so a read can time out safely.
+
+    (Cancelling ``call.read()`` itself would cancel the whole RPC.)
+    """
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.queue: asyncio.Queue[Item] = asyncio.Queue()
+        self.task = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        try:
+            async for message in self.call:
+                self.queue.put_nowait(message)
+            self.queue.put_nowait(None)
+        except grpc.aio.AioRpcError as err:
+            self.queue.put_nowait(err)
+
+    def cancel(self) -> None:
+        """Cancel the RPC (the client leaves)."""
+        self.call.cancel()
+
+    async def close(self) -> None:
+        """Cancel the RPC and the reader task."""
+        self.call.cancel()
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
 
 
 class Client:
     """A raw stub on one channel; closes every call and the channel at teardown."""
 
-    def __init__(self, target: str) -> None:
-        self.channel = grpc.aio.insecure_channel(target)
+    def __init__(self, target: str, options: Any = None) -> None:
+        self.channel = grpc.aio.insecure_channel(target, options=options)
         self.stub = events_pb2_grpc.EventsServiceStub(self.channel)
-        self.calls: list[Stream] = []
+        self.streams: list[Stream] = []
 
     async def subscribe(self, metadata: Any = None, **request: Any) -> Stream:
         """Open a Subscribe stream and wait until the server accepted it."""
         request.setdefault("type", [VOICE])
         call = self.stub.Subscribe(events_pb2.SubscribeEventsRequest(**request), metadata=metadata)
-        self.calls.append(call)
-        await call.initial_metadata()
-        return call
+        stream = Stream(call)
+        self.streams.append(stream)
+        async with asyncio.timeout(5):
+            await call.initial_metadata()
+        return stream
 
     async def ack(self, response: events_pb2.SubscribeEventsResponse) -> None:
         """Ack one received event."""
@@ -69,32 +104,37 @@ class Client:
 
     async def close(self) -> None:
         """Cancel calls and close the channel."""
-        for call in self.calls:
-            call.cancel()
+        for stream in self.streams:
+            await stream.close()
         await self.channel.close()
 
 
-async def read(call: Stream, within: float = 3.0) -> events_pb2.SubscribeEventsResponse:
-    """Read one message or fail the test."""
+async def next_item(stream: Stream, within: float = 3.0) -> Item:
+    """Return the next message, error or end of stream (None)."""
     async with asyncio.timeout(within):
-        message = await call.read()
-    assert message is not grpc.aio.EOF
-    assert isinstance(message, events_pb2.SubscribeEventsResponse)
-    return message
+        return await stream.queue.get()
+
+
+async def read(stream: Stream, within: float = 3.0) -> events_pb2.SubscribeEventsResponse:
+    """Read one message (raising the stream's error if it failed)."""
+    item = await next_item(stream, within)
+    if isinstance(item, BaseException):
+        raise item
+    assert item is not None, "stream ended"
+    return item
 
 
 async def read_n(
-    call: Stream, count: int, within: float = 5.0
+    stream: Stream, count: int, within: float = 5.0
 ) -> list[events_pb2.SubscribeEventsResponse]:
     """Read ``count`` messages."""
-    return [await read(call, within) for _ in range(count)]
+    return [await read(stream, within) for _ in range(count)]
 
 
-async def nothing_arrives(call: Stream, wait: float = 0.3) -> bool:
-    """Return True if no message arrives within ``wait`` seconds."""
+async def nothing_arrives(stream: Stream, wait: float = 0.3) -> bool:
+    """Return True if nothing (no message, no error) arrives within ``wait`` seconds."""
     try:
-        async with asyncio.timeout(wait):
-            await call.read()
+        await next_item(stream, wait)
     except TimeoutError:
         return True
     return False
@@ -108,12 +148,13 @@ async def eventually(predicate: Callable[[], bool], within: float = 3.0) -> None
 
 
 @pytest.fixture
-async def connect() -> AsyncIterator[Callable[[SandboxServer | str], Client]]:
+async def connect() -> AsyncIterator[Callable[..., Client]]:
     """Return a factory of raw clients; all closed at teardown."""
     clients: list[Client] = []
 
-    def factory(target: SandboxServer | str) -> Client:
-        client = Client(target.grpc_target if isinstance(target, SandboxServer) else target)
+    def factory(target: SandboxServer | str, options: Any = None) -> Client:
+        address = target.grpc_target if isinstance(target, SandboxServer) else target
+        client = Client(address, options)
         clients.append(client)
         return client
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
+import grpc
+import pytest
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.empty_pb2 import Empty
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from tests.sandbox_fixtures import MakeSandbox
 from wgtwo_sandbox import SandboxServer
 
-from .conftest import EXAMPLE, SMS, VOICE, Client, nothing_arrives, read, sms, voice
+from .conftest import EXAMPLE, SMS, VOICE, Client, nothing_arrives, read, read_n, sms, voice
 
 
 async def test_example_event_round_trips_with_metadata(
-    sandbox: SandboxServer, connect: Callable[[SandboxServer], Client]
+    sandbox: SandboxServer, connect: Callable[..., Client]
 ) -> None:
     client = connect(sandbox)
     call = await client.subscribe(type=[VOICE])
@@ -26,9 +36,7 @@ async def test_example_event_round_trips_with_metadata(
     assert event.timestamp.ToJsonString() == "2024-08-02T10:08:55.668065022Z"
 
 
-async def test_type_filter(
-    sandbox: SandboxServer, connect: Callable[[SandboxServer], Client]
-) -> None:
+async def test_type_filter(sandbox: SandboxServer, connect: Callable[..., Client]) -> None:
     client = connect(sandbox)
     voice_call = await client.subscribe(type=[VOICE])
     sms_call = await client.subscribe(type=[SMS])
@@ -39,3 +47,125 @@ async def test_type_filter(
     assert received.event.sms_event.id == "b"
     assert received.event.metadata.sequence == 2
     assert await nothing_arrives(sms_call, 0.2)
+
+
+async def test_initial_metadata_arrives_before_any_event(
+    sandbox: SandboxServer, connect: Callable[..., Client]
+) -> None:
+    call = await connect(sandbox).subscribe(type=[VOICE])
+    assert await nothing_arrives(call, 0.1)
+    assert sandbox.stats["open_streams"] == 1
+
+
+async def test_no_start_position_means_new_events_only(
+    sandbox: SandboxServer, connect: Callable[..., Client]
+) -> None:
+    await sandbox.publish([voice("old")])
+    call = await connect(sandbox).subscribe(type=[VOICE])
+    await sandbox.publish([voice("new")])
+    assert (await read(call)).event.voice_event.call_id == "new"
+
+
+async def test_start_at_oldest_possible(
+    sandbox: SandboxServer, connect: Callable[..., Client]
+) -> None:
+    await sandbox.publish([voice("a"), sms("b"), voice("c")])
+    call = await connect(sandbox).subscribe(type=[VOICE], start_at_oldest_possible=Empty())
+    assert [m.event.metadata.sequence for m in await read_n(call, 2)] == [1, 3]
+
+
+async def test_start_at_sequence(sandbox: SandboxServer, connect: Callable[..., Client]) -> None:
+    await sandbox.publish([voice(str(i)) for i in range(5)])
+    call = await connect(sandbox).subscribe(type=[VOICE], start_at_sequence=4)
+    assert [m.event.voice_event.call_id for m in await read_n(call, 2)] == ["3", "4"]
+    assert await nothing_arrives(call, 0.1)
+
+
+async def test_start_at_timestamp_and_time_delta(
+    sandbox: SandboxServer, connect: Callable[..., Client]
+) -> None:
+    await sandbox.publish([voice("before")])
+    await asyncio.sleep(0.3)
+    middle = Timestamp()
+    middle.GetCurrentTime()
+    await asyncio.sleep(0.05)
+    await sandbox.publish([voice("after")])
+    client = connect(sandbox)
+    by_time = await client.subscribe(type=[VOICE], start_at_timestamp=middle)
+    assert (await read(by_time)).event.voice_event.call_id == "after"
+    by_delta = await client.subscribe(type=[VOICE], start_at_time_delta=Duration(nanos=200_000_000))
+    assert (await read(by_delta)).event.voice_event.call_id == "after"
+    assert await nothing_arrives(by_delta, 0.1)
+    everything = await client.subscribe(type=[VOICE], start_at_time_delta=Duration(seconds=60))
+    assert [m.event.voice_event.call_id for m in await read_n(everything, 2)] == [
+        "before",
+        "after",
+    ]
+
+
+async def test_start_with_last_received(
+    sandbox: SandboxServer, connect: Callable[..., Client]
+) -> None:
+    client = connect(sandbox)
+    empty = await client.subscribe(type=[VOICE], start_with_last_received=Empty())
+    await sandbox.publish([voice("a"), voice("b"), sms("c")])
+    assert (await read(empty)).event.voice_event.call_id == "a"
+    call = await client.subscribe(type=[VOICE], start_with_last_received=Empty())
+    assert (await read(call)).event.voice_event.call_id == "b"
+    assert await nothing_arrives(call, 0.1)
+
+
+async def test_history_is_limited(
+    make_sandbox: MakeSandbox, connect: Callable[..., Client]
+) -> None:
+    server = await make_sandbox(history_seconds=0.2)
+    await server.publish([voice("gone")])
+    await asyncio.sleep(0.3)
+    await server.publish([voice("kept")])
+    call = await connect(server).subscribe(type=[VOICE], start_at_sequence=1)
+    message = await read(call)
+    assert message.event.voice_event.call_id == "kept"
+    assert message.event.metadata.sequence == 2
+    assert server.stats["first_sequence"] == 2
+
+
+async def test_request_without_types_is_invalid(
+    sandbox: SandboxServer, connect: Callable[..., Client]
+) -> None:
+    client = connect(sandbox)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await read(await client.subscribe(type=[]))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await read(await client.subscribe(type=[VOICE], durable_name="d"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "client_id" in (err.value.details() or "")
+
+
+async def test_publish_accepts_protos_and_fills_timestamp(
+    sandbox: SandboxServer, connect: Callable[..., Client]
+) -> None:
+    call = await connect(sandbox).subscribe(type=[VOICE, SMS])
+    event = events_pb2.Event(voice_event=events_pb2.VoiceEvent(call_id="p"))
+    event.metadata.sequence = 99  # ignored: the server numbers events
+    before = time.time()
+    assert await sandbox.publish(event) == [1]
+    assert await sandbox.publish(
+        events_pb2.SubscribeEventsResponse(event=events_pb2.Event(sms_event={"id": "s"}))
+    ) == [2]
+    first, second = await read_n(call, 2)
+    assert first.event.metadata.sequence == 1
+    assert first.event.timestamp.ToNanoseconds() / 1e9 >= before - 1
+    assert second.event.sms_event.id == "s"
+
+
+async def test_publish_rejects_bad_input(sandbox: SandboxServer) -> None:
+    with pytest.raises(ValueError, match="event"):
+        await sandbox.publish([{"voiceEvent": {}}])
+    with pytest.raises(ValueError, match="SubscribeEventsResponse"):
+        await sandbox.publish([{"event": {"noSuchField": 1}}])
+    with pytest.raises(ValueError, match="payload"):
+        await sandbox.publish([{"event": {"serviceId": "x"}}])
+    with pytest.raises(ValueError, match="JSON object"):
+        await sandbox.publish(["nope"])  # type: ignore[list-item]
+    assert sandbox.stats["published"] == 0
