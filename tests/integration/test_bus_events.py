@@ -1,0 +1,331 @@
+"""The `wgtwo_event` bus event: exact schema per type, privacy rules, once per event."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.wgtwo import tracker as tracker_module
+from custom_components.wgtwo.client import event_from_proto
+from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_WGTWO
+from wgtwo_sandbox import SandboxServer
+from wgtwo_sandbox.server import to_event
+
+from .conftest import async_setup_entry_and_connect, entry_options, make_entry, publish_and_wait
+from .wgtwo_events import (
+    ALICE,
+    BOB,
+    call,
+    consent_revoke,
+    country,
+    delivery_report,
+    handset,
+    location,
+    sms,
+    tracker_of,
+    voicemail,
+)
+
+
+@pytest.fixture(autouse=True)
+def quick_missed_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decide missed calls 50 ms after the call ended instead of 2 s."""
+    monkeypatch.setattr(tracker_module, "MISSED_CALL_SETTLE", 0.05)
+
+
+def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
+    )
+    assert device is not None
+    return device.id
+
+
+def by_type(events: list[Event[Any]]) -> dict[str, dict[str, Any]]:
+    """Events keyed by type (asserting each type came once)."""
+    result: dict[str, dict[str, Any]] = {}
+    for event in events:
+        assert event.data["type"] not in result, f"{event.data['type']} fired twice"
+        result[event.data["type"]] = dict(event.data)
+    return result
+
+
+async def test_schema_of_every_type(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    incoming = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+    seqs = await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [
+            *call(
+                "c1",
+                ["CALL_INITIATED", "CALL_RINGING", "CALL_ANSWERED", "CALL_ENDED"],
+                **incoming,
+            ),
+            *call("c2", ["CALL_FWD_VOICEMAIL"], start=10, **incoming),
+            voicemail("vm1", from_number=BOB, to_number=ALICE, seconds=20),
+            sms(
+                owner=ALICE, from_number=BOB, to_number=ALICE, direction="TO_SUBSCRIBER", seconds=30
+            ),
+            sms(
+                owner=ALICE,
+                from_number=ALICE,
+                to_number=BOB,
+                direction="FROM_SUBSCRIBER",
+                uuid="uuid-2",
+                sms_id="sms-2",
+                seconds=31,
+            ),
+            delivery_report(owner=ALICE, to_number=BOB, seconds=32),
+            country(ALICE, "SE", "Sweden", previous=("NO", "Norway"), seconds=40),
+            location(ALICE, vlr="4790000001", seconds=41),
+            handset(ALICE, "356938035643809", seconds=42),
+        ],
+    )
+    await hass.async_block_till_done()
+    device_id = device_id_of(hass, entry, ALICE)
+    events = by_type(fired)
+
+    def envelope(event_type: str, seq_index: int, seconds: int) -> dict[str, Any]:
+        return {
+            "type": event_type,
+            "subscriber": ALICE,
+            "device_id": device_id,
+            "timestamp": f"2026-11-27T10:00:{seconds:02d}+00:00",
+            "sequence": seqs[seq_index],
+        }
+
+    def call_fields(call_id: str) -> dict[str, Any]:
+        return {
+            "call_id": call_id,
+            "direction": "incoming",
+            "from_number": BOB,
+            "to_number": ALICE,
+            "caller_id_hidden": False,
+        }
+
+    assert events["call_initiated"] == envelope("call_initiated", 0, 0) | call_fields("c1")
+    assert events["call_ringing"] == envelope("call_ringing", 1, 1) | call_fields("c1")
+    assert events["call_answered"] == envelope("call_answered", 2, 2) | call_fields("c1")
+    assert events["call_ended"] == envelope("call_ended", 3, 3) | call_fields("c1")
+    assert events["call_forwarded_to_voicemail"] == envelope(
+        "call_forwarded_to_voicemail", 4, 10
+    ) | call_fields("c2")
+    # The forwarded call was never answered: missed, with the forwarding event's envelope.
+    assert events["call_missed"] == envelope("call_missed", 4, 10) | call_fields("c2")
+    assert events["voicemail_new"] == envelope("voicemail_new", 5, 20) | {
+        "voicemail_id": "vm1",
+        "from_number": BOB,
+        "to_number": ALICE,
+    }
+    addresses_in = {
+        "from_address": BOB,
+        "from_address_type": "e164",
+        "to_address": ALICE,
+        "to_address_type": "e164",
+    }
+    addresses_out = {
+        "from_address": ALICE,
+        "from_address_type": "e164",
+        "to_address": BOB,
+        "to_address_type": "e164",
+    }
+    # No text: sharing SMS text is off by default.
+    assert events["sms_received"] == envelope("sms_received", 6, 30) | {
+        "sms_id": "sms-1",
+        "uuid": "uuid-1",
+        "direction": "to_subscriber",
+        **addresses_in,
+    }
+    assert events["sms_sent"] == envelope("sms_sent", 7, 31) | {
+        "sms_id": "sms-2",
+        "uuid": "uuid-2",
+        "direction": "from_subscriber",
+        **addresses_out,
+    }
+    assert events["sms_delivery_report"] == envelope("sms_delivery_report", 8, 32) | {
+        "report_id": "report-1",
+        "sms_id": "sms-1",
+        "status": "delivered",
+        "direction": "from_subscriber",
+        **addresses_out,
+    }
+    assert events["roaming_country_changed"] == envelope("roaming_country_changed", 9, 40) | {
+        "previous": {"code": "NO", "name": "Norway"},
+        "current": {"code": "SE", "name": "Sweden"},
+        "roaming": True,
+    }
+    assert events["location_updated"] == envelope("location_updated", 10, 41) | {
+        "previous": None,
+        "current": {"msc": "4790000001", "vlr": "4790000001", "sgsn": None, "mme": None},
+    }
+    # No IMSI on the bus.
+    assert events["handset_changed"] == envelope("handset_changed", 11, 42) | {
+        "previous": {"imei": "350000000000001", "software_version": "01"},
+        "current": {"imei": "356938035643809", "software_version": "02"},
+    }
+    assert len(fired) == 13
+
+
+async def test_missed_call_after_unanswered_end(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    incoming = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [
+            *call("c1", ["CALL_INITIATED", "CALL_RINGING", "CALL_ENDED"], **incoming),
+            *call("c2", ["CALL_INITIATED", "CALL_ENDED", "CALL_ANSWERED"], start=10, **incoming),
+        ],
+    )
+    await asyncio.sleep(0.2)
+    await hass.async_block_till_done()
+    types = [(e.data["type"], e.data["call_id"]) for e in fired]
+    # c1 ended unanswered: missed right after ended. c2's late ANSWERED cancels it.
+    assert types.count(("call_missed", "c1")) == 1
+    assert ("call_missed", "c2") not in types
+    assert types.index(("call_ended", "c1")) < types.index(("call_missed", "c1"))
+    missed = next(e.data for e in fired if e.data["type"] == "call_missed")
+    assert missed["timestamp"] == "2026-11-27T10:00:02+00:00"
+
+
+async def test_hidden_caller_number_not_on_the_bus(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [
+            *call(
+                "c1",
+                ["CALL_INITIATED", "CALL_RINGING", "CALL_FWD_VOICEMAIL"],
+                from_number=BOB,
+                to_number=ALICE,
+                owner=ALICE,
+                hidden=True,
+            ),
+            voicemail("vm1", from_number=BOB, to_number=ALICE, seconds=9),
+        ],
+    )
+    assert len(fired) == 5
+    for event in fired:
+        assert BOB not in repr(event.data)
+    assert fired[0].data["caller_id_hidden"] is True
+    assert fired[0].data["from_number"] is None
+    assert fired[-1].data["type"] == "voicemail_new"
+    assert fired[-1].data["from_number"] is None
+
+
+async def test_sms_text_only_when_shared(hass: HomeAssistant, auth_sandbox: SandboxServer) -> None:
+    entry = make_entry(auth_sandbox, options=entry_options(**{CONF_SHARE_SMS_TEXT: True}))
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [sms(owner=ALICE, from_number=BOB, to_number=ALICE, direction="TO_SUBSCRIBER", text="Hi!")],
+    )
+    assert fired[0].data["text"] == "Hi!"
+    assert fired[0].data["data"] is None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_redelivered_events_fire_once(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    received = sms(owner=ALICE, from_number=BOB, to_number=ALICE, direction="TO_SUBSCRIBER")
+    # The operator redelivers an SMS as a new event with a new id but the same uuid.
+    again = sms(
+        owner=ALICE, from_number=BOB, to_number=ALICE, direction="TO_SUBSCRIBER", sms_id="sms-9"
+    )
+    seqs = await publish_and_wait(hass, auth_sandbox, entry, [received, again], expect=1)
+    await asyncio.sleep(0.05)
+    await hass.async_block_till_done()
+    assert [e.data["type"] for e in fired] == ["sms_received"]
+    # Handed to the tracker again (redeliveries the client did not drop): the same
+    # sequence, and the SMS under a new sequence.
+    tracker = tracker_of(entry)
+    for sequence in (seqs[0], seqs[1], 999):
+        proto = to_event(again)
+        proto.metadata.sequence = sequence
+        proto.metadata.is_redelivered = True
+        await tracker.async_handle_event(event_from_proto(proto))
+    await hass.async_block_till_done()
+    assert len(fired) == 1
+
+
+async def test_consent_revoke_removes_device_and_raises_issue(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        call("c1", ["CALL_RINGING"], from_number=BOB, to_number=ALICE, owner=ALICE),
+    )
+    device_id = device_id_of(hass, entry, ALICE)
+    entity_ids = [e.entity_id for e in er.async_entries_for_device(er.async_get(hass), device_id)]
+    assert entity_ids
+    seqs = await publish_and_wait(hass, auth_sandbox, entry, [consent_revoke(ALICE, seconds=5)])
+    assert fired[-1].data == {
+        "type": "consent_revoked",
+        "subscriber": ALICE,
+        "device_id": device_id,
+        "timestamp": "2026-11-27T10:00:05+00:00",
+        "sequence": seqs[0],
+    }
+    assert dr.async_get(hass).async_get(device_id) is None
+    for entity in entity_ids:
+        assert er.async_get(hass).async_get(entity) is None
+        assert hass.states.get(entity) is None
+    issues = [
+        issue
+        for (domain, _), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue.translation_key == "consent_revoked"
+    ]
+    assert len(issues) == 1
+    assert issues[0].translation_placeholders == {"name": ALICE, "entry_title": entry.title}
+    assert ALICE not in issues[0].issue_id
+    # Consent given again: the device comes back and the issue goes away.
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        call("c2", ["CALL_RINGING"], from_number=BOB, to_number=ALICE, owner=ALICE, start=9),
+    )
+    assert device_id_of(hass, entry, ALICE) == device_id
+    assert hass.states.get(entity_ids[0]) is not None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issues[0].issue_id) is None
+
+
+async def test_revoke_for_unknown_number_still_reported(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    await publish_and_wait(hass, auth_sandbox, entry, [consent_revoke(BOB)])
+    assert fired[0].data["type"] == "consent_revoked"
+    assert fired[0].data["device_id"] is None
+    assert not tracker_of(entry).subscribers
