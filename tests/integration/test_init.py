@@ -1,0 +1,358 @@
+"""Setup, unload, reload and the running event stream, against a local sandbox."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+import pytest
+from homeassistant.components.repairs import repairs_flow_manager
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigFlowResult
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+
+from custom_components.wgtwo.client import ActionError, MissingScopeError
+from custom_components.wgtwo.const import (
+    CONF_CLIENT_SECRET,
+    CONF_EVENT_TYPES,
+    CONF_TOKEN_URL,
+    DOMAIN,
+    SIGNAL_CONNECTION,
+)
+from custom_components.wgtwo.hub import subscription_name
+from tests.sandbox_fixtures import MakeSandbox, free_port
+from wgtwo_sandbox import SandboxServer
+
+from .conftest import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    async_setup_entry_and_connect,
+    entry_options,
+    hub_of,
+    make_entry,
+    publish_and_wait,
+    wait_connected,
+    wait_for,
+)
+from .wgtwo_events import ALICE, BOB, call, voicemail
+
+VOICE_SCOPE = "events.voice.subscribe"
+
+
+def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[ConfigFlowResult]:
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"].get("source") == SOURCE_REAUTH
+        and flow["context"].get("entry_id") == entry.entry_id
+    ]
+
+
+async def test_setup_connects_and_unload_stops_everything(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, config_entry: MockConfigEntry
+) -> None:
+    states: list[bool] = []
+    async_dispatcher_connect(
+        hass, SIGNAL_CONNECTION.format(entry_id=config_entry.entry_id), states.append
+    )
+
+    await async_setup_entry_and_connect(hass, config_entry)
+
+    hub = hub_of(config_entry)
+    assert states == [True]
+    (subscription,) = auth_sandbox.stats["subscriptions"]
+    name = subscription_name(config_entry.entry_id)
+    assert subscription["durable_name"] == name
+    assert subscription["queue_name"] == name
+    assert subscription["manual_ack"]
+    assert subscription["max_in_flight"] == 50
+
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.NOT_LOADED
+    assert not hub.connected
+    assert states == [True, False]
+    await wait_for(lambda: auth_sandbox.stats["open_streams"] == 0)
+
+
+async def test_reload_resubscribes(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    first = hub_of(entry)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_connected(hass, entry)
+
+    assert hub_of(entry) is not first
+    assert not first.connected
+    await publish_and_wait(
+        hass, auth_sandbox, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
+    )
+
+
+async def test_not_ready_while_token_endpoint_is_down(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_TOKEN_URL: f"http://127.0.0.1:{free_port()}/token"}
+    )
+
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None
+    assert entry.reason.startswith("Cannot reach the wgtwo token endpoint")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_not_ready_on_unexpected_token_answer(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_TOKEN_URL: f"{auth_sandbox.http_url}/nowhere"}
+    )
+
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None
+    assert entry.reason.startswith("Fetching an access token failed")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_wrong_credentials_start_reauth(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    entry = make_entry(auth_sandbox, client_secret="wrong")
+    entry.add_to_hass(hass)
+
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert len(reauth_flows(hass, entry)) == 1
+
+
+async def test_revoked_credentials_while_running_start_reauth(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = setup_integration
+    hub = hub_of(entry)
+    auth_sandbox.authority.client_secret = "rotated-secret"
+    auth_sandbox.revoke_tokens()
+    auth_sandbox.end_streams(grpc.StatusCode.UNAVAILABLE, "maintenance")
+
+    await wait_for(lambda: bool(reauth_flows(hass, entry)))
+
+    assert not hub.connected
+    assert hub.stats["state"] == "failed"
+    assert "test-secret" not in caplog.text
+    assert "rotated-secret" not in caplog.text
+
+    # The user enters the new secret: the entry reloads and connects again.
+    flow = reauth_flows(hass, entry)[0]
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"],
+        {"client_id": CLIENT_ID, "client_secret": "rotated-secret"},
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.data[CONF_CLIENT_SECRET] == "rotated-secret"
+    await wait_connected(hass, entry)
+
+
+async def test_scope_withdrawn_while_running_raises_fixable_issue(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+) -> None:
+    entry = setup_integration
+    issue_id = f"missing_scopes_{entry.entry_id}"
+    # The operator withdraws the voice grant: issued tokens lose it, new ones are refused.
+    auth_sandbox.authority.granted_scopes -= {VOICE_SCOPE}
+    for token in auth_sandbox.authority.tokens.values():
+        token.scopes = token.scopes - {VOICE_SCOPE}
+    auth_sandbox.end_streams(grpc.StatusCode.UNAVAILABLE, "maintenance")
+
+    registry = ir.async_get(hass)
+    await wait_for(lambda: registry.async_get_issue(DOMAIN, issue_id) is not None)
+    issue = registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_key == "missing_scopes"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["scopes"] == VOICE_SCOPE
+    assert not hub_of(entry).connected
+
+    # Granted again; the fix flow reloads the entry, which connects and clears the issue.
+    auth_sandbox.authority.granted_scopes |= {VOICE_SCOPE}
+    assert await async_setup_component(hass, "repairs", {})
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    result = await manager.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"] == issue.translation_placeholders
+    result = await manager.async_configure(result["flow_id"], {})
+    assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+    await wait_connected(hass, entry)
+    assert registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_missing_scope_at_setup_retries_with_issue(
+    hass: HomeAssistant, make_sandbox: MakeSandbox
+) -> None:
+    server = await make_sandbox(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, granted_scopes={VOICE_SCOPE}
+    )
+    entry = make_entry(server, options=entry_options(**{CONF_EVENT_TYPES: ["voice", "sms"]}))
+    entry.add_to_hass(hass)
+
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None
+    assert entry.reason.startswith("The OAuth client lacks the scopes events.sms.subscribe")
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"missing_scopes_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["scopes"] == "events.sms.subscribe"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_events_published_while_stopped_arrive_after_restart(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    await auth_sandbox.publish(
+        call(
+            "c1", ["CALL_INITIATED", "CALL_RINGING"], from_number=BOB, to_number=ALICE, owner=ALICE
+        )
+    )
+    await async_setup_entry_and_connect(hass, entry)
+
+    hub = hub_of(entry)
+    await wait_for(lambda: hub.events_handled == 2)
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    )
+    assert device is not None
+
+
+async def test_connection_loss_and_recovery_logged_once(
+    hass: HomeAssistant,
+    make_sandbox: MakeSandbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    grpc_port, http_port = free_port(), free_port()
+    server = await make_sandbox(
+        grpc_port=grpc_port, http_port=http_port, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    entry = make_entry(server)
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    hub = hub_of(entry)
+    caplog.set_level(logging.INFO, logger="custom_components.wgtwo")
+
+    await server.stop()
+    await wait_for(lambda: hub.subscription.stats.reconnects >= 3)
+    assert not hub.connected
+    replacement = await make_sandbox(
+        grpc_port=grpc_port, http_port=http_port, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    await wait_connected(hass, entry)
+
+    messages = [r.getMessage() for r in caplog.records if r.name == "custom_components.wgtwo"]
+    assert sum("lost" in m for m in messages) == 1
+    assert sum("restored" in m for m in messages) == 1
+    assert all(
+        r.levelno == logging.INFO for r in caplog.records if r.name == "custom_components.wgtwo"
+    )
+    await publish_and_wait(
+        hass, replacement, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_subscriber_device_can_be_removed(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    entry = setup_integration
+    await publish_and_wait(
+        hass, auth_sandbox, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
+    )
+    registry = dr.async_get(hass)
+    device = registry.async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    )
+    assert device is not None
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": entry.entry_id,
+            "device_id": device.id,
+        }
+    )
+    response = await client.receive_json()
+
+    assert response["success"]
+    assert registry.async_get(device.id) is None
+
+
+async def test_actions_use_one_scope_each(hass: HomeAssistant, make_sandbox: MakeSandbox) -> None:
+    server = await make_sandbox(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        granted_scopes={
+            VOICE_SCOPE,
+            "events.voicemail.subscribe",
+            "voicemail.get",
+            "voicemail.update",
+            "voicemail.delete",
+        },
+    )
+    entry = make_entry(server, options=entry_options(**{CONF_EVENT_TYPES: ["voice", "voicemail"]}))
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    await publish_and_wait(
+        hass, server, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
+    )
+    actions = hub_of(entry).actions
+
+    fetched = await actions.get_voicemail("vm1")
+    assert fetched.from_number == BOB
+    assert not fetched.played
+    await actions.mark_voicemail_read("vm1")
+    assert (await actions.get_voicemail("vm1")).played
+    await actions.delete_voicemail("vm1")
+    with pytest.raises(ActionError) as err:
+        await actions.get_voicemail("vm1")
+    assert err.value.not_found
+
+    # SMS sending is not granted: only that action fails.
+    with pytest.raises(MissingScopeError):
+        await actions.send_sms(ALICE, BOB, "hi")
+    assert await hass.config_entries.async_unload(entry.entry_id)
