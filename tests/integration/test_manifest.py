@@ -1,0 +1,127 @@
+"""manifest.json and translations: what hassfest and HACS check, and what users read."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import homeassistant
+from packaging.requirements import Requirement
+
+from custom_components.wgtwo import config_flow
+from custom_components.wgtwo.const import DOMAIN, ENVIRONMENT_OPTIONS, EVENT_TYPE_CHOICES
+
+COMPONENT = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
+MY_KEYS = ("config", "options", "selector", "issues", "exceptions", "system_health")
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((COMPONENT / name).read_text(encoding="utf-8"))
+    return data
+
+
+def ha_pins() -> dict[str, str]:
+    constraints = Path(homeassistant.__file__).parent / "package_constraints.txt"
+    pins = {}
+    for line in constraints.read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, _, pinned = line.partition("==")
+            pins[name.strip().lower()] = pinned.strip()
+    return pins
+
+
+def test_manifest_is_valid_for_hassfest_and_hacs() -> None:
+    manifest = load("manifest.json")
+    keys = list(manifest)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+    assert manifest["domain"] == DOMAIN
+    assert manifest["config_flow"] is True
+    assert manifest["iot_class"] == "cloud_push"
+    assert manifest["integration_type"] in ("hub", "service")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["version"])
+    for key in ("documentation", "issue_tracker"):
+        assert manifest[key].startswith("https://")
+    assert manifest["codeowners"] == []
+
+
+def test_requirements_accept_home_assistants_pins() -> None:
+    pins = ha_pins()
+    for line in load("manifest.json")["requirements"]:
+        requirement = Requirement(line)
+        assert "==" not in str(requirement.specifier), "exact pins fight Home Assistant's"
+        pinned = pins[requirement.name.lower()]
+        assert requirement.specifier.contains(pinned), (line, pinned)
+        assert requirement.specifier.contains(version(requirement.name))
+
+
+def test_english_translation_matches_strings() -> None:
+    strings = load("strings.json")
+    english = load("translations/en.json")
+    for key in MY_KEYS:
+        assert english[key] == strings[key], key
+
+
+def test_every_flow_field_has_a_label_and_description() -> None:
+    strings = load("strings.json")
+    steps = {
+        ("config", "user"): config_flow.USER_SCHEMA,
+        ("config", "credentials"): config_flow.CREDENTIALS_SCHEMA,
+        ("config", "reauth_confirm"): config_flow.CREDENTIALS_SCHEMA,
+        ("config", "custom"): config_flow.CUSTOM_SCHEMA,
+        ("config", "reconfigure"): config_flow.RECONFIGURE_SCHEMA,
+        ("options", "init"): config_flow.OPTIONS_SCHEMA,
+    }
+    for (flow, step), schema in steps.items():
+        texts = strings[flow]["step"][step]
+        assert texts["title"]
+        assert texts["description"]
+        for marker in schema.schema:
+            assert texts["data"][str(marker)], (step, marker)
+            assert texts["data_description"][str(marker)], (step, marker)
+
+
+def test_every_error_and_abort_is_translated() -> None:
+    strings = load("strings.json")
+    source = Path(config_flow.__file__).read_text()
+    config_errors = set(strings["config"]["error"])
+    option_errors = set(strings["options"]["error"])
+    for error in re.findall(r'"(?:base|host|plaintext|token_url)"\s*:\s*"(\w+)"', source):
+        assert error in config_errors, error
+    for error in ("invalid_country", "invalid_phonebook_line", "missing_scopes", "invalid_auth"):
+        assert error in option_errors
+    for error in ("invalid_host", "invalid_auth", "missing_scopes", "cannot_connect", "unknown"):
+        assert error in config_errors
+        assert error in option_errors
+    assert "{scopes}" in strings["config"]["error"]["missing_scopes"]
+    assert "{line}" in strings["options"]["error"]["invalid_phonebook_line"]
+    for reason in re.findall(r'AbortFlow\("(\w+)"\)', source):
+        assert reason in strings["config"]["abort"]
+    assert {"already_configured", "reauth_successful", "reconfigure_successful"} <= set(
+        strings["config"]["abort"]
+    )
+
+
+def test_selector_options_are_translated() -> None:
+    selector = load("strings.json")["selector"]
+    assert set(selector["environment"]["options"]) == set(ENVIRONMENT_OPTIONS)
+    assert set(selector["event_types"]["options"]) == set(EVENT_TYPE_CHOICES)
+
+
+def test_exceptions_and_issues_are_translated() -> None:
+    strings = load("strings.json")
+    init_source = (COMPONENT / "__init__.py").read_text()
+    for key in re.findall(r'translation_key="(\w+)"', init_source):
+        assert strings["exceptions"][key]["message"]
+    issue = strings["issues"]["missing_scopes"]
+    assert "{scopes}" in issue["fix_flow"]["step"]["confirm"]["description"]
+    assert strings["issues"]["consent_revoked"]["title"]
+    assert set(strings["system_health"]["info"]) == {
+        "can_reach_server",
+        "connected",
+        "last_event",
+        "events_received",
+    }
