@@ -20,6 +20,7 @@ from .conftest import async_setup_entry_and_connect, entry_options, make_entry, 
 from .wgtwo_events import (
     ALICE,
     BOB,
+    Parties,
     call,
     consent_revoke,
     country,
@@ -60,7 +61,7 @@ async def test_schema_of_every_type(
 ) -> None:
     entry = setup_integration
     fired = async_capture_events(hass, EVENT_WGTWO)
-    incoming = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+    incoming: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
     seqs = await publish_and_wait(
         hass,
         auth_sandbox,
@@ -181,7 +182,7 @@ async def test_missed_call_after_unanswered_end(
 ) -> None:
     entry = setup_integration
     fired = async_capture_events(hass, EVENT_WGTWO)
-    incoming = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+    incoming: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
     await publish_and_wait(
         hass,
         auth_sandbox,

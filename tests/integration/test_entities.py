@@ -26,6 +26,7 @@ from .wgtwo_events import (
     ALICE,
     BOB,
     CAROL,
+    Parties,
     call,
     country,
     delivery_report,
@@ -56,8 +57,8 @@ def value(hass: HomeAssistant, entry: MockConfigEntry, platform: str, key: str) 
     return str(state_of(hass, entry, platform, key).state)
 
 
-INCOMING = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
-OUTGOING = {"from_number": ALICE, "to_number": CAROL, "owner": ALICE}
+INCOMING: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+OUTGOING: Parties = {"from_number": ALICE, "to_number": CAROL, "owner": ALICE}
 
 
 async def test_first_event_creates_device_and_entities(
@@ -477,7 +478,7 @@ async def test_connected_sensor_follows_the_stream(
     assert registry_entry is not None
     assert registry_entry.entity_category is not None
     service_device = dr.async_get(hass).async_get(registry_entry.device_id or "")
-    assert service_device is not None
+    assert isinstance(service_device, dr.DeviceEntry)
     assert service_device.entry_type is dr.DeviceEntryType.SERVICE
     state = hass.states.get(connected_id)
     assert state is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -17,6 +17,15 @@ ALICE = "+4799900001"
 BOB = "+4799900002"
 CAROL = "+4670000003"
 OUTSIDER = "+4791111111"
+
+
+class Parties(TypedDict):
+    """Who calls whom, and which subscriber's stream the event belongs to."""
+
+    from_number: str
+    to_number: str
+    owner: str
+
 
 BASE_TIME = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 
@@ -196,7 +205,7 @@ def consent_revoke(owner: str, *, seconds: float = 0) -> dict[str, Any]:
 
 def tracker_of(entry: MockConfigEntry) -> SubscriberTracker:
     """The tracker of a loaded entry."""
-    typed: WgtwoConfigEntry = entry  # type: ignore[assignment]
+    typed: WgtwoConfigEntry = entry
     return typed.runtime_data.tracker
 
 
