@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.typing import ConfigType
 
 from .client import AuthenticationError, CannotConnectError, MissingScopeError, WgtwoError
 from .const import DOMAIN, PLATFORMS
 from .data import WgtwoConfigEntry, WgtwoRuntimeData
 from .hub import WgtwoHub
+from .services import async_setup_services
 from .tracker import SubscriberTracker
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once, so they exist even while no entry is loaded."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> bool:
