@@ -63,7 +63,9 @@ async def _mark_voicemail_heard(call: ServiceCall) -> None:
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the actions (once, from the integration's ``async_setup``)."""
+    """Register the actions (from the integration's ``async_setup``; safe to call again)."""
+    if hass.services.has_service(DOMAIN, SERVICE_RESET_MISSED_CALLS):
+        return
     schema = cv.make_entity_service_schema({})
     hass.services.async_register(
         DOMAIN, SERVICE_RESET_MISSED_CALLS, _reset_missed_calls, schema=schema

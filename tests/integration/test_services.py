@@ -1,0 +1,121 @@
+"""The wgtwo.reset_missed_calls and wgtwo.mark_voicemail_heard actions."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.wgtwo import tracker as tracker_module
+from custom_components.wgtwo.const import DOMAIN
+from wgtwo_sandbox import SandboxServer
+
+from .conftest import publish_and_wait, wait_for
+from .wgtwo_events import ALICE, BOB, CAROL, call, entity_id, tracker_of, voicemail
+
+
+@pytest.fixture(autouse=True)
+def quick_missed_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decide missed calls 50 ms after the call ended instead of 2 s."""
+    monkeypatch.setattr(tracker_module, "MISSED_CALL_SETTLE", 0.05)
+
+
+def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
+    )
+    assert device is not None
+    return device.id
+
+
+def missed(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
+    state = hass.states.get(entity_id(hass, entry, "sensor", number, "missed_calls"))
+    assert state is not None
+    return state.state
+
+
+async def miss_calls(
+    hass: HomeAssistant, server: SandboxServer, entry: MockConfigEntry, number: str, count: int
+) -> None:
+    """Publish ``count`` unanswered calls to ``number`` and wait until they count."""
+    before = int(missed(hass, entry, number)) if number in tracker_of(entry).subscribers else 0
+    for i in range(count):
+        await publish_and_wait(
+            hass,
+            server,
+            entry,
+            call(
+                f"{number}-{before + i}",
+                ["CALL_RINGING", "CALL_ENDED"],
+                from_number=BOB,
+                to_number=number,
+                owner=number,
+                start=10 * i,
+            ),
+        )
+    await wait_for(lambda: missed(hass, entry, number) == str(before + count))
+
+
+async def test_reset_missed_calls_by_device_and_entity(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await miss_calls(hass, auth_sandbox, entry, ALICE, 2)
+    await miss_calls(hass, auth_sandbox, entry, CAROL, 1)
+    await hass.services.async_call(
+        DOMAIN,
+        "reset_missed_calls",
+        {"device_id": device_id_of(hass, entry, ALICE)},
+        blocking=True,
+    )
+    assert missed(hass, entry, ALICE) == "0"
+    assert missed(hass, entry, CAROL) == "1"
+    await hass.services.async_call(
+        DOMAIN,
+        "reset_missed_calls",
+        {"entity_id": entity_id(hass, entry, "sensor", CAROL, "missed_calls")},
+        blocking=True,
+    )
+    assert missed(hass, entry, CAROL) == "0"
+
+
+async def test_mark_voicemail_heard_action(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await publish_and_wait(
+        hass, auth_sandbox, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
+    )
+    voicemail_id = entity_id(hass, entry, "binary_sensor", ALICE, "new_voicemail")
+    assert hass.states.get(voicemail_id).state == STATE_ON  # type: ignore[union-attr]
+    await hass.services.async_call(
+        DOMAIN, "mark_voicemail_heard", {"entity_id": voicemail_id}, blocking=True
+    )
+    assert hass.states.get(voicemail_id).state == STATE_OFF  # type: ignore[union-attr]
+    assert auth_sandbox.voicemails.voicemails["vm1"].metadata.played
+
+
+async def test_action_without_a_subscriber_target(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    service = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, entry.entry_id), entry.entry_id
+    )
+    assert service is not None
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "reset_missed_calls", {"device_id": service.id}, blocking=True
+        )
+    assert err.value.translation_key == "no_subscriber_targeted"
+    await miss_calls(hass, auth_sandbox, entry, ALICE, 1)
+    device_id = device_id_of(hass, entry, ALICE)
+    # Once the entry is unloaded its subscribers cannot be targeted.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN, "reset_missed_calls", {"device_id": device_id}, blocking=True
+        )
