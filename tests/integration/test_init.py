@@ -9,6 +9,7 @@ import pytest
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.setup import async_setup_component
@@ -356,3 +357,16 @@ async def test_actions_use_one_scope_each(hass: HomeAssistant, make_sandbox: Mak
     with pytest.raises(MissingScopeError):
         await actions.send_sms(ALICE, BOB, "hi")
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_actions_exist_without_a_loaded_entry(hass: HomeAssistant) -> None:
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+
+    assert hass.services.has_service(DOMAIN, "reset_missed_calls")
+    assert hass.services.has_service(DOMAIN, "mark_voicemail_heard")
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "reset_missed_calls", {"device_id": "nonexistent"}, blocking=True
+        )
+    assert err.value.translation_key == "no_subscriber_targeted"

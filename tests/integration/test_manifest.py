@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import homeassistant
+from homeassistant.util.yaml import load_yaml_dict
 from packaging.requirements import Requirement
 
 from custom_components.wgtwo import config_flow
@@ -125,3 +126,69 @@ def test_exceptions_and_issues_are_translated() -> None:
         "last_event",
         "events_received",
     }
+
+
+RULES = [
+    "action-setup",
+    "appropriate-polling",
+    "brands",
+    "common-modules",
+    "config-flow-test-coverage",
+    "config-flow",
+    "dependency-transparency",
+    "docs-actions",
+    "docs-high-level-description",
+    "docs-installation-instructions",
+    "docs-removal-instructions",
+    "entity-event-setup",
+    "entity-unique-id",
+    "has-entity-name",
+    "runtime-data",
+    "test-before-configure",
+    "test-before-setup",
+    "unique-config-entry",
+    "action-exceptions",
+    "config-entry-unloading",
+    "docs-configuration-parameters",
+    "docs-installation-parameters",
+    "entity-unavailable",
+    "integration-owner",
+    "log-when-unavailable",
+    "parallel-updates",
+    "reauthentication-flow",
+    "test-coverage",
+    "devices",
+    "diagnostics",
+    "discovery-update-info",
+    "discovery",
+    "docs-data-update",
+    "docs-examples",
+    "docs-known-limitations",
+    "docs-supported-devices",
+    "docs-supported-functions",
+    "docs-troubleshooting",
+    "docs-use-cases",
+    "dynamic-devices",
+    "entity-category",
+    "entity-device-class",
+    "entity-disabled-by-default",
+    "entity-translations",
+    "exception-translations",
+    "icon-translations",
+    "reconfiguration-flow",
+    "repair-issues",
+    "stale-devices",
+    "async-dependency",
+    "inject-websession",
+    "strict-typing",
+]
+
+
+def test_quality_scale_covers_every_rule() -> None:
+    rules = load_yaml_dict(COMPONENT / "quality_scale.yaml")["rules"]
+    assert set(rules) == set(RULES)
+    for name, rule in rules.items():
+        status = rule if isinstance(rule, str) else rule["status"]
+        assert status in ("done", "todo", "exempt"), name
+        if status == "exempt":
+            assert rule["comment"].strip(), name
