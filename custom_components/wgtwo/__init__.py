@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.typing import ConfigType
 
-from .client import AuthenticationError, CannotConnectError, MissingScopeError, WgtwoError
+from .client import (
+    AuthenticationError,
+    CannotConnectError,
+    InvalidEndpointError,
+    MissingScopeError,
+    WgtwoError,
+)
 from .const import DOMAIN, PLATFORMS
 from .data import WgtwoConfigEntry, WgtwoRuntimeData
 from .hub import WgtwoHub
@@ -29,7 +39,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> boo
     The stream itself runs in a background task so setup returns quickly; it reconnects
     on its own and turns rejected credentials into a reauth flow.
     """
-    hub = WgtwoHub(hass, entry)
+    try:
+        hub = WgtwoHub(hass, entry)
+    except InvalidEndpointError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="invalid_endpoint"
+        ) from err
     try:
         await hub.async_prepare()
     except AuthenticationError as err:
@@ -65,6 +80,14 @@ async def async_unload_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> bo
     """Stop the event stream, then unload the entities."""
     await entry.runtime_data.hub.async_stop()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> None:
+    """Delete the entry's repair issues: nothing is left to fix once it is gone."""
+    registry = ir.async_get(hass)
+    for domain, issue_id in list(registry.issues):
+        if domain == DOMAIN and entry.entry_id in issue_id:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
 async def async_remove_config_entry_device(

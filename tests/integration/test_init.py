@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import grpc
@@ -370,3 +371,76 @@ async def test_actions_exist_without_a_loaded_entry(hass: HomeAssistant) -> None
             DOMAIN, "reset_missed_calls", {"device_id": "nonexistent"}, blocking=True
         )
     assert err.value.translation_key == "no_subscriber_targeted"
+
+
+async def test_broken_server_address_fails_setup(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={
+            "environment": "custom",
+            "host": "example.com",
+            "plaintext": True,
+            "token_url": "https://id.example.com/oauth2/token",
+            "client_id": "c",
+            "client_secret": "s",
+        },
+        options=entry_options(),
+    )
+    entry.add_to_hass(hass)
+
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.reason is not None
+    assert entry.reason.startswith("The configured server address is not valid")
+
+
+async def test_removing_the_entry_deletes_its_issues(
+    hass: HomeAssistant, make_sandbox: MakeSandbox
+) -> None:
+    server = await make_sandbox(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, granted_scopes={VOICE_SCOPE}
+    )
+    entry = make_entry(server, options=entry_options(**{CONF_EVENT_TYPES: ["voice", "sms"]}))
+    entry.add_to_hass(hass)
+    other = make_entry(server, client_id="other")
+    other.add_to_hass(hass)
+    registry = ir.async_get(hass)
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        f"missing_scopes_{other.entry_id}",
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="missing_scopes",
+    )
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert registry.async_get_issue(DOMAIN, f"missing_scopes_{entry.entry_id}") is not None
+
+    assert (await hass.config_entries.async_remove(entry.entry_id))["require_restart"] is False
+
+    assert registry.async_get_issue(DOMAIN, f"missing_scopes_{entry.entry_id}") is None
+    assert registry.async_get_issue(DOMAIN, f"missing_scopes_{other.entry_id}") is not None
+
+
+async def test_refused_request_stops_the_stream_without_retrying(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hub = hub_of(setup_integration)
+
+    auth_sandbox.end_streams(grpc.StatusCode.INVALID_ARGUMENT, "bad request")
+
+    await wait_for(lambda: hub.stats["state"] == "failed")
+    await hass.async_block_till_done()
+    assert not hub.connected
+    assert setup_integration.state is ConfigEntryState.LOADED
+    assert "The event stream stopped: server refused the subscription (INVALID_ARGUMENT)" in (
+        caplog.text
+    )
+    assert not reauth_flows(hass, setup_integration)
+    reconnects = hub.subscription.stats.reconnects
+    await asyncio.sleep(0.3)
+    assert hub.subscription.stats.reconnects == reconnects
