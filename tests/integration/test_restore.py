@@ -291,3 +291,55 @@ async def test_removed_device_is_forgotten_until_next_event(
     state = hass.states.get(entity_id(hass, entry, "sensor", ALICE, "call_state"))
     assert state is not None
     assert state.state == "ringing"
+
+
+async def test_diagnostics_restored_after_restart(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    known_subscriber(hass, entry, ALICE)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    )
+    assert device is not None
+    registry = er.async_get(hass)
+    ids = {
+        key: registry.async_get_or_create(
+            "sensor",
+            DOMAIN,
+            f"{entry.entry_id}_{ALICE}_{key}",
+            config_entry=entry,
+            device_id=device.id,
+            suggested_object_id=f"alice_{key}",
+        ).entity_id
+        for key in ("handset", "location", "last_event")
+    }
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(ids["handset"], "356938035643809", {"software_version": "02"}),
+                sensor_data("356938035643809"),
+            ),
+            (
+                State(ids["location"], "4790000001", {"vlr": "4790000001", "msc": None}),
+                sensor_data("4790000001"),
+            ),
+            (
+                State(ids["last_event"], "2026-11-27T09:00:00+00:00"),
+                sensor_data("2026-11-27T09:00:00+00:00"),
+            ),
+        ],
+    )
+    await async_setup_entry_and_connect(hass, entry)
+    handset_state = hass.states.get(ids["handset"])
+    assert handset_state is not None
+    assert handset_state.state == "356938035643809"
+    assert handset_state.attributes["software_version"] == "02"
+    location_state = hass.states.get(ids["location"])
+    assert location_state is not None
+    assert location_state.state == "4790000001"
+    assert location_state.attributes["msc"] is None
+    assert hass.states.get(ids["last_event"]).state == "2026-11-27T09:00:00+00:00"  # type: ignore[union-attr]
+    assert await hass.config_entries.async_unload(entry.entry_id)

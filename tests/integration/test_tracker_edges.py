@@ -1,0 +1,177 @@
+"""Unusual events: missing owners, unknown types, empty payloads, pending decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.wgtwo import tracker as tracker_module
+from custom_components.wgtwo.client import TokenAuditEvent, TokenOperation
+from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
+from wgtwo_sandbox import SandboxServer
+
+from .conftest import publish_and_wait, wait_for
+from .wgtwo_events import ALICE, BASE_TIME, BOB, Parties, at, call, entity_id, tracker_of
+
+
+def raw(payload: dict[str, Any], owner: str | None = ALICE) -> dict[str, Any]:
+    event: dict[str, Any] = {"timestamp": at(0), **payload}
+    if owner is not None:
+        event["owner"] = {"phoneNumber": {"e164": owner}}
+    return {"event": event}
+
+
+async def test_number_from_payload_when_owner_missing(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [
+            raw(
+                {"countryChangeEvent": {"msisdn": {"e164": ALICE}, "current": {"code": "DK"}}},
+                owner=None,
+            ),
+            # Nobody to attribute it to: ignored.
+            raw(
+                {"voiceEvent": {"callId": "x", "type": "CALL_RINGING"}},
+                owner=None,
+            ),
+        ],
+    )
+    assert [e.data["type"] for e in fired] == ["roaming_country_changed"]
+    assert fired[0].data["subscriber"] == ALICE
+    # A country without a name shows its code.
+    state = hass.states.get(entity_id(hass, entry, "sensor", ALICE, "roaming_country"))
+    assert state is not None
+    assert state.state == "DK"
+
+
+async def test_empty_and_unknown_payloads(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [
+            raw({"voiceEvent": {"callId": "x", "type": "UNSPECIFIED"}}),
+            raw({"countryChangeEvent": {"msisdn": {"e164": ALICE}}}),
+            raw({"locationUpdateEvent": {"number": {"e164": ALICE}}}),
+            raw({"handsetUpdateEvent": {"number": {"e164": ALICE}}}),
+            # Direction unknown: sent when the subscriber is the sender.
+            raw(
+                {
+                    "smsEvent": {
+                        "id": "s",
+                        "uuid": "u",
+                        "fromE164": {"e164": ALICE},
+                        "toTextAddress": {"textAddress": "INFO"},
+                        "text": "x",
+                    }
+                }
+            ),
+        ],
+    )
+    assert [e.data["type"] for e in fired] == [
+        "roaming_country_changed",
+        "location_updated",
+        "handset_changed",
+        "sms_sent",
+    ]
+    assert fired[0].data["current"] is None
+    assert fired[0].data["roaming"] is None
+    assert fired[3].data["to_address_type"] == "text"
+    assert fired[3].data["direction"] == "unknown"
+    state = hass.states.get(entity_id(hass, entry, "sensor", ALICE, "roaming_country"))
+    assert state is not None
+    assert state.state == "unknown"
+    # Kinds with no entity or bus event (token audits) are ignored.
+    await tracker_of(entry).async_handle_event(
+        TokenAuditEvent(
+            sequence=0,
+            timestamp=BASE_TIME,
+            owner=ALICE,
+            operation=TokenOperation.CREATED,
+            new=None,
+            old=None,
+        )
+    )
+    assert len(fired) == 4
+
+
+async def test_pending_missed_call_dropped_with_device_or_unload(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A missed-call decision still pending when the device or entry goes away is dropped."""
+    monkeypatch.setattr(tracker_module, "MISSED_CALL_SETTLE", 30.0)
+    entry = setup_integration
+    tracker = tracker_of(entry)
+    tracker.missed_call_settle = 30.0
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    incoming: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+    await publish_and_wait(
+        hass, auth_sandbox, entry, call("c1", ["CALL_RINGING", "CALL_ENDED"], **incoming)
+    )
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    )
+    assert device is not None
+    assert tracker.async_forget_device(device)
+    await publish_and_wait(
+        hass, auth_sandbox, entry, call("c2", ["CALL_RINGING", "CALL_ENDED"], start=5, **incoming)
+    )
+    # Unloading cancels the pending timer (the test's cleanup check fails otherwise).
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert "call_missed" not in [e.data["type"] for e in fired]
+
+
+async def test_phone_numbers_and_text_never_logged(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = setup_integration
+    caplog.set_level("DEBUG", logger="custom_components.wgtwo")
+    incoming: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [
+            *call("c1", ["CALL_RINGING", "CALL_ENDED"], **incoming),
+            raw(
+                {
+                    "smsEvent": {
+                        "id": "s",
+                        "uuid": "u",
+                        "fromE164": {"e164": BOB},
+                        "toE164": {"e164": ALICE},
+                        "direction": "TO_SUBSCRIBER",
+                        "text": "secret words",
+                    }
+                }
+            ),
+            raw({"consentRevokeEvent": {"msisdn": {"e164": ALICE}}}),
+        ],
+    )
+    await wait_for(lambda: not tracker_of(entry).subscribers)
+    wgtwo_logs = [r.getMessage() for r in caplog.records if r.name.startswith("custom_components")]
+    assert wgtwo_logs
+    for message in wgtwo_logs:
+        for secret in (ALICE, BOB, ALICE[1:], BOB[1:], "secret words"):
+            assert secret not in message
