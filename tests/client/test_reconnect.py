@@ -94,7 +94,8 @@ async def test_unreachable_server_is_retried_with_growing_delays() -> None:
         assert not task.done()
     delays = [s.retry_in for s in recorder.states if s.state is ConnectionState.DISCONNECTED]
     assert all(d is not None and 0.01 <= d <= 0.08 for d in delays)
-    assert delays[3] is not None and delays[3] >= 0.04
+    assert delays[3] is not None
+    assert delays[3] >= 0.04
     assert recorder.states[0].state is ConnectionState.CONNECTING
     assert recorder.states[1].reason == "UNAVAILABLE"
     assert sub.stats.reconnects >= 3
@@ -149,7 +150,8 @@ async def test_queue_members_share_the_events(sandbox: SandboxServer) -> None:
         sequences = await publish_voice(sandbox, 40)
         await wait_for(lambda: len(one.events) + len(two.events) == 40, message="40 events")
         await asyncio.sleep(0.1)
-    assert one.sequences and two.sequences
+    assert one.sequences
+    assert two.sequences
     assert set(one.sequences).isdisjoint(two.sequences)
     assert sorted(one.sequences + two.sequences) == sequences
 
@@ -196,10 +198,12 @@ async def test_killed_and_restarted_server_resumes_with_nothing_lost(
             item = sample_json("voice")
             item["event"]["voiceEvent"]["callId"] = f"{prefix}-{index}"
             items.append(item)
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"{server.http_url}/events", json=items) as response:
-                assert response.status == 200
-                return list((await response.json())["sequences"])
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{server.http_url}/events", json=items) as response,
+        ):
+            assert response.status == 200
+            return list((await response.json())["sequences"])
 
     async with running(endpoint, config, recorder) as (sub, _):
         first = await post(3, "before")

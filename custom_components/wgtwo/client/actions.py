@@ -109,10 +109,11 @@ class WgtwoActions:
     async def _call(self, scope: str, invoke: Callable[[Any], Awaitable[Any]]) -> Any:
         """Run ``invoke(metadata)`` with a token, refreshing it once if it is rejected."""
         provider = self._token_provider
+        token: str | None = None
         for attempt in (1, 2):
             metadata: tuple[tuple[str, str], ...] = ()
             if provider is not None:
-                token = await provider.get_token(force_refresh=attempt == 2)
+                token = await provider.get_token(force_refresh=attempt == 2, rejected=token)
                 metadata = (("authorization", f"Bearer {token}"),)
             try:
                 return await invoke(metadata)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import re
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -18,6 +20,16 @@ _LOGGER = logging.getLogger(__name__)
 
 # OAuth error codes meaning "these credentials are not accepted".
 _CREDENTIAL_ERRORS = frozenset({"invalid_client", "unauthorized_client", "access_denied"})
+
+
+def basic_authorization(client_id: str, client_secret: str) -> str:
+    """Return the HTTP Basic header value for client authentication (RFC 6749 2.3.1).
+
+    Both parts are form-urlencoded first, as the RFC asks, so secrets with ``:`` or
+    non-ASCII characters reach the server intact.
+    """
+    pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
 
 class TokenProvider:
@@ -39,7 +51,7 @@ class TokenProvider:
         request_timeout: float = 10.0,
     ) -> None:
         self._session = session
-        self._auth = aiohttp.BasicAuth(client_id, client_secret)
+        self._authorization = basic_authorization(client_id, client_secret)
         self._scopes = frozenset(scopes)
         self._token_url = check_token_url(token_url)
         self._refresh_margin = refresh_margin
@@ -70,21 +82,26 @@ class TokenProvider:
         """Forget the cached token (the next ``get_token`` fetches a new one)."""
         self._token = None
 
-    async def get_token(self, force_refresh: bool = False) -> str:
+    async def get_token(self, force_refresh: bool = False, *, rejected: str | None = None) -> str:
         """Return a valid access token, fetching one if needed.
 
-        With ``force_refresh`` a new token is fetched unless another caller fetched one
-        while this one waited (so a burst of rejected calls makes one request).
+        ``force_refresh`` fetches a new token even if the cached one looks fresh (the
+        server rejected it). Callers that pass the ``rejected`` token, or that waited while
+        another caller refreshed, get the replacement instead of another request, so a
+        burst of rejected calls makes one request.
         """
         generation = self._generation
         if not force_refresh and (token := self.token_if_fresh()) is not None:
             return token
         async with self._lock:
-            if self._token is not None and (
-                (force_refresh and self._generation != generation)
-                or (not force_refresh and time.monotonic() < self._refresh_at)
-            ):
-                return self._token
+            token = self._token
+            if token is not None:
+                if force_refresh:
+                    replaced = token != rejected if rejected else self._generation != generation
+                    if replaced:
+                        return token
+                elif time.monotonic() < self._refresh_at:
+                    return token
             return await self._fetch()
 
     async def _fetch(self) -> str:
@@ -96,9 +113,8 @@ class TokenProvider:
             async with self._session.post(
                 self._token_url,
                 data=form,
-                auth=self._auth,
                 timeout=self._timeout,
-                headers={"Accept": "application/json"},
+                headers={"Accept": "application/json", "Authorization": self._authorization},
             ) as response:
                 status = response.status
                 try:

@@ -16,6 +16,9 @@ from .event_types import EventType, scopes_for
 from .grpc_errors import missing_scope_error
 from .proto.wgtwo.events.v0 import events_pb2_grpc
 
+# A rejected call also delivers (empty) headers, with its status a moment later.
+_HEADERS_GRACE = 0.05
+
 
 async def async_check_subscription(
     endpoint: Endpoint,
@@ -37,11 +40,17 @@ async def async_check_subscription(
         max_in_flight=1,
     )
     deadline = asyncio.get_running_loop().time() + timeout
+    token: str | None = None
     for attempt in (1, 2):
         metadata: tuple[tuple[str, str], ...] = ()
         if token_provider is not None:
-            async with asyncio.timeout_at(deadline):
-                token = await token_provider.get_token(force_refresh=attempt == 2)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    token = await token_provider.get_token(
+                        force_refresh=attempt == 2, rejected=token
+                    )
+            except TimeoutError:
+                raise CannotConnectError("token endpoint did not answer in time") from None
             metadata = (("authorization", f"Bearer {token}"),)
         code, details = await _open_once(endpoint, config, metadata, deadline)
         if code is None:
@@ -77,7 +86,7 @@ async def _open_once(
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout_at(deadline):
                     await call.initial_metadata()
-                    await asyncio.sleep(0)
+                    await asyncio.sleep(_HEADERS_GRACE)
                     if not call.done():
                         return None, None
                     await call.code()

@@ -31,6 +31,9 @@ type RawHook = Callable[[events_pb2.SubscribeEventsResponse], None]
 type StateCallback = Callable[[ConnectionStatus], None]
 type Metadata = tuple[tuple[str, str], ...]
 
+# How long after the response headers a stream counts as established.
+_HEADERS_GRACE = 0.05
+
 # How long to let pending acks finish when a connection ends or the loop stops.
 _ACK_DRAIN_TIMEOUT = 1.0
 
@@ -309,7 +312,9 @@ class EventSubscription:
     async def _connect_once(self, force_refresh: bool) -> None:
         config = self._config
         if self._token_provider is not None:
-            token = await self._token_provider.get_token(force_refresh=force_refresh)
+            token = await self._token_provider.get_token(
+                force_refresh=force_refresh, rejected=self._metadata_token
+            )
             self._set_metadata(token)
         channel = self._endpoint.create_channel(
             keepalive_time=config.keepalive_time,
@@ -354,7 +359,9 @@ class EventSubscription:
         """Report CONNECTED once the server answers the stream with its headers."""
         try:
             await call.initial_metadata()
-            await asyncio.sleep(0)
+            # A rejected call also "delivers" (empty) headers, together with its status;
+            # give that status a moment to land so a rejection never looks like a connect.
+            await asyncio.sleep(_HEADERS_GRACE)
         except grpc.aio.AioRpcError:
             return
         if not call.done():
@@ -455,12 +462,15 @@ class EventSubscription:
     async def _send_ack(self, inbox: str, sequence: int) -> None:
         request = events_pb2.AckRequest(inbox=inbox, sequence=sequence)
         provider = self._token_provider
+        token: str | None = None
         for attempt in (1, 2):
             if provider is not None:
-                token = provider.token_if_fresh()
+                rejected, token = token, provider.token_if_fresh()
                 if token is None or attempt == 2:
                     try:
-                        token = await provider.get_token(force_refresh=attempt == 2)
+                        token = await provider.get_token(
+                            force_refresh=attempt == 2, rejected=rejected
+                        )
                     except WgtwoError:
                         self._stats.ack_failures += 1
                         return

@@ -1,0 +1,359 @@
+"""Tokens from the sandbox's token endpoint, and how auth failures surface in the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import grpc
+import pytest
+from aiohttp import web
+
+from custom_components.wgtwo.client import (
+    AuthenticationError,
+    CannotConnectError,
+    ConnectionState,
+    Endpoint,
+    EventType,
+    InvalidEndpointError,
+    MissingScopeError,
+    TokenProvider,
+    WgtwoError,
+    scopes_for,
+)
+from custom_components.wgtwo.client.auth import basic_authorization
+from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
+from wgtwo_sandbox import SandboxServer
+
+from .helpers import Recorder, fast_config, publish_voice, running, wait_for
+
+VOICE_SCOPES = scopes_for([EventType.VOICE_EVENT])
+
+
+def provider_for(
+    server: SandboxServer,
+    session: aiohttp.ClientSession,
+    scopes: frozenset[str] = VOICE_SCOPES,
+    secret: str = TEST_CLIENT_SECRET,
+    **kwargs: Any,
+) -> TokenProvider:
+    return TokenProvider(
+        session, TEST_CLIENT_ID, secret, scopes, token_url=server.token_url, **kwargs
+    )
+
+
+async def test_token_is_fetched_once_and_shared(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    provider = provider_for(auth_sandbox, session)
+    tokens = await asyncio.gather(*(provider.get_token() for _ in range(10)))
+    assert len(set(tokens)) == 1
+    assert await provider.get_token() == tokens[0]
+    assert provider.requests == 1
+    assert auth_sandbox.stats["tokens_issued"] == 1
+    assert provider.scopes == VOICE_SCOPES
+    assert provider.token_url == auth_sandbox.token_url
+
+
+async def test_concurrent_forced_refreshes_make_one_request(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    provider = provider_for(auth_sandbox, session)
+    first = await provider.get_token()
+    refreshed = await asyncio.gather(*(provider.get_token(force_refresh=True) for _ in range(5)))
+    assert len(set(refreshed)) == 1
+    assert refreshed[0] != first
+    assert provider.requests == 2
+
+
+async def test_token_is_refreshed_ahead_of_expiry(
+    make_sandbox: MakeSandbox, session: aiohttp.ClientSession
+) -> None:
+    server = await make_sandbox(
+        client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET, token_ttl=0.4
+    )
+    provider = provider_for(server, session, refresh_margin=90.0)
+    first = await provider.get_token()
+    assert provider.token_if_fresh() == first
+    await asyncio.sleep(0.25)  # past half the lifetime: due for refresh, not yet expired
+    assert provider.token_if_fresh() is None
+    assert await provider.get_token() != first
+    provider.invalidate()
+    assert provider.token_if_fresh() is None
+    await provider.get_token()
+    assert provider.requests == 3
+
+
+async def test_bad_credentials_raise_authentication_error(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    provider = provider_for(auth_sandbox, session, secret="wrong")
+    with pytest.raises(AuthenticationError, match="invalid_client"):
+        await provider.get_token()
+
+
+async def test_ungranted_scope_names_the_missing_scopes(
+    make_sandbox: MakeSandbox, session: aiohttp.ClientSession
+) -> None:
+    server = await make_sandbox(
+        client_id=TEST_CLIENT_ID,
+        client_secret=TEST_CLIENT_SECRET,
+        granted_scopes={"events.voice.subscribe"},
+    )
+    wanted = scopes_for([EventType.VOICE_EVENT, EventType.SMS_EVENT, EventType.VOICEMAIL_EVENT])
+    provider = provider_for(server, session, scopes=wanted)
+    with pytest.raises(MissingScopeError) as info:
+        await provider.get_token()
+    assert info.value.missing_scopes == {"events.sms.subscribe", "events.voicemail.subscribe"}
+
+
+def test_token_url_must_be_https_for_remote_hosts(session: aiohttp.ClientSession) -> None:
+    with pytest.raises(InvalidEndpointError):
+        TokenProvider(session, "id", "secret", (), token_url="http://id.example.com/token")
+
+
+FakeResponse = Callable[[web.Request], web.StreamResponse]
+
+
+@pytest.fixture
+async def fake_token_endpoint() -> AsyncIterator[Callable[[FakeResponse], Any]]:
+    """A token endpoint answering whatever a test wants (for server misbehaviour)."""
+    runners: list[web.AppRunner] = []
+
+    async def start(answer: FakeResponse) -> str:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return answer(request)
+
+        app = web.Application()
+        app.router.add_post("/oauth2/token", handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        port = runner.addresses[0][1]
+        return f"http://127.0.0.1:{port}/oauth2/token"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "match"),
+    [
+        (lambda _r: web.Response(status=503, text="busy"), CannotConnectError, "HTTP 503"),
+        (lambda _r: web.Response(status=200, text="not json"), CannotConnectError, "no access"),
+        (lambda _r: web.json_response({"token_type": "bearer"}), CannotConnectError, "no access"),
+        (
+            lambda _r: web.json_response({"error": "invalid_request"}, status=400),
+            WgtwoError,
+            "invalid_request",
+        ),
+        (lambda _r: web.Response(status=401), AuthenticationError, "401"),
+        (
+            lambda _r: web.json_response({"error": "invalid_scope"}, status=400),
+            MissingScopeError,
+            "events.voice.subscribe",
+        ),
+    ],
+)
+async def test_token_endpoint_answers_map_to_typed_errors(
+    fake_token_endpoint: Callable[[FakeResponse], Any],
+    session: aiohttp.ClientSession,
+    answer: FakeResponse,
+    error: type[Exception],
+    match: str,
+) -> None:
+    url = await fake_token_endpoint(answer)
+    provider = TokenProvider(session, "id", "secret", VOICE_SCOPES, token_url=url)
+    with pytest.raises(error, match=match):
+        await provider.get_token()
+
+
+async def test_basic_auth_form_and_odd_expiry(
+    fake_token_endpoint: Callable[[FakeResponse], Any], session: aiohttp.ClientSession
+) -> None:
+    seen: dict[str, str] = {}
+
+    def answer(request: web.Request) -> web.StreamResponse:
+        seen["authorization"] = request.headers.get("Authorization", "")
+        return web.json_response(
+            {"access_token": "tok", "token_type": "bearer", "expires_in": "soon"}
+        )
+
+    url = await fake_token_endpoint(answer)
+    provider = TokenProvider(session, "id", "s3cret", frozenset(), token_url=url)
+    assert (
+        basic_authorization("a:b", "ü x")
+        == "Basic " + base64.b64encode(b"a%3Ab:%C3%BC%20x").decode()
+    )
+    assert await provider.get_token() == "tok"
+    assert seen["authorization"] == "Basic " + base64.b64encode(b"id:s3cret").decode()
+    assert provider.token_if_fresh() == "tok"  # an unreadable expiry counts as one hour
+
+
+async def test_unreachable_token_endpoint_is_cannot_connect(
+    session: aiohttp.ClientSession,
+) -> None:
+    provider = TokenProvider(
+        session, "id", "secret", VOICE_SCOPES, token_url="http://127.0.0.1:9/oauth2/token"
+    )
+    with pytest.raises(CannotConnectError, match="unreachable"):
+        await provider.get_token()
+
+
+# -- the subscription loop with auth ------------------------------------------------------
+
+
+async def test_subscription_with_token_receives_events(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    provider = provider_for(auth_sandbox, session)
+    recorder = Recorder()
+    async with running(auth_sandbox, fast_config(), recorder, token_provider=provider):
+        await publish_voice(auth_sandbox, 2)
+        await recorder.wait_events(2)
+        await wait_for(lambda: auth_sandbox.stats["acks"] == 2)
+
+
+async def test_token_expiry_mid_stream_is_survived(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    provider = provider_for(auth_sandbox, session)
+    recorder = Recorder()
+    async with running(auth_sandbox, fast_config(), recorder, token_provider=provider) as (
+        sub,
+        task,
+    ):
+        await publish_voice(auth_sandbox, 1)
+        await wait_for(lambda: auth_sandbox.stats["acks"] == 1)
+        auth_sandbox.expire_tokens()
+        await publish_voice(auth_sandbox, 2)  # acks now need a new token
+        await wait_for(lambda: auth_sandbox.stats["acks"] == 3, message="acks with new token")
+        auth_sandbox.expire_tokens()
+        auth_sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)  # reconnect needs a new token
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 2)
+        await publish_voice(auth_sandbox, 1)
+        await wait_for(lambda: auth_sandbox.stats["acks"] == 4)
+        assert not task.done()
+    assert recorder.sequences == [1, 2, 3, 4]
+    assert sub.stats.ack_failures == 0
+    assert provider.requests == 3
+
+
+async def test_revoked_token_is_replaced_once_on_reconnect(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    provider = provider_for(auth_sandbox, session)
+    recorder = Recorder()
+    async with running(auth_sandbox, fast_config(), recorder, token_provider=provider):
+        auth_sandbox.revoke_tokens()  # the cached token still looks fresh to the client
+        auth_sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 2)
+    assert provider.requests == 2
+    assert auth_sandbox.stats["streams_opened"] == 2
+
+
+async def test_bad_credentials_stop_the_loop_without_a_retry_storm(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    provider = provider_for(auth_sandbox, session, secret="wrong")
+    recorder = Recorder()
+    async with running(
+        auth_sandbox, fast_config(), recorder, token_provider=provider, connected=False
+    ) as (_sub, task):
+        with pytest.raises(AuthenticationError):
+            await asyncio.wait_for(task, 2)
+        await asyncio.sleep(0.2)
+    assert provider.requests == 1
+    assert auth_sandbox.stats["streams_opened"] == 0
+    assert recorder.states[-1].state is ConnectionState.FAILED
+    assert isinstance(recorder.states[-1].error, AuthenticationError)
+
+
+async def test_tokens_that_keep_being_rejected_stop_the_loop(
+    make_sandbox: MakeSandbox, session: aiohttp.ClientSession
+) -> None:
+    server = await make_sandbox(
+        client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET, token_ttl=0.0
+    )
+    provider = provider_for(server, session)
+    recorder = Recorder()
+    async with running(
+        server, fast_config(), recorder, token_provider=provider, connected=False
+    ) as (
+        _sub,
+        task,
+    ):
+        with pytest.raises(AuthenticationError, match="freshly issued"):
+            await asyncio.wait_for(task, 2)
+    assert provider.requests == 2
+    assert recorder.count(ConnectionState.DISCONNECTED) == 0
+
+
+async def test_no_token_for_a_server_that_wants_one_is_an_auth_error(
+    auth_sandbox: SandboxServer,
+) -> None:
+    recorder = Recorder()
+    async with running(auth_sandbox, fast_config(), recorder, connected=False) as (_sub, task):
+        with pytest.raises(AuthenticationError, match="requires authentication"):
+            await asyncio.wait_for(task, 2)
+
+
+async def test_missing_scope_at_the_token_endpoint_stops_the_loop(
+    make_sandbox: MakeSandbox, session: aiohttp.ClientSession
+) -> None:
+    server = await make_sandbox(
+        client_id=TEST_CLIENT_ID,
+        client_secret=TEST_CLIENT_SECRET,
+        granted_scopes={"events.voice.subscribe"},
+    )
+    types = (EventType.VOICE_EVENT, EventType.SMS_EVENT)
+    provider = provider_for(server, session, scopes=scopes_for(types))
+    recorder = Recorder()
+    async with running(
+        server, fast_config(*types), recorder, token_provider=provider, connected=False
+    ) as (_sub, task):
+        with pytest.raises(MissingScopeError) as info:
+            await asyncio.wait_for(task, 2)
+    assert info.value.missing_scopes == {"events.sms.subscribe"}
+    assert provider.requests == 1
+    assert server.stats["streams_opened"] == 0
+
+
+async def test_permission_denied_names_the_event_types_lacking_a_grant(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    # The token only carries the voice scope, but SMS is requested too.
+    provider = provider_for(auth_sandbox, session, scopes=VOICE_SCOPES)
+    types = (EventType.VOICE_EVENT, EventType.SMS_EVENT)
+    recorder = Recorder()
+    async with running(
+        auth_sandbox, fast_config(*types), recorder, token_provider=provider, connected=False
+    ) as (_sub, task):
+        with pytest.raises(MissingScopeError) as info:
+            await asyncio.wait_for(task, 2)
+    assert info.value.missing_scopes == {"events.sms.subscribe"}
+    assert info.value.event_types == {EventType.SMS_EVENT}
+    assert "SMS_EVENT" in str(info.value)
+    assert provider.requests == 1
+    assert recorder.states[-1].state is ConnectionState.FAILED
+
+
+async def test_unreachable_token_endpoint_is_retried(session: aiohttp.ClientSession) -> None:
+    provider = TokenProvider(
+        session, "id", "secret", VOICE_SCOPES, token_url="http://127.0.0.1:9/oauth2/token"
+    )
+    recorder = Recorder()
+    endpoint = Endpoint("127.0.0.1", 9, plaintext=True)
+    async with running(
+        endpoint, fast_config(), recorder, token_provider=provider, connected=False
+    ) as (_sub, task):
+        await wait_for(lambda: recorder.count(ConnectionState.DISCONNECTED) >= 2)
+        assert not task.done()
+    assert "token endpoint unreachable" in (recorder.states[1].reason or "")
+    assert provider.requests >= 2
