@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from .cli import main
+from .standalone import skip_integration_init
+
+skip_integration_init()
+
+from .cli import main  # noqa: E402 - needs the namespaces registered above
 
 sys.exit(main())

@@ -86,13 +86,17 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO = sys
         await server.stop()
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
     """Serve until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await serve(args, stop)
+    try:
+        await serve(args, stop, out)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

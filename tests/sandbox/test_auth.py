@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -223,7 +223,7 @@ async def test_actions_check_their_scopes(
     voicemail = voicemail_pb2_grpc.VoicemailMediaServiceStub(channel)
     sms = sms_pb2_grpc.SmsServiceStub(channel)
     get_only = bearer(await token(session, auth_sandbox, "voicemail.get"))
-    calls = [
+    calls: list[Awaitable[Any]] = [
         voicemail.GetVoicemail(
             voicemail_pb2.GetVoicemailRequest(voicemail_id="x"), metadata=get_only
         ),
@@ -235,7 +235,7 @@ async def test_actions_check_their_scopes(
         await calls[0]
     assert err.value.code() == grpc.StatusCode.NOT_FOUND  # allowed, just unknown
     assert list((await calls[1]).metadata) == []
-    for call, scope in [
+    checks: list[tuple[Awaitable[Any], str]] = [
         (
             voicemail.MarkVoicemailAsRead(
                 voicemail_pb2.MarkVoicemailAsReadRequest(voicemail_id="x"), metadata=get_only
@@ -257,7 +257,8 @@ async def test_actions_check_their_scopes(
             ),
             "sms.text:send_from_subscriber",
         ),
-    ]:
+    ]
+    for call, scope in checks:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await call
         assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import grpc
 import pytest
@@ -20,8 +20,8 @@ Connect = Callable[..., Client]
 MANUAL = {"enable": True, "timeout": {"nanos": 300_000_000}}
 
 
-def ids(messages: list[object]) -> list[str]:
-    return [m.event.voice_event.call_id for m in messages]  # type: ignore[attr-defined]
+def ids(messages: Sequence[events_pb2.SubscribeEventsResponse]) -> list[str]:
+    return [m.event.voice_event.call_id for m in messages]
 
 
 async def test_durable_resumes_where_it_left_off(sandbox: SandboxServer, connect: Connect) -> None:
@@ -29,7 +29,7 @@ async def test_durable_resumes_where_it_left_off(sandbox: SandboxServer, connect
     first = connect(sandbox)
     call = await first.subscribe(**request)
     await sandbox.publish([voice("1"), voice("2")])
-    one, two = await read_n(call, 2)
+    one, _ = await read_n(call, 2)
     await first.ack(one)  # "2" stays unacked
     call.cancel()
     await eventually(lambda: sandbox.stats["open_streams"] == 0)
@@ -95,7 +95,8 @@ async def test_queue_members_share_events_disjointly(
                 await client.ack(message)
 
     await asyncio.gather(drain(0), drain(1))
-    assert seen[0] and seen[1]
+    assert seen[0]
+    assert seen[1]
     assert not set(seen[0]) & set(seen[1])
     assert sorted(seen[0] + seen[1], key=int) == [str(i) for i in range(10)]
     assert sandbox.stats["redeliveries"] == 0

@@ -151,7 +151,9 @@ async def test_publish_accepts_protos_and_fills_timestamp(
     before = time.time()
     assert await sandbox.publish(event) == [1]
     assert await sandbox.publish(
-        events_pb2.SubscribeEventsResponse(event=events_pb2.Event(sms_event={"id": "s"}))
+        events_pb2.SubscribeEventsResponse(
+            event=events_pb2.Event(sms_event=events_pb2.SmsEvent(id="s"))
+        )
     ) == [2]
     first, second = await read_n(call, 2)
     assert first.event.metadata.sequence == 1
