@@ -124,7 +124,7 @@ OPTIONS_SCHEMA: Final = vol.Schema(
         vol.Required(CONF_EVENT_TYPES): _EVENT_TYPES_SELECTOR,
         vol.Optional(CONF_HOME_COUNTRY): CountrySelector(),
         vol.Optional(CONF_PHONEBOOK): TextSelector(TextSelectorConfig(multiline=True)),
-        vol.Required(CONF_SHARE_SMS_TEXT): BooleanSelector(),
+        vol.Optional(CONF_SHARE_SMS_TEXT, default=False): BooleanSelector(),
     }
 )
 

@@ -118,6 +118,12 @@ async def test_custom_server_creates_entry(
     }
     entry = result["result"]
     assert entry.unique_id == f"custom:{auth_sandbox.grpc_target}:{CLIENT_ID}"
+    # Tokens ask for exactly the scopes of the chosen event types.
+    issued = list(auth_sandbox.authority.tokens.values())
+    assert issued
+    assert {token.scopes for token in issued} == {
+        frozenset({"events.voice.subscribe", "events.sms.subscribe"})
+    }
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert await hass.config_entries.async_unload(entry.entry_id)
