@@ -150,18 +150,22 @@ class EventSubscription:
         task = self._run_task
         if task is None or task.done():
             return
-        if self._call is not None:
-            self._call.cancel()
         if task is asyncio.current_task():
-            return
+            return  # called from the handler: the loop ends after it returns
         if not self._in_handler:
             self._cancel_run(task)
+        # Otherwise the running handler may finish (and its event be acked) first.
         try:
             async with asyncio.timeout(self._config.stop_timeout):
                 await self._done.wait()
         except TimeoutError:
             self._cancel_run(task)
             await self._done.wait()
+
+    def _cancelled_by_stop(self) -> bool:
+        """Whether a CancelledError comes from stop() cancelling the call, not the task."""
+        task = asyncio.current_task()
+        return self._stopping and task is not None and task.cancelling() == 0
 
     def _should_stop(self) -> bool:
         return self._stopping
@@ -172,10 +176,10 @@ class EventSubscription:
             task.cancel()
 
     async def _cleanup(self) -> None:
+        await self._drain_acks()
         call, self._call = self._call, None
         if call is not None:
             call.cancel()
-        await self._drain_acks()
         await self._close_channel()
         self._connected = False
 
@@ -334,13 +338,20 @@ class EventSubscription:
             read = call.read
             eof = grpc.aio.EOF
             while True:
-                response = await read()
+                try:
+                    response = await read()
+                except asyncio.CancelledError:
+                    if self._cancelled_by_stop():
+                        return
+                    raise
                 if response is eof:
                     break
                 assert isinstance(response, events_pb2.SubscribeEventsResponse)
                 if not self._connected:
                     self._mark_connected()
                 await on_message(response)
+                if self._stopping:
+                    return
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
