@@ -79,6 +79,7 @@ class Call:
     updated: datetime
     answered: bool = False
     missed: bool = False
+    hidden: bool = False
 
     @property
     def finished(self) -> bool:

@@ -346,17 +346,22 @@ class SubscriberTracker:
         )
         update = sub.calls.apply(event.call_id, phase, direction, event.timestamp)
         call = update.call
-        hidden = event.caller_id_hidden
+        # Once any event of a call says the caller hid the number, it stays hidden.
+        newly_hidden = event.caller_id_hidden and not call.hidden
+        call.hidden = hidden = call.hidden or event.caller_id_hidden
         incoming = direction == CallDirection.INCOMING
-        if incoming and update.new_call:
+        if incoming and (update.new_call or newly_hidden):
             if event.from_number:
                 sub.remember_caller(event.from_number, hidden)
-            if sub.last_caller is None or event.timestamp >= sub.last_caller.time:
+            last = sub.last_caller
+            if (update.new_call and (last is None or event.timestamp >= last.time)) or (
+                last is not None and last.call_id == call.call_id
+            ):
                 sub.last_caller = LastCaller(
                     number=None if hidden else event.from_number,
                     hidden=hidden,
                     call_id=event.call_id,
-                    time=event.timestamp,
+                    time=event.timestamp if update.new_call or last is None else last.time,
                 )
         payload = bus.call_payload(event, direction, hidden)
         bus_type, trigger_type = _CALL_TYPES[phase]

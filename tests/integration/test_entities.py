@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -276,6 +276,7 @@ async def test_hidden_caller_is_not_exposed(
     )
     caller = state_of(hass, entry, "sensor", "last_caller")
     assert caller.state == "hidden"
+    assert caller.attributes["call_id"] == "c1"
     assert caller.attributes["name"] is None
     assert value(hass, entry, "sensor", "missed_calls") == "1"
     assert value(hass, entry, "binary_sensor", "new_voicemail") == STATE_ON
@@ -507,6 +508,7 @@ async def test_event_entities(
     assert call_entity.attributes["from_number"] == BOB
     seen: list[str] = []
 
+    @callback
     def _record(event: Any) -> None:
         new = event.data["new_state"]
         if new is not None and new.entity_id == call_entity.entity_id:
@@ -563,3 +565,20 @@ async def test_event_entities(
     vm = state_of(hass, entry, "event", "voicemail")
     assert vm.attributes["event_type"] == "new"
     assert vm.attributes["voicemail_id"] == "vm1"
+
+
+async def test_caller_hidden_by_a_later_event_of_the_call(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await publish_and_wait(hass, auth_sandbox, entry, call("c1", ["CALL_INITIATED"], **INCOMING))
+    assert value(hass, entry, "sensor", "last_caller") == BOB
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [voice("c1", "CALL_RINGING", hidden=True, seconds=1, **INCOMING)],
+    )
+    caller = state_of(hass, entry, "sensor", "last_caller")
+    assert caller.state == "hidden"
+    assert caller.attributes["time"] == "2026-11-27T10:00:00+00:00"
