@@ -18,7 +18,7 @@ from .config import StartPosition, SubscriptionConfig
 from .dedup import FailureCounts, RecentKeys
 from .endpoint import Endpoint
 from .errors import AuthenticationError, CannotConnectError, MissingScopeError, WgtwoError
-from .event_types import scopes_for
+from .event_types import event_types_for_scopes, scopes_for
 from .grpc_errors import TRANSIENT_CODES, missing_scope_error
 from .models import SmsEvent, UnknownEvent, WgtwoEvent, event_from_proto
 from .proto.wgtwo.events.v0 import events_pb2, events_pb2_grpc
@@ -269,6 +269,10 @@ class EventSubscription:
                     reason = code.name
             except CannotConnectError as err:
                 reason = str(err)
+            except MissingScopeError as err:
+                # The token endpoint names scopes; say which subscribed types need them.
+                types = event_types_for_scopes(err.missing_scopes, self._config.event_types)
+                raise self._fail(MissingScopeError(err.missing_scopes, types)) from None
             except WgtwoError as err:
                 raise self._fail(err) from None
             if self._should_stop():
@@ -301,12 +305,14 @@ class EventSubscription:
         await self._close_channel()
 
     def _start_for_attempt(self) -> StartPosition | None:
+        """Where this attempt starts: a plain subscription resumes after what it handled."""
         config = self._config
         if not self._ever_connected and not self._max_sequence:
             return config.start
         if config.durable_name or config.queue_name:
-            # The server keeps the position of durable and queue subscriptions.
-            return None if self._ever_connected else config.start
+            # The server keeps the position of durable subscriptions and queue groups;
+            # a start position would move it.
+            return StartPosition.new() if self._ever_connected else config.start
         if self._pending:
             return StartPosition.sequence(min(self._pending))
         if self._max_sequence:
