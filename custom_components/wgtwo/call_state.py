@@ -80,6 +80,9 @@ class Call:
     answered: bool = False
     missed: bool = False
     hidden: bool = False
+    # Whether an event showed the phone was reached (initiated, ringing or forwarded):
+    # a call known only from its CALL_ENDED (e.g. answered before a restart) is not missed.
+    reached: bool = False
 
     @property
     def finished(self) -> bool:
@@ -146,12 +149,12 @@ class CallTracker:
         self._expire(timestamp)
         call = self.get(call_id)
         if call is None:
-            call = Call(call_id, direction, phase, timestamp, answered=phase == CallPhase.ANSWERED)
+            call = Call(call_id, direction, phase, timestamp)
             self._store(call)
+            self._note(call, phase)
             return CallUpdate(call, new_call=True, advanced=True)
-        if phase == CallPhase.ANSWERED:
-            # Remembered even when stale, so an "unanswered" decision can be revisited.
-            call.answered = True
+        # Remembered even when stale, so a "missed" decision can be revisited.
+        self._note(call, phase)
         if phase <= call.phase:
             return CallUpdate(call, new_call=False, advanced=False)
         call.phase = phase
@@ -161,10 +164,20 @@ class CallTracker:
             self._remember_finished(call)
         return CallUpdate(call, new_call=False, advanced=True)
 
+    @staticmethod
+    def _note(call: Call, phase: CallPhase) -> None:
+        if phase == CallPhase.ANSWERED:
+            call.answered = True
+        elif phase != CallPhase.ENDED:
+            call.reached = True
+
     def mark_missed(self, call_id: str) -> bool:
-        """Record that a call was reported missed; False when it already was or is answered."""
+        """Record that a call is reported missed.
+
+        False when it already was, was answered, or is known only from its end.
+        """
         call = self.get(call_id)
-        if call is None or call.missed or not call.unanswered_incoming:
+        if call is None or call.missed or not call.reached or not call.unanswered_incoming:
             return False
         call.missed = True
         return True

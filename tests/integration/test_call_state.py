@@ -160,3 +160,13 @@ def test_home_country_from_number() -> None:
     assert normalize_country_code(" nor ") == "NO"
     assert normalize_country_code("se") == "SE"
     assert normalize_country_code("") is None
+
+
+def test_call_known_only_from_its_end_is_not_missed() -> None:
+    """E.g. answered before a restart: only CALL_ENDED is delivered afterwards."""
+    calls = CallTracker()
+    calls.apply("c", CallPhase.ENDED, IN, t(5))
+    assert not calls.mark_missed("c")
+    # A reordered RINGING arriving later shows the phone was reached.
+    calls.apply("c", CallPhase.RINGING, IN, t(1))
+    assert calls.mark_missed("c")
