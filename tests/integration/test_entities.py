@@ -582,3 +582,28 @@ async def test_caller_hidden_by_a_later_event_of_the_call(
     caller = state_of(hass, entry, "sensor", "last_caller")
     assert caller.state == "hidden"
     assert caller.attributes["time"] == "2026-11-27T10:00:00+00:00"
+
+
+async def test_phonebook_change_renames_after_reload(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await publish_and_wait(hass, auth_sandbox, entry, call("c1", ["CALL_RINGING"], **INCOMING))
+    caller_id = entity_id(hass, entry, "sensor", ALICE, "last_caller")
+    # Phonebook numbers may be written with spaces.
+    hass.config_entries.async_update_entry(
+        entry,
+        options={**entry.options, CONF_PHONEBOOK: {"+47 999 00 001": "Alice", BOB: "Bob"}},
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    )
+    assert device is not None
+    assert device.name == "Alice"
+    # Entity ids stay; the caller's name comes from the new phonebook.
+    caller = hass.states.get(caller_id)
+    assert caller is not None
+    assert caller.state == BOB
+    assert caller.attributes["name"] == "Bob"
