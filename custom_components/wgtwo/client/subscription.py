@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 
+from .acker import Acker
 from .auth import TokenProvider
 from .backoff import Backoff
 from .config import StartPosition, SubscriptionConfig
@@ -77,10 +78,9 @@ class EventSubscription:
         self._scopes = scopes_for(config.event_types)
         self._metadata: Metadata = ()
         self._metadata_token: str | None = None
-        self._acks: set[asyncio.Task[None]] = set()
-        self._ack_room = asyncio.Event()
-        self._ack_limit = config.max_in_flight
-        self._ack_rpc: Any = None
+        self._acker = Acker(
+            self._stats, token_provider, config.max_in_flight, config.ack_rpc_timeout
+        )
         self._channel: grpc.aio.Channel | None = None
         self._call: Any = None
         self._run_task: asyncio.Task[Any] | None = None
@@ -176,21 +176,12 @@ class EventSubscription:
             task.cancel()
 
     async def _cleanup(self) -> None:
-        await self._drain_acks()
+        await self._acker.drain(_ACK_DRAIN_TIMEOUT)
         call, self._call = self._call, None
         if call is not None:
             call.cancel()
         await self._close_channel()
         self._connected = False
-
-    async def _drain_acks(self) -> None:
-        if not self._acks:
-            return
-        _done, pending = await asyncio.wait(set(self._acks), timeout=_ACK_DRAIN_TIMEOUT)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _close_channel(self) -> None:
         channel, self._channel = self._channel, None
@@ -301,7 +292,7 @@ class EventSubscription:
         call, self._call = self._call, None
         if call is not None:
             call.cancel()
-        await self._drain_acks()
+        await self._acker.drain(_ACK_DRAIN_TIMEOUT)
         await self._close_channel()
 
     def _start_for_attempt(self) -> StartPosition | None:
@@ -334,7 +325,7 @@ class EventSubscription:
         )
         self._channel = channel
         stub = events_pb2_grpc.EventsServiceStub(channel)
-        self._ack_rpc = stub.Ack
+        self._acker.bind(stub.Ack)
         request = config.build_request(self._start_for_attempt())
         call = stub.Subscribe(request, metadata=self._metadata)
         self._call = call
@@ -462,52 +453,8 @@ class EventSubscription:
         self._pending.discard(sequence)
 
     async def _ack(self, meta: events_pb2.EventMetadata) -> None:
-        if not self._config.manual_ack:
-            return
-        while len(self._acks) >= self._ack_limit:
-            self._ack_room.clear()
-            await self._ack_room.wait()
-        task = asyncio.create_task(self._send_ack(meta.ack_inbox, meta.sequence))
-        self._acks.add(task)
-        task.add_done_callback(self._ack_finished)
-
-    def _ack_finished(self, task: asyncio.Task[None]) -> None:
-        self._acks.discard(task)
-        if len(self._acks) < self._ack_limit:
-            self._ack_room.set()
-
-    async def _send_ack(self, inbox: str, sequence: int) -> None:
-        request = events_pb2.AckRequest(inbox=inbox, sequence=sequence)
-        provider = self._token_provider
-        token: str | None = None
-        for attempt in (1, 2):
-            if provider is not None:
-                rejected, token = token, provider.token_if_fresh()
-                if token is None or attempt == 2:
-                    try:
-                        token = await provider.get_token(
-                            force_refresh=attempt == 2, rejected=rejected
-                        )
-                    except WgtwoError:
-                        self._stats.ack_failures += 1
-                        return
-                self._set_metadata(token)
-            try:
-                await self._ack_rpc(
-                    request, metadata=self._metadata, timeout=self._config.ack_rpc_timeout
-                )
-            except grpc.aio.AioRpcError as err:
-                if (
-                    err.code() == grpc.StatusCode.UNAUTHENTICATED
-                    and provider is not None
-                    and attempt == 1
-                ):
-                    continue
-                self._stats.ack_failures += 1
-                _LOGGER.debug("Ack of event #%d failed: %s", sequence, err.code().name)
-                return
-            self._stats.acked += 1
-            return
+        if self._config.manual_ack:
+            await self._acker.send(meta.ack_inbox, meta.sequence)
 
 
 __all__ = ["EventHandler", "EventSubscription", "MissingScopeError", "RawHook", "StateCallback"]

@@ -1,0 +1,183 @@
+"""Acks sent concurrently, so the stream never waits on an ack round trip."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from functools import partial
+from typing import Any
+
+import grpc
+
+from .auth import TokenProvider
+from .errors import WgtwoError
+from .proto.wgtwo.events.v0 import events_pb2
+from .status import SubscriptionStats
+
+_LOGGER = logging.getLogger(__name__)
+
+type Metadata = tuple[tuple[str, str], ...]
+
+
+def finished_code(call: Any) -> grpc.StatusCode | None:
+    """Return the status of a finished call without suspending (``None`` if it would wait).
+
+    ``code()`` is a coroutine, but for a call whose done callback fired its status is
+    already there: running the coroutine one step returns it.
+    """
+    coro = call.code()
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    except Exception:
+        return None
+    coro.close()
+    return None
+
+
+class Acker:
+    """Send ``Ack`` calls for handled events: at most ``limit`` at once, drained at the end.
+
+    Each ack is a bare gRPC call with a done callback (no task of our own per ack; that
+    task would cost as much as the ack itself). A rejected token is refreshed once and the
+    ack retried in a task; other failures are counted (the server will redeliver).
+    """
+
+    def __init__(
+        self,
+        stats: SubscriptionStats,
+        token_provider: TokenProvider | None,
+        limit: int,
+        rpc_timeout: float,
+    ) -> None:
+        self._stats = stats
+        self._provider = token_provider
+        self._limit = limit
+        self._rpc_timeout = rpc_timeout
+        self._rpc: Any = None
+        self._in_flight: set[Any] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._metadata: Metadata = ()
+        self._token: str | None = None
+
+    def bind(self, ack_rpc: Any) -> None:
+        """Use this connection's ``Ack`` method from now on."""
+        self._rpc = ack_rpc
+
+    def use_token(self, token: str) -> Metadata:
+        """Return the call metadata carrying ``token`` (cached per token)."""
+        if token is not self._token:
+            self._token = token
+            self._metadata = (("authorization", f"Bearer {token}"),)
+        return self._metadata
+
+    @property
+    def in_flight(self) -> int:
+        """How many acks are waiting for their answer."""
+        return len(self._in_flight) + len(self._tasks)
+
+    async def send(self, inbox: str, sequence: int) -> None:
+        """Start acking one event; waits only while ``limit`` acks are in flight."""
+        while self.in_flight >= self._limit:
+            self._room.clear()
+            await self._room.wait()
+        provider = self._provider
+        if provider is not None:
+            token = provider.token_if_fresh()
+            if token is None:
+                self._spawn(self._ack_slowly(inbox, sequence, None))
+                return
+            self.use_token(token)
+        self._start_call(inbox, sequence)
+
+    def _start_call(self, inbox: str, sequence: int) -> None:
+        request = events_pb2.AckRequest(inbox=inbox, sequence=sequence)
+        call = self._rpc(request, metadata=self._metadata, timeout=self._rpc_timeout)
+        self._in_flight.add(call)
+        self._idle.clear()
+        call.add_done_callback(partial(self._call_done, inbox, sequence, self._token))
+
+    def _call_done(self, inbox: str, sequence: int, token: str | None, call: Any) -> None:
+        self._in_flight.discard(call)
+        code = None if call.cancelled() else finished_code(call)
+        if code is grpc.StatusCode.OK:
+            self._stats.acked += 1
+        elif code is grpc.StatusCode.UNAUTHENTICATED and self._provider is not None:
+            self._spawn(self._ack_slowly(inbox, sequence, token or ""))
+        elif code is None and not call.cancelled():
+            self._spawn(self._check_later(call, sequence))
+        else:
+            self._failed(sequence, code)
+        self._settle()
+
+    def _failed(self, sequence: int, code: grpc.StatusCode | None) -> None:
+        self._stats.ack_failures += 1
+        _LOGGER.debug("Ack of event #%d failed: %s", sequence, code.name if code else "cancelled")
+
+    def _settle(self) -> None:
+        if self.in_flight < self._limit:
+            self._room.set()
+        if not self._in_flight and not self._tasks:
+            self._idle.set()
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        self._idle.clear()
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._settle()
+
+    async def _check_later(self, call: Any, sequence: int) -> None:
+        code = await call.code()
+        if code is grpc.StatusCode.OK:
+            self._stats.acked += 1
+        else:
+            self._failed(sequence, code)
+
+    async def _ack_slowly(self, inbox: str, sequence: int, rejected: str | None) -> None:
+        """Ack with a fetched token: ``rejected`` is the token the server refused, if any."""
+        provider = self._provider
+        assert provider is not None
+        try:
+            token = await provider.get_token(force_refresh=rejected is not None, rejected=rejected)
+        except WgtwoError:
+            self._failed(sequence, None)
+            return
+        metadata = self.use_token(token)
+        request = events_pb2.AckRequest(inbox=inbox, sequence=sequence)
+        try:
+            await self._rpc(request, metadata=metadata, timeout=self._rpc_timeout)
+        except grpc.aio.AioRpcError as err:
+            self._failed(sequence, err.code())
+            return
+        self._stats.acked += 1
+
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Wait up to ``timeout`` for pending acks, then cancel what is left."""
+        if self._idle.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        for call in list(self._in_flight):
+            call.cancel()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        # Cancelled calls report through their done callbacks within a few loop turns.
+        for _ in range(100):
+            if not self._in_flight:
+                break
+            await asyncio.sleep(0.001)
+        self._in_flight.clear()
+        self._settle()
