@@ -246,6 +246,9 @@ async def test_missed_calls_count_and_reset_button(
     )
     await _settle(hass)
     assert value(hass, entry, "sensor", "missed_calls") == "3"
+    count = state_of(hass, entry, "sensor", "missed_calls")
+    assert count.attributes["unit_of_measurement"] == "calls"
+    assert count.attributes["state_class"] == "total_increasing"
 
     await hass.services.async_call(
         "button",
