@@ -18,6 +18,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 from homeassistant.util import dt as dt_util
 
+from .client import Country
 from .const import SIGNAL_CONNECTION
 from .data import WgtwoConfigEntry
 from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
@@ -54,12 +55,21 @@ async def async_setup_entry(
     )
 
 
-class WgtwoRoamingSensor(WgtwoSubscriberEntity, BinarySensorEntity):
+class WgtwoRoamingSensor(WgtwoSubscriberEntity, BinarySensorEntity, RestoreEntity):
     """On while the subscriber is outside the home country.
 
     The home country comes from the options, else from the number's country calling code;
     without either the state is unknown.
     """
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the country code from before the restart (if no event reported one)."""
+        await super().async_added_to_hass()
+        state = await self.async_get_last_state()
+        code = state.attributes.get("country_code") if state else None
+        if isinstance(code, str) and code:
+            country = Country(code=code, name=code)
+            self._restored(self.subscriber.restore_country(country, None, code_only=True))
 
     @property
     def is_on(self) -> bool | None:

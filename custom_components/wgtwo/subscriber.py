@@ -63,6 +63,7 @@ class Subscriber:
         # voicemail left by a hidden caller does not reveal it either.
         self._callers_hidden: OrderedDict[str, bool] = OrderedDict()
         self._restored: set[str] = set()
+        self._country_code_only = False
 
     @property
     def call_state(self) -> CallState:
@@ -91,6 +92,12 @@ class Subscriber:
     def caller_hidden(self, number: str | None) -> bool:
         """Whether this number last called with its number hidden."""
         return number is not None and self._callers_hidden.get(number, False)
+
+    def set_country(self, current: Country, previous: Country | None) -> None:
+        """Record the country the network reported."""
+        self.country = current
+        self.previous_country = previous
+        self._country_code_only = False
 
     def add_voicemail(self, voicemail: UnheardVoicemail) -> bool:
         """Add an unheard voicemail; False if it is already known."""
@@ -132,12 +139,19 @@ class Subscriber:
         del self.voicemails[:-MAX_UNHEARD_VOICEMAILS]
         return bool(restored)
 
-    def restore_country(self, current: Country, previous: Country | None) -> bool:
-        """Restore the country unless an event already reported one."""
-        if self.country is not None:
+    def restore_country(
+        self, current: Country, previous: Country | None, *, code_only: bool = False
+    ) -> bool:
+        """Restore the country unless an event already reported one.
+
+        ``code_only`` marks a restore that knows only the code (from the roaming sensor);
+        a full restore (from the roaming country sensor) may still replace it.
+        """
+        if self.country is not None and not (self._country_code_only and not code_only):
             return False
         self.country = current
         self.previous_country = previous
+        self._country_code_only = code_only
         return True
 
     def restore_location(self, location: Locations) -> bool:

@@ -444,8 +444,7 @@ class SubscriberTracker:
     def _country(self, sub: Subscriber, event: WgtwoEvent) -> SubscriberUpdate:
         assert isinstance(event, CountryChangeEvent)
         if event.current is not None:
-            sub.previous_country = event.previous or sub.country
-            sub.country = event.current
+            sub.set_country(event.current, event.previous or sub.country)
         self._fire(
             self._envelope(event, bus.TYPE_ROAMING, sub) | bus.country_payload(event, sub.roaming)
         )

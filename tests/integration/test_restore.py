@@ -343,3 +343,22 @@ async def test_diagnostics_restored_after_restart(
     assert location_state.attributes["msc"] is None
     assert hass.states.get(ids["last_event"]).state == "2026-11-27T09:00:00+00:00"  # type: ignore[union-attr]
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_roaming_restored_on_its_own(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    """The roaming sensor restores even when the roaming country sensor kept nothing."""
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    ids = known_subscriber(hass, entry, ALICE)
+    mock_restore_cache_with_extra_data(
+        hass,
+        [(State(ids["roaming"], STATE_ON, {"home_country": "NO", "country_code": "DE"}), {})],
+    )
+    await async_setup_entry_and_connect(hass, entry)
+    roaming = hass.states.get(ids["roaming"])
+    assert roaming is not None
+    assert roaming.state == STATE_ON
+    assert roaming.attributes["country_code"] == "DE"
+    assert await hass.config_entries.async_unload(entry.entry_id)

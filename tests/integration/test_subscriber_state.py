@@ -85,3 +85,18 @@ def test_roaming_unknown_without_home_or_country() -> None:
     assert sub.roaming is None
     sub.country = Country("nor", "Norway")
     assert sub.roaming is False
+
+
+def test_code_only_country_gives_way_to_a_full_restore_not_to_older_data() -> None:
+    sub = Subscriber("+4799900001", "dev", "Alice")
+    assert sub.restore_country(Country("SE", "SE"), None, code_only=True)
+    assert sub.roaming is True
+    assert sub.restore_country(Country("SE", "Sweden"), Country("NO", "Norway"))
+    assert sub.country == Country("SE", "Sweden")
+    assert not sub.restore_country(Country("DK", "DK"), None, code_only=True)
+    # An event beats any restore that comes after it.
+    sub = Subscriber("+4799900001", "dev", "Alice")
+    assert sub.restore_country(Country("SE", "SE"), None, code_only=True)
+    sub.set_country(Country("DE", "Germany"), None)
+    assert not sub.restore_country(Country("SE", "Sweden"), None)
+    assert sub.country == Country("DE", "Germany")
