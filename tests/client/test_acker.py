@@ -59,6 +59,16 @@ async def test_acks_still_count_when_the_status_is_not_ready(
         await publish_voice(sandbox, 3)
         await wait_for(lambda: sub.stats.acked == 3)
     assert sandbox.stats["acks"] == 3
+    stats = SubscriptionStats()
+    acker = Acker(stats, None, limit=5, rpc_timeout=5.0)
+    channel = endpoint_of(sandbox).create_channel()
+    try:
+        acker.bind(events_pb2_grpc.EventsServiceStub(channel).Ack)
+        await acker.send("", 0)  # refused by the server
+        await acker.drain(2)
+    finally:
+        await channel.close()
+    assert stats.ack_failures == 1
 
 
 async def test_sends_wait_for_room_and_drain_cancels_stuck_acks(sandbox: SandboxServer) -> None:
@@ -114,4 +124,30 @@ async def test_ack_with_expired_token_fetches_one_and_retries(
         await acker.drain(2)
         assert stats.ack_failures == 1
     finally:
+        await channel.close()
+
+
+async def test_slow_path_failures_and_drain(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    provider = TokenProvider(
+        session, TEST_CLIENT_ID, TEST_CLIENT_SECRET, frozenset(), token_url=auth_sandbox.token_url
+    )
+    stats = SubscriptionStats()
+    acker = Acker(stats, provider, limit=5, rpc_timeout=5.0)
+    channel = endpoint_of(auth_sandbox).create_channel()
+    try:
+        acker.bind(events_pb2_grpc.EventsServiceStub(channel).Ack)
+        await acker.send("", 0)  # token fetched first, then the server refuses the ack
+        await acker.drain(2)
+        assert stats.ack_failures == 1
+        provider.invalidate()
+        await channel.channel_ready()
+        auth_sandbox.set_stalled(True)
+        await acker.send("inbox", 1)  # token fetched (HTTP), then the ack hangs
+        await wait_for(lambda: provider.requests == 2)
+        await acker.drain(0.1)
+        assert acker.in_flight == 0
+    finally:
+        auth_sandbox.set_stalled(False)
         await channel.close()

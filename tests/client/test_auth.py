@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -28,6 +28,7 @@ from custom_components.wgtwo.client.auth import basic_authorization
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
 from wgtwo_sandbox import SandboxServer
 
+from .conftest import FakeResponse
 from .helpers import Recorder, fast_config, publish_voice, running, wait_for
 
 VOICE_SCOPES = scopes_for([EventType.VOICE_EVENT])
@@ -113,33 +114,6 @@ async def test_ungranted_scope_names_the_missing_scopes(
 def test_token_url_must_be_https_for_remote_hosts(session: aiohttp.ClientSession) -> None:
     with pytest.raises(InvalidEndpointError):
         TokenProvider(session, "id", "secret", (), token_url="http://id.example.com/token")
-
-
-FakeResponse = Callable[[web.Request], web.StreamResponse]
-
-
-@pytest.fixture
-async def fake_token_endpoint() -> AsyncIterator[Callable[[FakeResponse], Any]]:
-    """A token endpoint answering whatever a test wants (for server misbehaviour)."""
-    runners: list[web.AppRunner] = []
-
-    async def start(answer: FakeResponse) -> str:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            return answer(request)
-
-        app = web.Application()
-        app.router.add_post("/oauth2/token", handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        port = runner.addresses[0][1]
-        return f"http://127.0.0.1:{port}/oauth2/token"
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
 
 
 @pytest.mark.parametrize(
@@ -357,3 +331,20 @@ async def test_unreachable_token_endpoint_is_retried(session: aiohttp.ClientSess
         assert not task.done()
     assert "token endpoint unreachable" in (recorder.states[1].reason or "")
     assert provider.requests >= 2
+
+
+async def test_unauthenticated_mid_stream_reconnects_with_a_new_token(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    provider = provider_for(auth_sandbox, session)
+    recorder = Recorder()
+    async with running(auth_sandbox, fast_config(), recorder, token_provider=provider) as (
+        _sub,
+        task,
+    ):
+        auth_sandbox.end_streams(grpc.StatusCode.UNAUTHENTICATED, "session expired")
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 2)
+        assert not task.done()
+    disconnected = [s for s in recorder.states if s.state is ConnectionState.DISCONNECTED]
+    assert [s.reason for s in disconnected] == ["token rejected"]
+    assert provider.requests == 2

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from custom_components.wgtwo.client import (
     AuthenticationError,
@@ -20,6 +23,7 @@ from custom_components.wgtwo.client import (
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
 from wgtwo_sandbox import SandboxServer
 
+from .conftest import FakeResponse
 from .helpers import endpoint_of, wait_for
 
 TYPES = (EventType.VOICE_EVENT, EventType.SMS_EVENT)
@@ -129,3 +133,23 @@ async def test_unreachable_token_endpoint(
     )
     with pytest.raises(CannotConnectError):
         await async_check_subscription(endpoint_of(sandbox), TYPES, provider, timeout=2)
+
+
+async def test_token_endpoint_that_hangs(
+    sandbox: SandboxServer,
+    session: aiohttp.ClientSession,
+    fake_token_endpoint: Callable[[FakeResponse], Awaitable[str]],
+) -> None:
+    release = asyncio.Event()
+
+    async def hang(_request: web.Request) -> web.StreamResponse:
+        await release.wait()
+        return web.json_response({"access_token": "late"})
+
+    url = await fake_token_endpoint(hang)
+    provider = TokenProvider(session, "id", "secret", scopes_for(TYPES), token_url=url)
+    try:
+        with pytest.raises(CannotConnectError, match="in time"):
+            await async_check_subscription(endpoint_of(sandbox), TYPES, provider, timeout=0.3)
+    finally:
+        release.set()

@@ -235,3 +235,18 @@ async def test_two_types_reconnect_keeps_both(make_sandbox: MakeSandbox) -> None
         await publish(server, "sms_binary", "voice")
         await recorder.wait_events(4)
     assert [e.kind for e in recorder.events] == ["voice", "sms", "sms", "voice"]
+
+
+async def test_plain_subscription_resumes_at_the_first_unhandled_event(
+    sandbox: SandboxServer,
+) -> None:
+    recorder = Recorder(fail=lambda event, count: event.sequence == 2 and count == 1)
+    async with running(sandbox, fast_config(ack_timeout=30.0), recorder) as (sub, _):
+        await publish_voice(sandbox, 3)
+        await wait_for(lambda: sub.stats.acked == 2 and sub.stats.handler_failures == 1)
+        sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)  # #2 would come back in 30 s only
+        await recorder.wait_events(3)
+        await asyncio.sleep(0.05)
+    assert recorder.sequences == [1, 3, 2]
+    assert recorder.calls == {1: 1, 2: 2, 3: 1}
+    assert sub.stats.duplicates_dropped == 1  # #3 came again with the resume and was dropped

@@ -162,11 +162,6 @@ class EventSubscription:
             self._cancel_run(task)
             await self._done.wait()
 
-    def _cancelled_by_stop(self) -> bool:
-        """Whether a CancelledError comes from stop() cancelling the call, not the task."""
-        task = asyncio.current_task()
-        return self._stopping and task is not None and task.cancelling() == 0
-
     def _should_stop(self) -> bool:
         return self._stopping
 
@@ -335,12 +330,7 @@ class EventSubscription:
             read = call.read
             eof = grpc.aio.EOF
             while True:
-                try:
-                    response = await read()
-                except asyncio.CancelledError:
-                    if self._cancelled_by_stop():
-                        return
-                    raise
+                response = await read()
                 if response is eof:
                     break
                 assert isinstance(response, events_pb2.SubscribeEventsResponse)
@@ -354,7 +344,7 @@ class EventSubscription:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         code = await call.code()
-        if code != grpc.StatusCode.OK:
+        if code != grpc.StatusCode.OK:  # pragma: no cover - older grpc versions
             # read() returned EOF on an error status in some grpc versions.
             raise grpc.aio.AioRpcError(
                 code,
@@ -370,7 +360,7 @@ class EventSubscription:
             # A rejected call also "delivers" (empty) headers, together with its status;
             # give that status a moment to land so a rejection never looks like a connect.
             await asyncio.sleep(_HEADERS_GRACE)
-        except grpc.aio.AioRpcError:
+        except grpc.aio.AioRpcError:  # pragma: no cover - headers do not raise today
             return
         if not call.done():
             self._mark_connected()
