@@ -41,6 +41,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--scenario-interval", type=float, default=5.0, help="seconds between scenario steps"
     )
+    parser.add_argument(
+        "--no-stall-relay",
+        action="store_true",
+        help="serve gRPC directly (faster; /control/stall then answers 409)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     if bool(args.client_id) != bool(args.client_secret):
@@ -61,10 +66,11 @@ def build_server(args: argparse.Namespace) -> SandboxServer:
         state_file=args.state,
         history_seconds=args.history_seconds,
         granted_scopes=args.grant,
+        stall_relay=not args.no_stall_relay,
     )
 
 
-async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO = sys.stdout) -> None:
+async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO | None = None) -> None:
     """Run the server (and scenario) until ``stop`` is set."""
     server = build_server(args)
     await server.start()
@@ -75,7 +81,9 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO = sys
                 SCENARIOS[args.scenario](server, args.scenario_interval)
             )
         print(
-            f"sandbox ready grpc={server.grpc_target} http={server.http_url}", file=out, flush=True
+            f"sandbox ready grpc={server.grpc_target} http={server.http_url}",
+            file=out or sys.stdout,
+            flush=True,
         )
         await stop.wait()
     finally:
@@ -86,7 +94,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO = sys
         await server.stop()
 
 
-async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
+async def run(args: argparse.Namespace, out: TextIO | None = None) -> None:
     """Serve until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -127,7 +127,10 @@ class HttpApi:
         body = await self._json(request)
         if not isinstance(body, dict) or not isinstance(body.get("stalled"), bool):
             return _error(400, 'expected {"stalled": true} or {"stalled": false}')
-        self.server.set_stalled(body["stalled"])
+        try:
+            self.server.set_stalled(body["stalled"])
+        except RuntimeError as err:
+            return _error(409, str(err))
         return web.json_response({"stalled": body["stalled"]})
 
     async def expire_tokens(self, request: web.Request) -> web.Response:

@@ -71,6 +71,7 @@ class SandboxServer:
         history_seconds: float = 1800.0,
         granted_scopes: Iterable[str] | None = None,
         durable_expiry_seconds: float = 3600.0,
+        stall_relay: bool = True,
     ) -> None:
         self._grpc_port = grpc_port
         self._http_port = http_port
@@ -89,6 +90,8 @@ class SandboxServer:
         self._journal: Journal | None = None
         self._grpc: grpc.aio.Server | None = None
         self._relay: StallableRelay | None = None
+        # Without the relay clients talk to grpc directly (faster) but stalls are impossible.
+        self.stall_relay = stall_relay
         self._http: HttpApi | None = None
         self._bound_grpc = 0
         self._bound_http = 0
@@ -130,12 +133,16 @@ class SandboxServer:
         reflection.enable_server_reflection(
             (EVENTS_SERVICE, VOICEMAIL_SERVICE, SMS_SERVICE, reflection.SERVICE_NAME), server
         )
-        internal_port = server.add_insecure_port("127.0.0.1:0")
+        if self.stall_relay:
+            internal_port = server.add_insecure_port("127.0.0.1:0")
+        else:
+            self._bound_grpc = server.add_insecure_port(f"127.0.0.1:{self._grpc_port}")
         await server.start()
         self._grpc = server
-        self._relay = StallableRelay(internal_port)
-        self._bound_grpc = await self._relay.start(self._grpc_port)
-        self._relay.set_stalled(self.stalled)
+        if self.stall_relay:
+            self._relay = StallableRelay(internal_port)
+            self._bound_grpc = await self._relay.start(self._grpc_port)
+            self._relay.set_stalled(self.stalled)
         self._http = HttpApi(self)
         self._bound_http = await self._http.start(self._http_port)
         _LOGGER.info("Sandbox serving gRPC on %s", self.grpc_target)
@@ -184,6 +191,8 @@ class SandboxServer:
 
     def set_stalled(self, stalled: bool) -> None:
         """Freeze (or thaw) every gRPC connection: open, but nothing flows."""
+        if not self.stall_relay:
+            raise RuntimeError("stalling needs the relay (stall_relay=True)")
         self.stalled = stalled
         if self._relay is not None:
             self._relay.set_stalled(stalled)

@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.sandbox_fixtures import SandboxLauncher
-from wgtwo_sandbox.cli import build_server, parse_args, run, serve
+from wgtwo_sandbox.cli import build_server, main, parse_args, run, serve
 
 from .conftest import Client, eventually, read, read_n, voice
 
@@ -56,6 +57,19 @@ def test_parse_args_defaults_and_flags() -> None:
     assert server.broker.history_seconds == 60.0
     assert server.state_file == Path("s.jsonl")
     assert args.scenario == "demo"
+    assert server.stall_relay
+    assert not build_server(parse_args(["--no-stall-relay"])).stall_relay
+
+
+def test_main_runs_until_sigterm(capsys: pytest.CaptureFixture[str]) -> None:
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        assert main(["--grpc-port", "0", "--http-port", "0"]) == 0
+    finally:
+        timer.cancel()
+        timer.join()
+    assert "sandbox ready grpc=127.0.0.1:" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

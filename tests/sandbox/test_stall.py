@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import aiohttp
 import grpc
 import pytest
 
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from tests.sandbox_fixtures import MakeSandbox
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import Client, nothing_arrives, read, voice
@@ -41,7 +43,8 @@ async def test_keepalive_detects_a_stall_and_service_resumes(
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     assert time.monotonic() - started < 4.0
     sandbox.set_stalled(False)
-    again = await client.subscribe(start_at_oldest_possible={})
+    # A fresh channel, as a reconnecting client gets after its backoff.
+    again = await connect(sandbox, KEEPALIVE).subscribe(start_at_oldest_possible={})
     assert (await read(again)).event.voice_event.call_id == "held"
 
 
@@ -67,3 +70,20 @@ async def test_new_connections_stall_too(sandbox: SandboxServer, connect: Connec
     assert sandbox.stats["connections"] == 1
     sandbox.set_stalled(False)
     await client.stub.Ack(request, timeout=3)
+
+
+async def test_without_the_relay_streams_work_but_cannot_stall(
+    make_sandbox: MakeSandbox, connect: Connect
+) -> None:
+    server = await make_sandbox(stall_relay=False)
+    stream = await connect(server).subscribe()
+    await server.publish([voice("direct")])
+    assert (await read(stream)).event.voice_event.call_id == "direct"
+    with pytest.raises(RuntimeError):
+        server.set_stalled(True)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{server.http_url}/control/stall", json={"stalled": True}) as response,
+    ):
+        assert response.status == 409
+    assert server.stats["connections"] == 0
