@@ -44,7 +44,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the connection sensor and every subscriber's binary sensors."""
     async_add_entities([WgtwoConnectedSensor(entry)])
-    async_setup_subscriber_entities(
+    await async_setup_subscriber_entities(
         hass,
         entry,
         async_add_entities,

@@ -58,7 +58,7 @@ class WgtwoSubscriberEntity(Entity):
             self.tracker.async_notify(self.subscriber)
 
 
-def async_setup_subscriber_entities(
+async def async_setup_subscriber_entities(
     hass: HomeAssistant,
     entry: WgtwoConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
@@ -66,6 +66,7 @@ def async_setup_subscriber_entities(
 ) -> None:
     """Add a platform's entities for known subscribers now and for new ones when they appear."""
     tracker = entry.runtime_data.tracker
+    await tracker.async_load()
 
     @callback
     def _add(subscriber: Subscriber) -> None:

@@ -234,7 +234,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of every subscriber, now and when new ones appear."""
-    async_setup_subscriber_entities(
+    await async_setup_subscriber_entities(
         hass,
         entry,
         async_add_entities,

@@ -53,6 +53,7 @@ from .const import (
     SIGNAL_NEW_SUBSCRIBER,
     SIGNAL_SUBSCRIBER_UPDATE,
 )
+from .facts import SubscriberFacts
 from .subscriber import LastCaller, Subscriber, UnheardVoicemail
 
 if TYPE_CHECKING:
@@ -152,10 +153,22 @@ class SubscriberTracker:
         self._pending_missed: dict[tuple[str, str], Callable[[], None]] = {}
         phonebook = entry.options.get(CONF_PHONEBOOK) or {}
         self._phonebook = {_normalize_number(k): str(v) for k, v in phonebook.items() if v}
+        self._facts = SubscriberFacts(hass, entry.entry_id)
         self._restore_devices()
         entry.async_on_unload(self._cancel_pending)
+        entry.async_on_unload(self._facts.async_flush)
 
     # -- public API ------------------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Give known subscribers their stored handset and serving nodes (before entities)."""
+        for number, facts in (await self._facts.async_load()).items():
+            if (subscriber := self.subscribers.get(number)) is None:
+                continue
+            if handset := SubscriberFacts.handset(facts):
+                subscriber.restore_handset(handset)
+            if location := SubscriberFacts.location(facts):
+                subscriber.restore_location(location)
 
     @property
     def new_subscriber_signal(self) -> str:
@@ -288,6 +301,7 @@ class SubscriberTracker:
 
     def _forget(self, subscriber: Subscriber) -> None:
         self.subscribers.pop(subscriber.number, None)
+        self._facts.forget(subscriber.number)
         for key in [key for key in self._pending_missed if key[0] == subscriber.number]:
             self._pending_missed.pop(key)()
 
@@ -306,6 +320,7 @@ class SubscriberTracker:
         self._fire(bus.envelope(event, bus.TYPE_CONSENT_REVOKED, number, device_id))
         if subscriber is not None:
             self._forget(subscriber)
+        self._facts.forget(number)
         if device is not None:
             registry.async_remove_device(device.id)
         ir.async_create_issue(
@@ -454,6 +469,7 @@ class SubscriberTracker:
         assert isinstance(event, LocationUpdateEvent)
         if event.current is not None:
             sub.location = event.current
+            self._facts.update(sub.number, "location", event.current)
         self._fire(self._envelope(event, bus.TYPE_LOCATION, sub) | bus.location_payload(event))
         return SubscriberUpdate()
 
@@ -461,6 +477,7 @@ class SubscriberTracker:
         assert isinstance(event, HandsetUpdateEvent)
         if event.current is not None:
             sub.handset = event.current
+            self._facts.update(sub.number, "handset", event.current)
         self._fire(self._envelope(event, bus.TYPE_HANDSET, sub) | bus.handset_payload(event))
         return SubscriberUpdate()
 

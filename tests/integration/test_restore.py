@@ -17,10 +17,23 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wgtwo import tracker as tracker_module
 from custom_components.wgtwo.const import DOMAIN
+from custom_components.wgtwo.facts import async_remove_facts
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import async_setup_entry_and_connect, make_entry, publish_and_wait, wait_for
-from .wgtwo_events import ALICE, BOB, CAROL, call, country, entity_id, tracker_of, voicemail
+from .wgtwo_events import (
+    ALICE,
+    BOB,
+    CAROL,
+    call,
+    consent_revoke,
+    country,
+    entity_id,
+    handset,
+    location,
+    tracker_of,
+    voicemail,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -362,3 +375,50 @@ async def test_roaming_restored_on_its_own(
     assert roaming.state == STATE_ON
     assert roaming.attributes["country_code"] == "DE"
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_handset_and_nodes_kept_on_disk(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, hass_storage: dict[str, Any]
+) -> None:
+    """Facts are saved on unload, read at setup, and dropped with the subscriber."""
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [
+            handset(ALICE, "356938035643809"),
+            location(CAROL, vlr="4670000000", seconds=1),
+        ],
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    key = f"{DOMAIN}.{entry.entry_id}.facts"
+    stored = hass_storage[key]["data"]
+    assert stored[ALICE]["handset"] == {"imei": "356938035643809", "software_version": "02"}
+    assert stored[CAROL]["location"]["vlr"] == "4670000000"
+    # A malformed item is skipped.
+    stored[CAROL]["handset"] = {"imei": 5}
+    stored[BOB] = {"handset": {"imei": "1"}}  # no device for this number
+    # Enabled while the entry was unloaded.
+    registry = er.async_get(hass)
+    for number in (ALICE, CAROL):
+        for platform_key in ("handset", "location"):
+            entity = entity_id(hass, entry, "sensor", number, platform_key)
+            registry.async_update_entity(entity, disabled_by=None)
+    await async_setup_entry_and_connect(hass, entry)
+    handset_state = hass.states.get(entity_id(hass, entry, "sensor", ALICE, "handset"))
+    assert handset_state is not None
+    assert handset_state.state == "356938035643809"
+    location_state = hass.states.get(entity_id(hass, entry, "sensor", CAROL, "location"))
+    assert location_state is not None
+    assert location_state.state == "4670000000"
+    carol_handset = hass.states.get(entity_id(hass, entry, "sensor", CAROL, "handset"))
+    assert carol_handset is not None
+    assert carol_handset.state == "unknown"
+    await publish_and_wait(hass, auth_sandbox, entry, [consent_revoke(ALICE, seconds=5)])
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert ALICE not in hass_storage[key]["data"]
+    await async_remove_facts(hass, entry.entry_id)
+    assert key not in hass_storage
