@@ -162,16 +162,28 @@ async def async_setup_entry_and_connect(hass: HomeAssistant, entry: MockConfigEn
     await wait_connected(hass, entry)
 
 
+async def async_unload_and_wait(
+    hass: HomeAssistant, entry: MockConfigEntry, server: SandboxServer | None = None
+) -> None:
+    """Unload ``entry`` and wait until ``server`` saw its stream end.
+
+    Waiting keeps the sandbox from handling the stream's end after it was stopped.
+    """
+    if entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    if server is not None:
+        await wait_for(lambda: server.stats["open_streams"] == 0)
+
+
 @pytest.fixture
 async def setup_integration(
-    hass: HomeAssistant, config_entry: MockConfigEntry
+    hass: HomeAssistant, config_entry: MockConfigEntry, auth_sandbox: SandboxServer
 ) -> AsyncGenerator[MockConfigEntry]:
     """The ``config_entry``, set up and connected; unloaded at teardown."""
     await async_setup_entry_and_connect(hass, config_entry)
     yield config_entry
-    if config_entry.state is ConfigEntryState.LOADED:
-        assert await hass.config_entries.async_unload(config_entry.entry_id)
-        await hass.async_block_till_done()
+    await async_unload_and_wait(hass, config_entry, auth_sandbox)
 
 
 async def publish_and_wait(

@@ -43,6 +43,7 @@ from .conftest import (
     ALL_EVENT_TYPES,
     CLIENT_ID,
     CLIENT_SECRET,
+    async_unload_and_wait,
     entry_data_for,
     entry_options,
     make_entry,
@@ -126,7 +127,7 @@ async def test_custom_server_creates_entry(
     }
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_unload_and_wait(hass, entry, auth_sandbox)
 
 
 @pytest.mark.parametrize(
@@ -167,7 +168,7 @@ async def test_custom_server_errors_keep_input(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert await hass.config_entries.async_unload(result["result"].entry_id)
+    await async_unload_and_wait(hass, result["result"], auth_sandbox)
 
 
 async def test_missing_scope_is_named(hass: HomeAssistant, make_sandbox: MakeSandbox) -> None:
@@ -231,7 +232,7 @@ async def test_custom_server_without_credentials(
     assert result["title"] == f"wgtwo {sandbox.grpc_target}"
     assert result["data"][CONF_CLIENT_ID] == ""
     await hass.async_block_till_done()
-    assert await hass.config_entries.async_unload(result["result"].entry_id)
+    await async_unload_and_wait(hass, result["result"], sandbox)
 
 
 async def test_same_server_and_client_configured_once(
@@ -278,7 +279,7 @@ async def test_production_environment_asks_for_credentials(
     assert result["result"].unique_id == f"eu:{CLIENT_ID}"
     await hass.async_block_till_done()
     assert result["result"].state is ConfigEntryState.LOADED
-    assert await hass.config_entries.async_unload(result["result"].entry_id)
+    await async_unload_and_wait(hass, result["result"], auth_sandbox)
 
     # A second entry for the same client and environment is refused.
     result = await start_user_flow(hass, ENV_EU)
@@ -314,7 +315,7 @@ async def test_public_sandbox_needs_no_credentials(
     assert result["data"] == {CONF_ENVIRONMENT: ENV_SANDBOX}
     assert result["options"][CONF_EVENT_TYPES] == ["sms"]
     await hass.async_block_till_done()
-    assert await hass.config_entries.async_unload(result["result"].entry_id)
+    await async_unload_and_wait(hass, result["result"], sandbox)
 
 
 async def test_user_form_defaults(hass: HomeAssistant) -> None:
@@ -353,7 +354,7 @@ async def test_reauth_updates_secret_and_reloads(
     assert entry.data[CONF_CLIENT_SECRET] == CLIENT_SECRET
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_unload_and_wait(hass, entry, auth_sandbox)
 
 
 async def test_reauth_refuses_another_client(
@@ -428,7 +429,7 @@ async def test_reconfigure_moves_entry_to_another_server(
     assert entry.title == f"wgtwo {other.grpc_target} ({CLIENT_ID})"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_unload_and_wait(hass, entry, other)
 
 
 async def test_reconfigure_secret_only_keeps_unique_id(
@@ -457,7 +458,7 @@ async def test_reconfigure_secret_only_keeps_unique_id(
     assert entry.unique_id == f"us:{CLIENT_ID}"
     assert entry.data[CONF_CLIENT_SECRET] == CLIENT_SECRET
     await hass.async_block_till_done()
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_unload_and_wait(hass, entry, auth_sandbox)
 
 
 async def test_reconfigure_refuses_another_client_or_a_taken_target(
@@ -516,7 +517,7 @@ async def test_reconfigure_public_sandbox_entry(
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_unload_and_wait(hass, entry, sandbox)
 
 
 # -- options ------------------------------------------------------------------------------

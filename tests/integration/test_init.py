@@ -33,6 +33,7 @@ from .conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
     async_setup_entry_and_connect,
+    async_unload_and_wait,
     entry_options,
     hub_of,
     make_entry,
@@ -73,7 +74,7 @@ async def test_setup_connects_and_unload_stops_everything(
     assert subscription["manual_ack"]
     assert subscription["max_in_flight"] == 50
 
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await async_unload_and_wait(hass, config_entry, auth_sandbox)
     await hass.async_block_till_done()
     assert config_entry.state is ConfigEntryState.NOT_LOADED
     assert not hub.connected
@@ -98,14 +99,12 @@ async def test_reload_resubscribes(
     )
 
 
-async def test_not_ready_while_token_endpoint_is_down(
+async def test_not_ready_while_the_server_is_down(
     hass: HomeAssistant, auth_sandbox: SandboxServer
 ) -> None:
     entry = make_entry(auth_sandbox)
     entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        entry, data={**entry.data, CONF_TOKEN_URL: f"http://127.0.0.1:{free_port()}/token"}
-    )
+    await auth_sandbox.stop()
 
     assert not await hass.config_entries.async_setup(entry.entry_id)
 
@@ -239,8 +238,7 @@ async def test_events_published_while_stopped_arrive_after_restart(
     hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
 ) -> None:
     entry = setup_integration
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    await async_unload_and_wait(hass, entry, auth_sandbox)
 
     await auth_sandbox.publish(
         call(
@@ -290,7 +288,7 @@ async def test_connection_loss_and_recovery_logged_once(
     await publish_and_wait(
         hass, replacement, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
     )
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_unload_and_wait(hass, entry, replacement)
 
 
 async def test_subscriber_device_can_be_removed(
@@ -357,7 +355,7 @@ async def test_actions_use_one_scope_each(hass: HomeAssistant, make_sandbox: Mak
     # SMS sending is not granted: only that action fails.
     with pytest.raises(MissingScopeError):
         await actions.send_sms(ALICE, BOB, "hi")
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_unload_and_wait(hass, entry, server)
 
 
 async def test_actions_exist_without_a_loaded_entry(hass: HomeAssistant) -> None:
