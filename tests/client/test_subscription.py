@@ -277,3 +277,14 @@ async def test_states_and_stats(sandbox: SandboxServer) -> None:
     assert stats["reconnects"] == 0
     assert isinstance(stats["last_event_time"], str)
     assert sub.config.max_in_flight == 50
+
+
+async def test_failed_handler_without_manual_ack_is_not_retried(sandbox: SandboxServer) -> None:
+    recorder = Recorder(fail=lambda event, _count: event.sequence == 1)
+    async with running(sandbox, fast_config(manual_ack=False), recorder) as (sub, _):
+        await publish_voice(sandbox, 2)
+        await recorder.wait_events(1)
+        await asyncio.sleep(0.1)
+    assert recorder.calls == {1: 1, 2: 1}
+    assert sub.stats.handler_failures == 1
+    assert sub.stats.poison_acked == 0

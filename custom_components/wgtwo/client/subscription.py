@@ -39,10 +39,6 @@ _HEADERS_GRACE = 0.05
 _ACK_DRAIN_TIMEOUT = 1.0
 
 
-class _StreamEnded(Exception):
-    """The server completed the stream without an error status."""
-
-
 class EventSubscription:
     """Keep one subscription alive until ``stop()``, handing each event to ``handler`` once.
 
@@ -94,7 +90,10 @@ class EventSubscription:
         self._connected_at = 0.0
         self._ever_connected = False
         self._max_sequence = 0
+        # Received but not yet handled: where a plain subscription resumes after a drop.
+        # Durable subscriptions and queue groups keep their position on the server.
         self._pending: set[int] = set()
+        self._track_pending = not (config.durable_name or config.queue_name)
 
     @property
     def stats(self) -> SubscriptionStats:
@@ -191,8 +190,8 @@ class EventSubscription:
             return
         try:
             self._on_state(status)
-        except Exception:
-            _LOGGER.exception("Connection state callback failed")
+        except Exception as err:
+            _LOGGER.warning("Connection state callback failed: %s", type(err).__name__)
 
     def _mark_connected(self) -> None:
         if self._connected:
@@ -384,15 +383,17 @@ class EventSubscription:
         if self._raw_hook is not None:
             try:
                 self._raw_hook(response)
-            except Exception:
-                _LOGGER.exception("Raw event hook failed")
+            except Exception as err:
+                # Only the type: the message could quote the event (numbers, text).
+                _LOGGER.warning("Raw event hook failed: %s", type(err).__name__)
         if sequence in self._handled:
             stats.duplicates_dropped += 1
             await self._ack(meta)
             return
         if sequence > self._max_sequence:
             self._max_sequence = sequence
-        self._pending.add(sequence)
+        if self._track_pending:
+            self._pending.add(sequence)
         model = event_from_proto(event)
         alt_key: tuple[str, str, Any, str | None] | None = None
         if isinstance(model, SmsEvent) and model.uuid:
@@ -411,6 +412,16 @@ class EventSubscription:
         except Exception as err:
             stats.handler_failures += 1
             failures = self._failures.increment(sequence)
+            if not self._config.manual_ack:
+                _LOGGER.warning(
+                    "Handler failed for %s event #%d (%s); without manual ack it is not "
+                    "redelivered",
+                    model.kind,
+                    sequence,
+                    type(err).__name__,
+                )
+                self._finish(sequence, alt_key)
+                return
             if failures < self._config.max_handler_failures:
                 _LOGGER.warning(
                     "Handler failed for %s event #%d (%s, attempt %d of %d); "
