@@ -66,7 +66,8 @@ _LOGGER = logging.getLogger(__name__)
 MISSED_CALL_SETTLE: Final = 2.0
 DEDUP_CAPACITY: Final = 4096
 MANUFACTURER: Final = "Working Group Two"
-ISSUE_CONSENT_REVOKED: Final = "consent_revoked"
+CONSENT_REVOKED_ISSUE_KEY: Final = "consent_revoked"  # translation key in "issues"
+CONSENT_REVOKED_ISSUE_ID: Final = "consent_revoked_{entry_id}_{digest}"
 
 # Event entity keys and their event types.
 EVENT_CALL: Final = "call"
@@ -306,8 +307,9 @@ class SubscriberTracker:
             self._pending_missed.pop(key)()
 
     def _consent_issue_id(self, number: str) -> str:
+        # A digest stands in for the number: issue ids end up in storage and logs.
         digest = hashlib.sha256(number.encode()).hexdigest()[:16]
-        return f"{ISSUE_CONSENT_REVOKED}_{self.entry.entry_id}_{digest}"
+        return CONSENT_REVOKED_ISSUE_ID.format(entry_id=self.entry.entry_id, digest=digest)
 
     def _consent_revoked(self, event: ConsentRevokeEvent, number: str) -> None:
         """Fire the bus event, remove the device and raise a repair issue."""
@@ -330,7 +332,7 @@ class SubscriberTracker:
             is_fixable=False,
             is_persistent=True,
             severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_CONSENT_REVOKED,
+            translation_key=CONSENT_REVOKED_ISSUE_KEY,
             translation_placeholders={
                 CONF_NAME: self.name_for(number) or number,
                 "entry_title": self.entry.title,
