@@ -5,10 +5,13 @@ number gets one device, created on its first event and found again in the device
 after a restart. Events are handled once per sequence number (and SMS once per uuid and
 direction) even if the stream redelivers them.
 
-``call_missed`` is decided per incoming call (the subscriber is the called party): right away
-when the call is forwarded to voicemail without having been answered, or ``missed_call_settle``
-seconds after ``call_ended`` of a call that was never answered, so that a ``call_answered``
-delivered late (out of order) cancels it. Each call is reported missed at most once.
+``call_missed`` is decided per incoming call (the subscriber is the called party, or the
+caller is unknown): right away when the call is forwarded to voicemail without having been
+answered, or ``missed_call_settle`` seconds (2 s) after ``call_ended`` of a call that was
+never answered, so that a ``call_answered`` delivered late (out of order) cancels it. A call
+known only from its ``call_ended`` (no initiated/ringing/forwarded event, e.g. answered before
+a restart) is not missed. Each call is reported missed at most once; the ``call_missed`` bus
+event carries the envelope (sequence, timestamp) of the event that decided it.
 """
 
 from __future__ import annotations
