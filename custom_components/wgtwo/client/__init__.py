@@ -1,7 +1,24 @@
 """Asyncio client for the wgtwo events API (no Home Assistant imports here).
 
-Subscribe to subscriber events with :class:`EventSubscription`, check settings with
-:func:`async_check_subscription`, and call voicemail/SMS APIs with :class:`WgtwoActions`.
+Typical use::
+
+    provider = TokenProvider(session, client_id, secret, scopes_for(types))
+    await async_check_subscription(ENVIRONMENTS["eu"], types, provider)  # before saving
+    config = SubscriptionConfig(event_types=types, client_id=client_id,
+                                durable_name="ha", queue_name="ha")
+    subscription = EventSubscription(ENVIRONMENTS["eu"], config, handler,
+                                     token_provider=provider, on_state=on_state)
+    task = asyncio.create_task(subscription.run())  # raises only on fatal errors
+    ...
+    await subscription.stop()
+
+Design: one stream at a time, events handled one by one in arrival order and acked after
+the handler returns (acks in flight concurrently, see ``acker``); redeliveries of handled
+events are acked without calling the handler again; transient failures reconnect forever
+with jittered exponential backoff; credentials or scopes the server refuses end ``run()``
+with ``AuthenticationError`` / ``MissingScopeError`` after at most one token refresh.
+A plain subscription resumes at the first event it has not handled; durable
+subscriptions and queue groups resume where the server kept their position.
 """
 
 from __future__ import annotations
