@@ -167,7 +167,7 @@ class Consumer:
     def _hand_out(self, member: Member, stored: StoredEvent, *, redelivered: bool) -> Delivery:
         seq = stored.sequence
         timer = None
-        if self.spec.manual_ack:
+        if self.spec.manual_ack and not self.broker.closed:
             timer = self.broker.loop.call_later(self.spec.ack_timeout, self._ack_timed_out, seq)
         self.pending[seq] = (member, timer)
         self.max_in_flight_seen = max(self.max_in_flight_seen, len(self.pending))
@@ -336,6 +336,7 @@ class Broker:
         self.member_ids = itertools.count(1)
         self.listeners: list[Callable[[events_pb2.Event, StoredEvent], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.closed = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -452,6 +453,8 @@ class Broker:
 
     def consumer_idle(self, consumer: Consumer) -> None:
         """Handle a consumer whose last member left: drop it, or let a durable one expire."""
+        if self.closed:
+            return  # shutting down: streams closing now must not start timers
         if consumer.durable:
             consumer.expiry = self.loop.call_later(
                 self.durable_expiry_seconds, self._expire_consumer, consumer
@@ -497,6 +500,7 @@ class Broker:
 
     def close(self) -> None:
         """Cancel every timer (server shutdown)."""
+        self.closed = True
         for consumer in self.all_consumers():
             consumer.close()
 

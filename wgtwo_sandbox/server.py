@@ -119,6 +119,7 @@ class SandboxServer:
 
     async def start(self) -> None:
         """Restore state, then bind the gRPC relay and the HTTP server on 127.0.0.1."""
+        self.broker.closed = False
         if self.state_file is not None:
             self._journal = Journal(self.state_file, self.voicemails)
             self._journal.load(self.broker)
