@@ -35,6 +35,9 @@ type Metadata = tuple[tuple[str, str], ...]
 # How long after the response headers a stream counts as established.
 _HEADERS_GRACE = 0.05
 
+# How long a stream without headers must stay open on a ready connection to count.
+_SILENT_ACCEPT_AFTER = 1.0
+
 # How long to let pending acks finish when a connection ends or the loop stops.
 _ACK_DRAIN_TIMEOUT = 1.0
 
@@ -323,7 +326,7 @@ class EventSubscription:
         request = config.build_request(self._start_for_attempt())
         call = stub.Subscribe(request, metadata=self._metadata)
         self._call = call
-        watcher = asyncio.create_task(self._watch_connected(call))
+        watcher = asyncio.create_task(self._watch_connected(call, channel))
         try:
             on_message = self._on_message
             read = call.read
@@ -352,13 +355,22 @@ class EventSubscription:
                 await call.details(),
             )
 
-    async def _watch_connected(self, call: Any) -> None:
-        """Report CONNECTED once the server answers the stream with its headers."""
+    async def _watch_connected(self, call: Any, channel: grpc.aio.Channel) -> None:
+        """Report CONNECTED once the server accepted the stream.
+
+        That is when its headers arrive, or, for servers that send headers only with the
+        first event, when the stream is still open on a ready connection a moment later
+        (a refusal comes back at once).
+        """
         try:
-            await call.initial_metadata()
+            async with asyncio.timeout(_SILENT_ACCEPT_AFTER):
+                await call.initial_metadata()
             # A rejected call also "delivers" (empty) headers, together with its status;
             # give that status a moment to land so a rejection never looks like a connect.
             await asyncio.sleep(_HEADERS_GRACE)
+        except TimeoutError:
+            await channel.channel_ready()
+            await asyncio.sleep(_SILENT_ACCEPT_AFTER)
         except grpc.aio.AioRpcError:  # pragma: no cover - headers do not raise today
             return
         if not call.done():

@@ -1,0 +1,64 @@
+"""A server that sends no headers until the first event (as some gRPC servers do)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from custom_components.wgtwo.client import (
+    ConnectionState,
+    Endpoint,
+    EventType,
+    async_check_subscription,
+)
+from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+
+from .helpers import Recorder, fast_config, running, wait_for
+
+
+@pytest.fixture
+async def silent_server() -> AsyncIterator[Endpoint]:
+    """EventsService whose Subscribe stays open without headers or events."""
+    release = asyncio.Event()
+
+    async def subscribe(_request: object, _context: object) -> None:
+        await release.wait()  # no context.write(): no headers either
+
+    handler = grpc.method_handlers_generic_handler(
+        "wgtwo.events.v0.EventsService",
+        {
+            "Subscribe": grpc.unary_stream_rpc_method_handler(
+                subscribe,
+                request_deserializer=events_pb2.SubscribeEventsRequest.FromString,
+                response_serializer=events_pb2.SubscribeEventsResponse.SerializeToString,
+            )
+        },
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield Endpoint("127.0.0.1", port, plaintext=True)
+    finally:
+        release.set()
+        await server.stop(grace=None)
+
+
+async def test_open_stream_without_headers_counts_as_connected(silent_server: Endpoint) -> None:
+    recorder = Recorder()
+    async with running(silent_server, fast_config(), recorder, connected=False) as (sub, _):
+        await asyncio.sleep(0.5)
+        assert recorder.count(ConnectionState.CONNECTED) == 0
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 1, 3)
+        assert sub.stats.received == 0
+
+
+async def test_check_accepts_a_silent_stream_after_the_timeout(silent_server: Endpoint) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await async_check_subscription(silent_server, [EventType.VOICE_EVENT], None, timeout=0.3)
+    assert loop.time() - started >= 0.3
