@@ -394,7 +394,6 @@ class Broker:
             self.first_seq = self.history[0].sequence if self.history else self.last_seq + 1
 
     def _start_seq(self, spec: SubscriptionSpec) -> int:
-        self._prune(self.clock())
         if spec.start == "oldest":
             return self.first_seq
         if spec.start == "sequence":
@@ -410,6 +409,7 @@ class Broker:
 
     def subscribe(self, spec: SubscriptionSpec) -> tuple[Consumer, Member]:
         """Find or create the consumer for a request and attach a member to it."""
+        self._prune(self.clock())  # a resumed subscription gets nothing older than history
         named = bool(spec.queue_name or spec.durable_name)
         key = (spec.client_id, spec.queue_name, spec.durable_name)
         consumer = self.consumers.get(key) if named else None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import runpy
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +15,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+import wgtwo_sandbox
 from tests.sandbox_fixtures import SandboxLauncher
+from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.cli import build_server, main, parse_args, run, serve
 
 from .conftest import Client, eventually, read, read_n, voice
@@ -145,3 +149,16 @@ async def test_state_survives_sigkill(
     assert (two.event.voice_event.call_id, two.event.metadata.is_redelivered) == ("2", True)
     assert (four.event.voice_event.call_id, four.event.metadata.is_redelivered) == ("4", False)
     assert four.event.metadata.ack_inbox == one.event.metadata.ack_inbox
+
+
+def test_module_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["wgtwo_sandbox", "--help"])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_module("wgtwo_sandbox", run_name="__main__")
+    assert exit_info.value.code == 0
+
+
+def test_package_exports_only_the_server() -> None:
+    assert wgtwo_sandbox.SandboxServer is SandboxServer
+    with pytest.raises(AttributeError):
+        _ = wgtwo_sandbox.Nothing
