@@ -41,7 +41,8 @@ class HttpApi:
 
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
-        app = web.Application()
+        # Room for a benchmark's batch of tens of thousands of events in one POST.
+        app = web.Application(client_max_size=256 * 1024 * 1024)
         app.router.add_post("/oauth2/token", self.token)
         app.router.add_post("/events", self.events)
         app.router.add_post("/control/end-streams", self.end_streams)
