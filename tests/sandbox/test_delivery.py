@@ -215,3 +215,22 @@ async def test_end_streams_ok_completes_them(sandbox: SandboxServer, connect: Co
     sandbox.end_streams(grpc.StatusCode.OK)
     assert await next_item(call) is None
     assert await call.call.code() == grpc.StatusCode.OK
+
+
+async def test_queue_with_durable_keeps_its_position_when_all_members_left(
+    sandbox: SandboxServer, connect: Connect
+) -> None:
+    client = connect(sandbox)
+    request = {"client_id": "c", "queue_name": "q", "durable_name": "d"}
+    members = [await client.subscribe(**request) for _ in range(2)]
+    await sandbox.publish([voice("1")])
+    await eventually(lambda: sandbox.stats["acks"] == 1)
+    for member in members:
+        member.cancel()
+    await eventually(lambda: sandbox.stats["open_streams"] == 0)
+    await sandbox.publish([voice("2"), voice("3")])
+    back = await client.subscribe(**request)
+    assert ids(await read_n(back, 2)) == ["2", "3"]
+    [subscription] = sandbox.stats["subscriptions"]
+    assert subscription["max_in_flight"] == 100  # 0 in the request: the default
+    assert subscription["durable"]
