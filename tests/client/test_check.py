@@ -110,18 +110,18 @@ async def test_no_token_for_a_server_that_wants_one(auth_sandbox: SandboxServer)
         await async_check_subscription(endpoint_of(auth_sandbox), TYPES, None, timeout=5)
 
 
-async def test_unreachable_host() -> None:
+async def test_unreachable_host_fails_at_once() -> None:
     started = time.monotonic()
-    with pytest.raises(CannotConnectError):
+    with pytest.raises(CannotConnectError, match="connection failed"):
         await async_check_subscription(
-            Endpoint("127.0.0.1", 9, plaintext=True), TYPES, None, timeout=0.5
+            Endpoint("127.0.0.1", 9, plaintext=True), TYPES, None, timeout=5
         )
     assert time.monotonic() - started < 2
 
 
 async def test_stalled_server_is_cannot_connect(sandbox: SandboxServer) -> None:
     sandbox.set_stalled(True)
-    with pytest.raises(CannotConnectError, match="timeout"):
+    with pytest.raises(CannotConnectError, match=r"timeout|connection failed"):
         await async_check_subscription(endpoint_of(sandbox), TYPES, None, timeout=0.5)
 
 

@@ -75,11 +75,7 @@ async def _open_once(
     """Return ``(None, None)`` when accepted, else the failing status code and details."""
     channel = endpoint.create_channel(keepalive_time=30.0, keepalive_timeout=10.0)
     try:
-        try:
-            async with asyncio.timeout_at(deadline):
-                await channel.channel_ready()
-        except TimeoutError:
-            raise CannotConnectError(f"cannot reach {endpoint.target} (timeout)") from None
+        await _connect(channel, endpoint, deadline)
         stub = events_pb2_grpc.EventsServiceStub(channel)
         call = stub.Subscribe(config.build_request(), metadata=metadata)
         try:
@@ -100,3 +96,17 @@ async def _open_once(
             call.cancel()
     finally:
         await channel.close()
+
+
+async def _connect(channel: grpc.aio.Channel, endpoint: Endpoint, deadline: float) -> None:
+    """Wait until the channel is ready; fail at the first failed connection attempt."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            state = channel.get_state(try_to_connect=True)
+            while state is not grpc.ChannelConnectivity.READY:
+                if state is grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                    raise CannotConnectError(f"cannot reach {endpoint.target} (connection failed)")
+                await channel.wait_for_state_change(state)
+                state = channel.get_state(try_to_connect=True)
+    except TimeoutError:
+        raise CannotConnectError(f"cannot reach {endpoint.target} (timeout)") from None
