@@ -7,21 +7,14 @@ and Home Assistant reports "Integration not found".
 
 from __future__ import annotations
 
-import asyncio
-
-import grpc
+from grpc._cython import cygrpc  # type: ignore[attr-defined]
 
 import custom_components  # noqa: F401
 
 pytest_plugins = ["tests.sandbox_fixtures"]
 
-
-async def _start_grpc_poller() -> None:
-    channel = grpc.aio.insecure_channel("127.0.0.1:9")
-    await channel.close()
-
-
-# grpc.aio starts one process-wide poller thread on first use and keeps it for the
-# life of the process, as Home Assistant does. Starting it before the first test keeps
-# Home Assistant's per-test "no thread left behind" check about our own threads.
-asyncio.run(_start_grpc_poller())
+# grpc.aio runs one poller thread while any aio object holds it and stops it when the last
+# one goes; a test creating the first channel or server would then "leak" that thread in
+# Home Assistant's cleanup check. Holding one reference for the whole session keeps that
+# single process-wide thread alive before every test, as in Home Assistant itself.
+cygrpc.init_grpc_aio()

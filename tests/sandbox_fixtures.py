@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grpc._cython import cygrpc  # type: ignore[attr-defined]
 
 from wgtwo_sandbox import SandboxServer
 
@@ -23,12 +22,6 @@ TEST_CLIENT_ID = "test-client"
 TEST_CLIENT_SECRET = "test-secret"
 
 MakeSandbox = Callable[..., Awaitable[SandboxServer]]
-
-# grpc.aio runs one poller thread while any aio object holds it and stops it when the last
-# one goes; a test creating the first channel or server would then "leak" that thread in
-# Home Assistant's cleanup check. Holding one reference for the whole session keeps that
-# single process-wide thread alive before every test, as in Home Assistant itself.
-cygrpc.init_grpc_aio()
 
 
 @pytest.fixture
