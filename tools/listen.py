@@ -163,8 +163,12 @@ async def _listen(
     def print_raw(response: events_pb2.SubscribeEventsResponse) -> None:
         nonlocal printed
         line = json.dumps(json_format.MessageToDict(response), separators=(",", ":"))
-        out.write(line + "\n")
-        out.flush()
+        try:
+            out.write(line + "\n")
+            out.flush()
+        except BrokenPipeError:  # e.g. piped into `head`: the reader is gone
+            done.set()
+            return
         printed += 1
 
     async def handle(_event: WgtwoEvent) -> None:

@@ -161,3 +161,22 @@ def test_wrapper_script_shows_help() -> None:
     )
     assert result.returncode == 0
     assert "--durable-name" in result.stdout
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, _text: str) -> int:
+        raise BrokenPipeError
+
+
+async def test_closed_stdout_ends_the_tool(sandbox: SandboxServer) -> None:
+    err = io.StringIO()
+    task = asyncio.create_task(
+        listen.async_main(
+            ["--target", sandbox.grpc_target, "--plaintext", "--type", "VOICE_EVENT"],
+            stdout=_ClosedPipe(),
+            stderr=err,
+        )
+    )
+    await wait_for(lambda: "connected" in err.getvalue(), message="connected")
+    await publish_voice(sandbox, 1)
+    assert await asyncio.wait_for(task, 5) == 0
