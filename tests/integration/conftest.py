@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wgtwo import config_flow, hub as hub_module
+from custom_components.wgtwo.client import ConnectionState
 from custom_components.wgtwo.const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
@@ -165,11 +166,19 @@ async def async_setup_entry_and_connect(hass: HomeAssistant, entry: MockConfigEn
 async def async_unload_and_wait(
     hass: HomeAssistant, entry: MockConfigEntry, server: SandboxServer | None = None
 ) -> None:
-    """Unload ``entry`` and wait until ``server`` saw its stream end.
+    """Unload ``entry`` once connected and wait until ``server`` saw its stream end.
 
-    Waiting keeps the sandbox from handling the stream's end after it was stopped.
+    Unloading mid-connect would leave a connection attempt in flight that reaches the
+    sandbox while it stops; waiting both ways keeps the sandbox's shutdown quiet.
     """
     if entry.state is ConfigEntryState.LOADED:
+        hub = hub_of(entry)
+        if server is not None and hub.subscription.status.state != ConnectionState.FAILED:
+            # A test may have left the stream down on purpose: wait briefly, don't fail.
+            for _ in range(200):
+                if hub.connected:
+                    break
+                await asyncio.sleep(0.01)
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
     if server is not None:
