@@ -329,13 +329,8 @@ class EventSubscription:
         watcher = asyncio.create_task(self._watch_connected(call, channel))
         try:
             on_message = self._on_message
-            read = call.read
-            eof = grpc.aio.EOF
-            while True:
-                response = await read()
-                if response is eof:
-                    break
-                assert isinstance(response, events_pb2.SubscribeEventsResponse)
+            # Iterating raises AioRpcError when the stream ends with an error status.
+            async for response in call:
                 if not self._connected:
                     self._mark_connected()
                 await on_message(response)
