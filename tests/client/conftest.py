@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
-import grpc
 import pytest
 from aiohttp import web
 
 FakeResponse = Callable[[web.Request], Awaitable[web.StreamResponse] | web.StreamResponse]
-
-_KEEP_POLLER: list[grpc.aio.Channel] = []
-
-
-async def _start_grpc_poller_with_a_call() -> None:
-    # grpc.aio starts its process-wide poller thread on the first RPC and stops it once
-    # no channel or server is left. Start it before any test and keep one idle channel
-    # open, so Home Assistant's "no thread left behind" check does not blame a test.
-    channel = grpc.aio.insecure_channel("127.0.0.1:9")
-    with contextlib.suppress(grpc.aio.AioRpcError):
-        await channel.unary_unary("/wgtwo.Poller/Start")(b"", timeout=0.05)  # type: ignore[arg-type]
-    _KEEP_POLLER.append(channel)
-
-
-asyncio.run(_start_grpc_poller_with_a_call())
 
 
 @pytest.fixture(autouse=True)
