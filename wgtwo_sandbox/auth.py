@@ -68,8 +68,8 @@ class TokenAuthority:
         """Issue a token for a client-credentials grant or raise TokenError."""
         if not (
             self.enabled
-            and secrets.compare_digest(client_id, self.client_id or "")
-            and secrets.compare_digest(client_secret, self.client_secret or "")
+            and secrets.compare_digest(client_id.encode(), (self.client_id or "").encode())
+            and secrets.compare_digest(client_secret.encode(), (self.client_secret or "").encode())
         ):
             raise TokenError("invalid_client", 401, "client authentication failed")
         if grant_type != "client_credentials":

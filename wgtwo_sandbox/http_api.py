@@ -7,6 +7,7 @@ import binascii
 import json
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
 
 import grpc
 from aiohttp import web
@@ -33,7 +34,8 @@ def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
     except binascii.Error, UnicodeDecodeError:
         return None
     client_id, sep, secret = decoded.partition(":")
-    return (client_id, secret) if sep else None
+    # RFC 6749 2.3.1: both parts are form-urlencoded before they are joined.
+    return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
 
 
 class HttpApi:

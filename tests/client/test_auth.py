@@ -348,3 +348,17 @@ async def test_unauthenticated_mid_stream_reconnects_with_a_new_token(
     disconnected = [s for s in recorder.states if s.state is ConnectionState.DISCONNECTED]
     assert [s.reason for s in disconnected] == ["token rejected"]
     assert provider.requests == 2
+
+
+async def test_credentials_with_reserved_characters_are_accepted(
+    make_sandbox: MakeSandbox, session: aiohttp.ClientSession
+) -> None:
+    client_id, secret = "product:42", "s3cr+t /=:%é"
+    server = await make_sandbox(client_id=client_id, client_secret=secret)
+    provider = TokenProvider(session, client_id, secret, VOICE_SCOPES, token_url=server.token_url)
+    assert await provider.get_token()
+    wrong = TokenProvider(
+        session, client_id, "s3cr t /=:%é", VOICE_SCOPES, token_url=server.token_url
+    )
+    with pytest.raises(AuthenticationError):
+        await wrong.get_token()
