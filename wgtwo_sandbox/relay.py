@@ -141,6 +141,8 @@ class StallableRelay:
         """Stop listening and drop every connection."""
         if self._server is not None:
             self._server.close()
+            # Also drops a connection accepted while closing, which the loop below can't see.
+            self._server.abort_clients()
         for task in list(self._tasks):
             task.cancel()
         for side in list(self.sides):
@@ -150,5 +152,6 @@ class StallableRelay:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._server is not None:
             with contextlib.suppress(Exception):
-                await self._server.wait_closed()
+                async with asyncio.timeout(5):
+                    await self._server.wait_closed()
             self._server = None

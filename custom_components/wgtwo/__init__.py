@@ -20,6 +20,7 @@ from .client import (
 )
 from .const import DOMAIN, PLATFORMS
 from .data import WgtwoConfigEntry, WgtwoRuntimeData
+from .facts import async_remove_facts
 from .hub import WgtwoHub
 from .services import async_setup_services
 from .tracker import SubscriberTracker
@@ -83,7 +84,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> bo
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> None:
-    """Delete the entry's repair issues: nothing is left to fix once it is gone."""
+    """Delete what the entry kept: its repair issues and its stored subscriber facts."""
+    await async_remove_facts(hass, entry.entry_id)
     registry = ir.async_get(hass)
     for domain, issue_id in list(registry.issues):
         if domain == DOMAIN and entry.entry_id in issue_id:

@@ -17,7 +17,6 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wgtwo import tracker as tracker_module
 from custom_components.wgtwo.const import DOMAIN
-from custom_components.wgtwo.facts import async_remove_facts
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import async_setup_entry_and_connect, make_entry, publish_and_wait, wait_for
@@ -420,5 +419,7 @@ async def test_handset_and_nodes_kept_on_disk(
     await publish_and_wait(hass, auth_sandbox, entry, [consent_revoke(ALICE, seconds=5)])
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert ALICE not in hass_storage[key]["data"]
-    await async_remove_facts(hass, entry.entry_id)
+    # Deleting the entry leaves no file behind.
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
     assert key not in hass_storage
