@@ -453,7 +453,9 @@ class SubscriberTracker:
         bus_type = bus.TYPE_SMS_SENT if sent else bus.TYPE_SMS_RECEIVED
         self._fire(self._envelope(event, bus_type, sub) | payload)
         trigger_type = "sent" if sent else "received"
-        return SubscriberUpdate((EntityTrigger(EVENT_SMS, trigger_type, payload),))
+        # Entity attributes are recorded in history: the text only ever goes on the bus.
+        attributes = {key: value for key, value in payload.items() if key not in ("text", "data")}
+        return SubscriberUpdate((EntityTrigger(EVENT_SMS, trigger_type, attributes),))
 
     def _delivery_report(self, sub: Subscriber, event: WgtwoEvent) -> SubscriberUpdate:
         assert isinstance(event, SmsDeliveryReportEvent)

@@ -25,6 +25,7 @@ from .wgtwo_events import (
     consent_revoke,
     country,
     delivery_report,
+    entity_id,
     handset,
     location,
     sms,
@@ -255,6 +256,11 @@ async def test_sms_text_only_when_shared(hass: HomeAssistant, auth_sandbox: Sand
     )
     assert fired[0].data["text"] == "Hi!"
     assert fired[0].data["data"] is None
+    # The text goes to automations only: entity states end up in the recorder's history.
+    sms_entity = hass.states.get(entity_id(hass, entry, "event", ALICE, "sms"))
+    assert sms_entity is not None
+    assert sms_entity.attributes["event_type"] == "received"
+    assert "Hi!" not in str(sms_entity.attributes)
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
