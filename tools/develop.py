@@ -72,7 +72,8 @@ async def _wait_for_http(session: aiohttp.ClientSession, url: str) -> None:
     while True:
         with contextlib.suppress(aiohttp.ClientError):
             async with session.get(url) as response:
-                if response.status == 200:
+                # 400 "onboarding_required" from a new instance counts as up too.
+                if response.status < 500:
                     return
         await asyncio.sleep(1)
 
