@@ -25,6 +25,9 @@ USERNAME = "dev"
 PASSWORD = "dev"
 CLIENT_ID = "demo-client"
 CLIENT_SECRET = "demo-secret"
+EVENT_TYPES = ["voice", "voicemail", "sms", "sms_delivery_report", "roaming", "location", "handset"]
+# The demo scenario's two subscribers, so devices and entity ids get readable names.
+PHONEBOOK = "+4791234567 = Alice\n+4798765432 = Bob\n+4722334455 = Carol"
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -142,7 +145,7 @@ async def _onboard(session: aiohttp.ClientSession, base: str) -> str:
 async def _configure_integration(
     session: aiohttp.ClientSession, base: str, token: str, grpc_port: int, http_port: int
 ) -> None:
-    """Add the integration through its own config flow, unless it is there already."""
+    """Add the integration through its own config and options flows, unless it is there."""
     headers = {"Authorization": f"Bearer {token}"}
     async with session.get(
         f"{base}/api/config/config_entries/entry", params={"domain": "wgtwo"}, headers=headers
@@ -156,34 +159,52 @@ async def _configure_integration(
         "token_url": f"http://127.0.0.1:{http_port}/oauth2/token",
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
-        "event_types": [
-            "voice",
-            "voicemail",
-            "sms",
-            "sms_delivery_report",
-            "roaming",
-            "location",
-            "handset",
-        ],
+        "event_types": EVENT_TYPES,
     }
-    async with session.post(
-        f"{base}/api/config/config_entries/flow",
-        json={"handler": "wgtwo", "show_advanced_options": True},
-        headers=headers,
-    ) as response:
-        step = await response.json()
+    result = await _run_flow(
+        session, f"{base}/api/config/config_entries/flow", {"handler": "wgtwo"}, answers, headers
+    )
+    options = {"event_types": EVENT_TYPES, "phonebook": PHONEBOOK, "share_sms_text": False}
+    await _run_flow(
+        session,
+        f"{base}/api/config/config_entries/options/flow",
+        {"handler": result["result"]["entry_id"]},
+        options,
+        headers,
+    )
+
+
+async def _run_flow(
+    session: aiohttp.ClientSession,
+    url: str,
+    start: dict[str, Any],
+    answers: dict[str, Any],
+    headers: dict[str, str],
+) -> dict[str, Any]:
+    """Answer each form of a data entry flow with the matching answers until it ends."""
+    async with session.post(url, json=start, headers=headers) as response:
+        step: dict[str, Any] = await response.json()
     while step.get("type") == "form":
-        fields = {field["name"] for field in step.get("data_schema", [])}
         if step.get("errors"):
-            raise RuntimeError(f"config flow step {step['step_id']}: {step['errors']}")
+            raise RuntimeError(f"flow step {step['step_id']}: {step['errors']}")
+        fields = {field["name"] for field in step.get("data_schema", [])}
         async with session.post(
-            f"{base}/api/config/config_entries/flow/{step['flow_id']}",
+            f"{url}/{step['flow_id']}",
             json={key: value for key, value in answers.items() if key in fields},
             headers=headers,
         ) as response:
             step = await response.json()
     if step.get("type") != "create_entry":
-        raise RuntimeError(f"config flow ended with {json.dumps(step)}")
+        raise RuntimeError(f"flow ended with {json.dumps(step)}")
+    return step
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 30)
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -193,7 +214,7 @@ async def _run(args: argparse.Namespace) -> int:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     _prepare_config(args.config, args.port)
     python = sys.executable
-    sandbox = await _start(
+    sandbox_command = [
         python,
         "-m",
         "wgtwo_sandbox",
@@ -207,13 +228,11 @@ async def _run(args: argparse.Namespace) -> int:
         CLIENT_SECRET,
         "--state",
         str(args.config / ".sandbox-state.jsonl"),
-        "--scenario",
-        "demo",
-        "--scenario-interval",
-        str(args.scenario_interval),
-        log=args.config / "sandbox.log",
-        ready="ready",
-    )
+    ]
+    sandbox_log = args.config / "sandbox.log"
+    # Quiet while Home Assistant starts and the integration is configured, so the demo's
+    # first events find the devices already named from the phonebook.
+    sandbox = await _start(*sandbox_command, log=sandbox_log, ready="ready")
     print(f"Sandbox running (gRPC 127.0.0.1:{args.grpc_port}), log: config/sandbox.log", flush=True)
     print(
         "Starting Home Assistant (the first start installs what it needs and takes a minute or"
@@ -235,21 +254,29 @@ async def _run(args: argparse.Namespace) -> int:
                 await _wait_for_http(session, f"{base}/auth/providers")
             token = await _onboard(session, base)
             await _configure_integration(session, base, token, args.grpc_port, args.http_port)
+        # Same ports and state file: the integration's durable subscription resumes.
+        await _stop(sandbox)
+        sandbox = await _start(
+            *sandbox_command,
+            "--scenario",
+            "demo",
+            "--scenario-interval",
+            str(args.scenario_interval),
+            log=sandbox_log,
+            ready="ready",
+        )
         print(
             f"\nHome Assistant is running at http://localhost:{args.port}\n"
             f"Login: {USERNAME} / {PASSWORD}\n"
-            "The wgtwo integration is configured against the local sandbox, which plays a "
-            "demo scenario.\nPress Ctrl-C to stop.\n",
+            "The wgtwo integration is configured against the local sandbox, which now plays a "
+            "demo scenario\n(Alice and Bob: calls, a missed call and voicemail, SMS, a roaming "
+            "trip). Press Ctrl-C to stop.\n",
             flush=True,
         )
         return await hass.wait()
     finally:
-        for process in (hass, sandbox):
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(process.wait(), 30)
+        await _stop(hass)
+        await _stop(sandbox)
 
 
 def main(argv: list[str] | None = None) -> None:
