@@ -172,6 +172,17 @@ async def _configure_integration(
         options,
         headers,
     )
+    # New options reload the entry; let it connect before the sandbox restarts.
+    async with asyncio.timeout(30):
+        while True:
+            async with session.get(
+                f"{base}/api/config/config_entries/entry",
+                params={"domain": "wgtwo"},
+                headers=headers,
+            ) as response:
+                if [entry["state"] for entry in await response.json()] == ["loaded"]:
+                    return
+            await asyncio.sleep(0.5)
 
 
 async def _run_flow(
