@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
+PORT = 8123  # Home Assistant's default
 USERNAME = "dev"
 PASSWORD = "dev"
 CLIENT_ID = "demo-client"
@@ -33,22 +34,19 @@ PHONEBOOK = "+4791234567 = Alice\n+4798765432 = Bob\n+4722334455 = Carol"
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, default=ROOT / "config")
-    parser.add_argument("--port", type=int, default=8123)
     parser.add_argument("--grpc-port", type=int, default=50051)
     parser.add_argument("--http-port", type=int, default=50080)
     parser.add_argument("--scenario-interval", type=float, default=4.0)
     return parser.parse_args(argv)
 
 
-def _prepare_config(config: Path, port: int) -> None:
-    """Link the integration into the config folder and set the HTTP port."""
+def _prepare_config(config: Path) -> None:
+    """Link the integration into the config folder."""
     links = config / "custom_components"
     links.mkdir(parents=True, exist_ok=True)
     link = links / "wgtwo"
     if not link.is_symlink():
         link.symlink_to(ROOT / "custom_components" / "wgtwo", target_is_directory=True)
-    http = config / "http.yaml"
-    http.write_text(f"server_port: {port}\n")
 
 
 async def _start(*command: str, log: Path, ready: str | None = None) -> asyncio.subprocess.Process:
@@ -223,7 +221,7 @@ async def _run(args: argparse.Namespace) -> int:
     assert main_task is not None
     # SIGTERM stops everything as Ctrl-C does.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    _prepare_config(args.config, args.port)
+    _prepare_config(args.config)
     python = sys.executable
     sandbox_command = [
         python,
@@ -258,7 +256,7 @@ async def _run(args: argparse.Namespace) -> int:
         str(args.config),
         log=args.config / "home-assistant.console.log",
     )
-    base = f"http://127.0.0.1:{args.port}"
+    base = f"http://127.0.0.1:{PORT}"
     try:
         async with aiohttp.ClientSession() as session:
             async with asyncio.timeout(600):
@@ -277,7 +275,7 @@ async def _run(args: argparse.Namespace) -> int:
             ready="ready",
         )
         print(
-            f"\nHome Assistant is running at http://localhost:{args.port}\n"
+            f"\nHome Assistant is running at http://localhost:{PORT}\n"
             f"Login: {USERNAME} / {PASSWORD}\n"
             "The wgtwo integration is configured against the local sandbox, which now plays a "
             "demo scenario\n(Alice and Bob: calls, a missed call and voicemail, SMS, a roaming "
