@@ -120,6 +120,7 @@ def test_token_url_must_be_https_for_remote_hosts(session: aiohttp.ClientSession
     ("answer", "error", "match"),
     [
         (lambda _r: web.Response(status=503, text="busy"), CannotConnectError, "HTTP 503"),
+        (lambda _r: web.Response(status=429), CannotConnectError, "HTTP 429"),
         (lambda _r: web.Response(status=200, text="not json"), CannotConnectError, "no access"),
         (lambda _r: web.json_response({"token_type": "bearer"}), CannotConnectError, "no access"),
         (

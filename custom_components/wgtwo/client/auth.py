@@ -125,7 +125,8 @@ class TokenProvider:
             raise CannotConnectError(f"token endpoint unreachable: {type(err).__name__}") from err
         if not isinstance(body, dict):
             body = {}
-        if status >= 500:
+        # Server trouble, a rate limit or a timeout passes: back off and retry.
+        if status >= 500 or status in (408, 429):
             raise CannotConnectError(f"token endpoint error (HTTP {status})")
         if status >= 400:
             raise self._error_for(status, body)

@@ -318,7 +318,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _timestamp(message: Timestamp) -> datetime:
-    return _EPOCH + timedelta(seconds=message.seconds, microseconds=message.nanos // 1000)
+    try:
+        return _EPOCH + timedelta(seconds=message.seconds, microseconds=message.nanos // 1000)
+    except OverflowError:  # outside what datetime can hold: a broken clock, not a crash
+        return _EPOCH
 
 
 def _e164(number: phonenumber_pb2.PhoneNumber) -> str | None:

@@ -126,9 +126,11 @@ class EventSubscription:
             raise RuntimeError("subscription is already running")
         task = asyncio.current_task()
         assert task is not None
+        if self._stopping:  # stop() came first: nothing to run
+            self._stopping = False
+            return
         self._run_task = task
         self._done.clear()
-        self._stopping = False
         self._stop_cancelled = False
         try:
             await self._loop()
@@ -139,6 +141,7 @@ class EventSubscription:
         finally:
             await self._cleanup()
             self._run_task = None
+            self._stopping = False
             self._done.set()
 
     async def stop(self) -> None:
@@ -338,8 +341,8 @@ class EventSubscription:
                     return
         finally:
             watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            # wait(), not await: a cancellation of this task must not be swallowed here.
+            await asyncio.wait([watcher])
         code = await call.code()
         if code != grpc.StatusCode.OK:  # pragma: no cover - older grpc versions
             # read() returned EOF on an error status in some grpc versions.
@@ -393,13 +396,15 @@ class EventSubscription:
             except Exception as err:
                 # Only the type: the message could quote the event (numbers, text).
                 _LOGGER.warning("Raw event hook failed: %s", type(err).__name__)
-        if sequence in self._handled:
+        # Sequences start at 1; 0 means the server sent no metadata, so such events are
+        # neither deduplicated nor tracked by sequence.
+        if sequence and sequence in self._handled:
             stats.duplicates_dropped += 1
             await self._ack(meta)
             return
         if sequence > self._max_sequence:
             self._max_sequence = sequence
-        if self._track_pending:
+        if self._track_pending and sequence:
             self._pending.add(sequence)
         model = event_from_proto(event)
         alt_key: tuple[str, str, Any, str | None] | None = None
@@ -413,21 +418,32 @@ class EventSubscription:
         elif isinstance(model, UnknownEvent):
             stats.unknown_events += 1
             _LOGGER.debug("Event #%d has a payload this version does not know", sequence)
+        failure_key: Any = sequence or event.SerializeToString(deterministic=True)
         self._in_handler = True
+        failure: BaseException | None = None
         try:
             await self._handler(model)
+        except asyncio.CancelledError as err:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this loop is being cancelled (stop or shutdown)
+            failure = err  # the handler's own await was cancelled: a handler failure
         except Exception as err:
+            failure = err
+        finally:
+            self._in_handler = False
+        if failure is not None:
             stats.handler_failures += 1
-            failures = self._failures.increment(sequence)
+            failures = self._failures.increment(failure_key)
             if not self._config.manual_ack:
                 _LOGGER.warning(
                     "Handler failed for %s event #%d (%s); without manual ack it is not "
                     "redelivered",
                     model.kind,
                     sequence,
-                    type(err).__name__,
+                    type(failure).__name__,
                 )
-                self._finish(sequence, alt_key)
+                self._finish(sequence, alt_key, failure_key)
                 return
             if failures < self._config.max_handler_failures:
                 _LOGGER.warning(
@@ -435,7 +451,7 @@ class EventSubscription:
                     "left unacked for redelivery",
                     model.kind,
                     sequence,
-                    type(err).__name__,
+                    type(failure).__name__,
                     failures,
                     self._config.max_handler_failures,
                 )
@@ -445,17 +461,16 @@ class EventSubscription:
                 failures,
                 model.kind,
                 sequence,
-                type(err).__name__,
+                type(failure).__name__,
             )
             stats.poison_acked += 1
-        finally:
-            self._in_handler = False
-        self._finish(sequence, alt_key)
+        self._finish(sequence, alt_key, failure_key)
         await self._ack(meta)
 
-    def _finish(self, sequence: int, alt_key: Any) -> None:
-        self._failures.clear(sequence)
-        self._handled.add(sequence)
+    def _finish(self, sequence: int, alt_key: Any, failure_key: Any = None) -> None:
+        self._failures.clear(sequence if failure_key is None else failure_key)
+        if sequence:
+            self._handled.add(sequence)
         if alt_key is not None:
             self._handled.add(alt_key)
         self._pending.discard(sequence)
