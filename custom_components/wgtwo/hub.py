@@ -66,6 +66,11 @@ PRESET_TOKEN_URL: Final[dict[str, str]] = {"url": DEFAULT_TOKEN_URL}
 # Extra SubscriptionConfig settings (timings); tests shorten backoffs here.
 SUBSCRIPTION_TUNING: dict[str, Any] = {}
 
+# A request the server refuses (not credentials, not scopes) is tried again this late,
+# doubling up to the maximum: slow enough not to hammer, and never dead for good.
+REFUSED_RETRY_INITIAL: float = 60.0
+REFUSED_RETRY_MAX: float = 3600.0
+
 # Recommended production settings for the event stream.
 MAX_IN_FLIGHT: Final = 50
 
@@ -197,6 +202,7 @@ class WgtwoHub:
             on_state=self._on_state,
         )
         self.connected = False
+        self._stopped = asyncio.Event()
         self.events_handled = 0
         self.last_error: str | None = None
         self._handler: EventHandler | None = None
@@ -256,6 +262,7 @@ class WgtwoHub:
 
     async def async_stop(self) -> None:
         """Stop the stream, wait for its task and close the action channels."""
+        self._stopped.set()
         await self.subscription.stop()
         task, self._task = self._task, None
         if task is not None and not task.done():
@@ -265,19 +272,34 @@ class WgtwoHub:
 
     async def run(self) -> None:
         """Run the stream until stopped; turn fatal errors into reauth or a repair issue."""
+        delay = REFUSED_RETRY_INITIAL
         try:
-            await self.subscription.run()
-        except AuthenticationError:
-            _LOGGER.warning("Credentials rejected; the event stream stopped until reauthentication")
-            self._entry.async_start_reauth(self._hass)
-        except MissingScopeError as err:
-            _LOGGER.warning(
-                "The event stream stopped: the OAuth client lacks scope(s) %s",
-                ", ".join(sorted(err.missing_scopes)),
-            )
-            self._create_scope_issue(err.missing_scopes)
-        except WgtwoError as err:
-            _LOGGER.error("The event stream stopped: %s", err)
+            while not self._stopped.is_set():
+                try:
+                    await self.subscription.run()
+                except AuthenticationError:
+                    _LOGGER.warning(
+                        "Credentials rejected; the event stream stopped until reauthentication"
+                    )
+                    self._entry.async_start_reauth(self._hass)
+                except MissingScopeError as err:
+                    _LOGGER.warning(
+                        "The event stream stopped: the OAuth client lacks scope(s) %s",
+                        ", ".join(sorted(err.missing_scopes)),
+                    )
+                    self._create_scope_issue(err.missing_scopes)
+                except WgtwoError as err:
+                    _LOGGER.error(
+                        "The event stream stopped: %s; trying again in %.0f s", err, delay
+                    )
+                    self._set_connected(False)
+                    try:
+                        async with asyncio.timeout(delay):
+                            await self._stopped.wait()
+                    except TimeoutError:
+                        delay = min(delay * 2, REFUSED_RETRY_MAX)
+                        continue
+                return
         finally:
             self._set_connected(False)
 

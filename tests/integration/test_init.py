@@ -17,6 +17,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.wgtwo import hub as hub_module
 from custom_components.wgtwo.client import ActionError, MissingScopeError
 from custom_components.wgtwo.const import (
     CONF_CLIENT_SECRET,
@@ -439,6 +440,39 @@ async def test_refused_request_stops_the_stream_without_retrying(
         caplog.text
     )
     assert not reauth_flows(hass, setup_integration)
-    reconnects = hub.subscription.stats.reconnects
+    opened = auth_sandbox.stats["streams_opened"]
     await asyncio.sleep(0.3)
-    assert hub.subscription.stats.reconnects == reconnects
+    assert auth_sandbox.stats["streams_opened"] == opened
+
+
+async def test_refused_request_is_tried_again_much_later(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Never dead for good: a refused subscription comes back after a long pause."""
+    monkeypatch.setattr(hub_module, "REFUSED_RETRY_INITIAL", 0.5)
+    await async_setup_entry_and_connect(hass, config_entry)
+    hub = hub_of(config_entry)
+    opened = auth_sandbox.stats["streams_opened"]
+
+    auth_sandbox.end_streams(grpc.StatusCode.FAILED_PRECONDITION, "not now")
+
+    await wait_for(lambda: not hub.connected)
+    await asyncio.sleep(0.2)
+    assert auth_sandbox.stats["streams_opened"] == opened
+    await wait_for(lambda: hub.connected, within=5)
+    assert auth_sandbox.stats["streams_opened"] == opened + 1
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_unload_during_the_long_pause_is_immediate(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, config_entry: MockConfigEntry
+) -> None:
+    await async_setup_entry_and_connect(hass, config_entry)
+    hub = hub_of(config_entry)
+    auth_sandbox.end_streams(grpc.StatusCode.FAILED_PRECONDITION, "not now")
+    await wait_for(lambda: not hub.connected)
+    async with asyncio.timeout(5):
+        assert await hass.config_entries.async_unload(config_entry.entry_id)
