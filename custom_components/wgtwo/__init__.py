@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import (
@@ -23,7 +24,7 @@ from .data import WgtwoConfigEntry, WgtwoRuntimeData
 from .facts import async_remove_facts
 from .hub import WgtwoHub
 from .services import async_setup_services
-from .tracker import SubscriberTracker
+from .tracker import SubscriberTracker, service_identifier
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -99,4 +100,6 @@ async def async_remove_config_entry_device(
 
     The service device (connection status) stays while the entry exists.
     """
+    if entry.state is not ConfigEntryState.LOADED:  # no tracker to tell
+        return service_identifier(entry.entry_id) not in device.identifiers
     return entry.runtime_data.tracker.async_forget_device(device)

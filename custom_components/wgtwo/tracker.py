@@ -119,6 +119,9 @@ class _BoundedSet[T]:
         self._capacity = capacity
         self._keys: OrderedDict[T, None] = OrderedDict()
 
+    def __contains__(self, key: T) -> bool:
+        return key in self._keys
+
     def add(self, key: T) -> bool:
         """Add a key; False if it was already there."""
         if key in self._keys:
@@ -245,9 +248,15 @@ class SubscriberTracker:
 
     async def async_handle_event(self, event: WgtwoEvent) -> None:
         """Handle one received event (the hub's subscription handler)."""
-        if event.sequence and not self._sequences.add(event.sequence):
+        if event.sequence and event.sequence in self._sequences:
             _LOGGER.debug("Event %s already handled", event.sequence)
             return
+        self._handle_event(event)
+        # Only once handled: an event whose handling failed is redelivered and tried again.
+        if event.sequence:
+            self._sequences.add(event.sequence)
+
+    def _handle_event(self, event: WgtwoEvent) -> None:
         number = event.owner or getattr(event, "number", None)
         if not number:
             _LOGGER.debug("Event %s (%s) has no subscriber", event.sequence, event.kind)
@@ -445,13 +454,16 @@ class SubscriberTracker:
             sent = False
         else:
             sent = event.from_address == sub.number
-        if event.uuid and not self._sms_seen.add((sub.number, event.uuid, str(sent))):
+        seen_key = (sub.number, event.uuid, str(sent))
+        if event.uuid and seen_key in self._sms_seen:
             _LOGGER.debug("SMS of event %s already handled", event.sequence)
             return None
         share = bool(self.entry.options.get(CONF_SHARE_SMS_TEXT, False))
         payload = bus.sms_payload(event, share)
         bus_type = bus.TYPE_SMS_SENT if sent else bus.TYPE_SMS_RECEIVED
         self._fire(self._envelope(event, bus_type, sub) | payload)
+        if event.uuid:
+            self._sms_seen.add(seen_key)
         trigger_type = "sent" if sent else "received"
         # Entity attributes are recorded in history: the text only ever goes on the bus.
         attributes = {key: value for key, value in payload.items() if key not in ("text", "data")}

@@ -16,7 +16,13 @@ from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_WGT
 from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.server import to_event
 
-from .conftest import async_setup_entry_and_connect, entry_options, make_entry, publish_and_wait
+from .conftest import (
+    async_setup_entry_and_connect,
+    entry_options,
+    make_entry,
+    publish_and_wait,
+    wait_for,
+)
 from .wgtwo_events import (
     ALICE,
     BOB,
@@ -345,3 +351,30 @@ async def test_revoke_for_unknown_number_still_reported(
     assert fired[0].data["type"] == "consent_revoked"
     assert fired[0].data["device_id"] is None
     assert not tracker_of(entry).subscribers
+
+
+async def test_event_whose_handling_failed_is_handled_on_redelivery(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    fire = tracker_module.SubscriberTracker._fire
+    attempts: list[str] = []
+
+    def fail_first(self: tracker_module.SubscriberTracker, data: dict[str, Any]) -> None:
+        attempts.append(data["type"])
+        if len(attempts) == 1:
+            raise RuntimeError("the first attempt fails")
+        fire(self, data)
+
+    monkeypatch.setattr(tracker_module.SubscriberTracker, "_fire", fail_first)
+    received = sms(owner=ALICE, from_number=BOB, to_number=ALICE, direction="TO_SUBSCRIBER")
+    await auth_sandbox.publish([received])
+    await wait_for(lambda: bool(fired), within=10)
+    await hass.async_block_till_done()
+    assert attempts == ["sms_received", "sms_received"]
+    assert [event.data["type"] for event in fired] == ["sms_received"]
+    assert await hass.config_entries.async_unload(entry.entry_id)

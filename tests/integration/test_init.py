@@ -323,6 +323,44 @@ async def test_subscriber_device_can_be_removed(
     assert registry.async_get(device.id) is None
 
 
+async def test_devices_can_be_removed_while_the_entry_is_not_loaded(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """A stale subscriber goes even while the server is unreachable; the service stays."""
+    entry = setup_integration
+    await publish_and_wait(
+        hass, auth_sandbox, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
+    )
+    registry = dr.async_get(hass)
+    subscriber = registry.async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    )
+    service = registry.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    assert subscriber is not None
+    assert service is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+
+    results = {}
+    for device in (subscriber, service):
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove_config_entry",
+                "config_entry_id": entry.entry_id,
+                "device_id": device.id,
+            }
+        )
+        results[device.id] = (await client.receive_json())["success"]
+
+    assert results == {subscriber.id: True, service.id: False}
+    assert registry.async_get(subscriber.id) is None
+    assert registry.async_get(service.id) is not None
+
+
 async def test_actions_use_one_scope_each(hass: HomeAssistant, make_sandbox: MakeSandbox) -> None:
     server = await make_sandbox(
         client_id=CLIENT_ID,
