@@ -7,7 +7,9 @@ same call leaves the subscriber idle, not talking. A late ANSWERED is still reme
 finished call so a pending "missed call" decision can be cancelled.
 
 Memory is bounded: at most ``max_active`` calls in progress (the oldest are dropped),
-calls without news for ``max_age`` (by event time) are dropped, and at most
+calls in progress without news for ``max_age`` (answered) or ``max_unanswered_age`` (still
+ringing or dialling) are dropped, also by a periodic sweep, so a lost CALL_ENDED cannot
+leave the phone "talking" for good, and at most
 ``max_finished`` finished calls are remembered to recognise stale events.
 """
 
@@ -113,11 +115,13 @@ class CallTracker:
         max_active: int = 16,
         max_finished: int = 256,
         max_age: timedelta = timedelta(hours=6),
+        max_unanswered_age: timedelta = timedelta(minutes=5),
     ) -> None:
         """Set the memory bounds."""
         self._max_active = max_active
         self._max_finished = max_finished
         self._max_age = max_age
+        self._max_unanswered_age = max_unanswered_age
         self._active: OrderedDict[str, Call] = OrderedDict()
         self._finished: OrderedDict[str, Call] = OrderedDict()
 
@@ -197,8 +201,20 @@ class CallTracker:
         while len(self._finished) > self._max_finished:
             self._finished.popitem(last=False)
 
-    def _expire(self, now: datetime) -> None:
-        """Forget calls in progress whose last event is older than ``max_age``."""
-        limit = now - self._max_age
-        for call_id in [cid for cid, call in self._active.items() if call.updated < limit]:
+    def expire(self, now: datetime) -> bool:
+        """Forget calls in progress whose end never arrived; True if the state changed.
+
+        A call that rang or dialled without an answer for ``max_unanswered_age`` is over
+        (networks stop ringing within minutes); an answered one after ``max_age``.
+        """
+        stale = [
+            call_id
+            for call_id, call in self._active.items()
+            if now - call.updated > (self._max_age if call.answered else self._max_unanswered_age)
+        ]
+        for call_id in stale:
             self._remember_finished(self._active.pop(call_id))
+        return bool(stale)
+
+    def _expire(self, now: datetime) -> None:
+        self.expire(now)

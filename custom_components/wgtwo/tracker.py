@@ -21,13 +21,14 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 
 from . import bus_events as bus
 from .call_state import PHASES, CallDirection, CallPhase, call_direction
@@ -68,6 +69,8 @@ _LOGGER = logging.getLogger(__name__)
 
 MISSED_CALL_SETTLE: Final = 2.0
 DEDUP_CAPACITY: Final = 4096
+# How often calls whose end never arrived are looked for.
+CALL_SWEEP_INTERVAL: Final = timedelta(minutes=1)
 MANUFACTURER: Final = "Working Group Two"
 CONSENT_REVOKED_ISSUE_KEY: Final = "consent_revoked"  # translation key in "issues"
 CONSENT_REVOKED_ISSUE_ID: Final = "consent_revoked_{entry_id}_{digest}"
@@ -164,6 +167,18 @@ class SubscriberTracker:
         self._restore_devices()
         entry.async_on_unload(self._cancel_pending)
         entry.async_on_unload(self._facts.async_flush)
+        entry.async_on_unload(
+            async_track_time_interval(
+                hass, self._async_expire_calls, CALL_SWEEP_INTERVAL, cancel_on_shutdown=True
+            )
+        )
+
+    @callback
+    def _async_expire_calls(self, now: datetime) -> None:
+        """End calls whose CALL_ENDED never came (lost, or older than the server's history)."""
+        for subscriber in self.subscribers.values():
+            if subscriber.calls.expire(now):
+                self.async_notify(subscriber)
 
     # -- public API ------------------------------------------------------------------
 

@@ -170,3 +170,18 @@ def test_call_known_only_from_its_end_is_not_missed() -> None:
     # A reordered RINGING arriving later shows the phone was reached.
     calls.apply("c", CallPhase.RINGING, IN, t(1))
     assert calls.mark_missed("c")
+
+
+def test_calls_whose_end_never_came_expire() -> None:
+    calls = CallTracker()
+    calls.apply("ring", CallPhase.RINGING, IN, t(0))
+    calls.apply("talk", CallPhase.ANSWERED, IN, t(0))
+    assert not calls.expire(t(60))
+    assert calls.active_calls == 2
+    # Nobody rings for five minutes: that call is over, the answered one goes on.
+    assert calls.expire(t(301))
+    assert calls.active_calls == 1
+    assert state(calls) is CallState.TALKING
+    assert not calls.expire(t(3600))
+    assert calls.expire(t(6 * 3600 + 1))
+    assert state(calls) is CallState.IDLE

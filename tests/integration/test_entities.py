@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.wgtwo import tracker as tracker_module
 from custom_components.wgtwo.const import CONF_HOME_COUNTRY, CONF_PHONEBOOK, DOMAIN
@@ -599,3 +601,25 @@ async def test_phonebook_change_renames_after_reload(
     assert caller is not None
     assert caller.state == BOB
     assert caller.attributes["name"] == "Bob"
+
+
+async def test_calls_whose_end_never_arrived_stop_counting(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    """A lost CALL_ENDED must not leave the phone ringing for good; a long talk goes on."""
+    entry = setup_integration
+    ten_minutes_ago = (dt_util.utcnow() - timedelta(minutes=10)).isoformat()
+    events = [
+        voice("ring", "CALL_RINGING", from_number=BOB, to_number=ALICE, owner=ALICE),
+        voice("talk", "CALL_ANSWERED", from_number=ALICE, to_number=CAROL, owner=ALICE),
+    ]
+    for event in events:
+        event["event"]["timestamp"] = ten_minutes_ago
+    await publish_and_wait(hass, auth_sandbox, entry, events)
+    assert state_of(hass, entry, "sensor", "call_state").attributes["active_calls"] == 2
+
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
+    await hass.async_block_till_done()
+
+    assert state_of(hass, entry, "sensor", "call_state").attributes["active_calls"] == 1
+    assert value(hass, entry, "sensor", "call_state") == "talking"
