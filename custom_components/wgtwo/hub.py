@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_call_later
 
 from .client import (
     DEFAULT_TOKEN_URL,
@@ -68,6 +69,10 @@ SUBSCRIPTION_TUNING: dict[str, Any] = {}
 
 # A request the server refuses (not credentials, not scopes) is tried again this late,
 # doubling up to the maximum: slow enough not to hammer, and never dead for good.
+# Streams end now and then and come back within a second or two: only a loss that lasts
+# this long is shown (connected sensor off) and logged.
+DISCONNECT_GRACE: float = 15.0
+
 REFUSED_RETRY_INITIAL: float = 60.0
 REFUSED_RETRY_MAX: float = 3600.0
 
@@ -202,6 +207,7 @@ class WgtwoHub:
             on_state=self._on_state,
         )
         self.connected = False
+        self._down_timer: Callable[[], None] | None = None
         self._stopped = asyncio.Event()
         self.events_handled = 0
         self.last_error: str | None = None
@@ -268,6 +274,7 @@ class WgtwoHub:
         if task is not None and not task.done():
             await asyncio.wait([task])
         await self._actions.close()
+        self._cancel_down_timer()
         self._set_connected(False)
 
     async def run(self) -> None:
@@ -310,8 +317,9 @@ class WgtwoHub:
         self.events_handled += 1
 
     def _on_state(self, status: ConnectionStatus) -> None:
-        """Track the connection; log a loss and its recovery once each."""
+        """Track the connection; log a lasting loss and its recovery once each."""
         if status.state is ConnectionState.CONNECTED:
+            self._cancel_down_timer()
             self.last_error = None
             if self._reported_down:
                 _LOGGER.info("Connection to the wgtwo event stream restored")
@@ -320,12 +328,31 @@ class WgtwoHub:
             self._set_connected(True)
         elif status.state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
             self.last_error = status.reason
-            if not self._reported_down:
-                _LOGGER.info(
-                    "Connection to the wgtwo event stream lost (%s)", status.reason or "unknown"
+            if status.state is ConnectionState.FAILED or DISCONNECT_GRACE <= 0:
+                self._report_down()
+            elif self._down_timer is None and not self._reported_down:
+                self._down_timer = async_call_later(
+                    self._hass, DISCONNECT_GRACE, self._report_down_later
                 )
-                self._reported_down = True
-            self._set_connected(False)
+
+    @callback
+    def _report_down_later(self, _now: datetime) -> None:
+        self._down_timer = None
+        self._report_down()
+
+    def _report_down(self) -> None:
+        self._cancel_down_timer()
+        if not self._reported_down:
+            _LOGGER.info(
+                "Connection to the wgtwo event stream lost (%s)", self.last_error or "unknown"
+            )
+            self._reported_down = True
+        self._set_connected(False)
+
+    def _cancel_down_timer(self) -> None:
+        if self._down_timer is not None:
+            self._down_timer()
+            self._down_timer = None
 
     def _set_connected(self, connected: bool) -> None:
         if connected == self.connected:

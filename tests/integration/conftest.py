@@ -68,6 +68,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 def fast_timings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shorten backoffs and the config flow's connection check."""
     monkeypatch.setattr(hub_module, "SUBSCRIPTION_TUNING", dict(FAST_SUBSCRIPTION))
+    monkeypatch.setattr(hub_module, "DISCONNECT_GRACE", 0.0)
     monkeypatch.setattr(config_flow, "CHECK_TIMEOUT", 1.5)
 
 

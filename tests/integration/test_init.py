@@ -514,3 +514,38 @@ async def test_unload_during_the_long_pause_is_immediate(
     await wait_for(lambda: not hub.connected)
     async with asyncio.timeout(5):
         assert await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_a_routine_stream_end_is_not_shown_as_a_loss(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Streams end now and then; a reconnect within the grace keeps `connected` on."""
+    monkeypatch.setattr(hub_module, "DISCONNECT_GRACE", 0.5)
+    await async_setup_entry_and_connect(hass, config_entry)
+    hub = hub_of(config_entry)
+    changes: list[bool] = []
+    async_dispatcher_connect(
+        hass, SIGNAL_CONNECTION.format(entry_id=config_entry.entry_id), changes.append
+    )
+    caplog.set_level(logging.INFO, logger="custom_components.wgtwo")
+    opened = auth_sandbox.stats["streams_opened"]
+
+    auth_sandbox.end_streams(grpc.StatusCode.UNAVAILABLE, "routine")
+    await wait_for(lambda: auth_sandbox.stats["streams_opened"] > opened)
+    await asyncio.sleep(0.7)
+    assert hub.connected
+    assert changes == []
+    assert "lost" not in caplog.text
+
+    # A loss that lasts is shown once the grace has passed.
+    await auth_sandbox.stop()
+    await asyncio.sleep(0.2)
+    assert hub.connected  # still within the grace
+    await wait_for(lambda: not hub.connected, within=5)
+    assert changes == [False]
+    assert "Connection to the wgtwo event stream lost" in caplog.text
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
