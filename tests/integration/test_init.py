@@ -9,7 +9,7 @@ import grpc
 import pytest
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigFlowResult
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -528,9 +528,12 @@ async def test_a_routine_stream_end_is_not_shown_as_a_loss(
     await async_setup_entry_and_connect(hass, config_entry)
     hub = hub_of(config_entry)
     changes: list[bool] = []
-    async_dispatcher_connect(
-        hass, SIGNAL_CONNECTION.format(entry_id=config_entry.entry_id), changes.append
-    )
+
+    @callback
+    def record(connected: bool) -> None:
+        changes.append(connected)
+
+    async_dispatcher_connect(hass, SIGNAL_CONNECTION.format(entry_id=config_entry.entry_id), record)
     caplog.set_level(logging.INFO, logger="custom_components.wgtwo")
     opened = auth_sandbox.stats["streams_opened"]
 
