@@ -18,7 +18,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wgtwo import config_flow, hub as hub_module
+from custom_components.wgtwo import config_flow, hub as hub_module, tracker as tracker_module
 from custom_components.wgtwo.client import ConnectionState
 from custom_components.wgtwo.const import (
     CONF_CLIENT_ID,
@@ -62,6 +62,12 @@ FAST_SUBSCRIPTION = {
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/wgtwo."""
+
+
+@pytest.fixture
+def quick_missed_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decide missed calls 50 ms after the call ended instead of 2 s."""
+    monkeypatch.setattr(tracker_module, "MISSED_CALL_SETTLE", 0.05)
 
 
 @pytest.fixture(autouse=True)

@@ -40,11 +40,7 @@ from .wgtwo_events import (
     voicemail,
 )
 
-
-@pytest.fixture(autouse=True)
-def quick_missed_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Decide missed calls 50 ms after the call ended instead of 2 s."""
-    monkeypatch.setattr(tracker_module, "MISSED_CALL_SETTLE", 0.05)
+pytestmark = pytest.mark.usefixtures("quick_missed_calls")
 
 
 def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:

@@ -13,7 +13,6 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.wgtwo import tracker as tracker_module
 from custom_components.wgtwo.const import CONF_HOME_COUNTRY, CONF_PHONEBOOK, DOMAIN
 from wgtwo_sandbox import SandboxServer
 
@@ -40,11 +39,7 @@ from .wgtwo_events import (
     voicemail,
 )
 
-
-@pytest.fixture(autouse=True)
-def quick_missed_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Decide missed calls 50 ms after the call ended instead of 2 s."""
-    monkeypatch.setattr(tracker_module, "MISSED_CALL_SETTLE", 0.05)
+pytestmark = pytest.mark.usefixtures("quick_missed_calls")
 
 
 def state_of(hass: HomeAssistant, entry: MockConfigEntry, platform: str, key: str) -> Any:

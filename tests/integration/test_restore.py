@@ -15,7 +15,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.wgtwo import tracker as tracker_module
 from custom_components.wgtwo.const import DOMAIN
 from wgtwo_sandbox import SandboxServer
 
@@ -34,11 +33,7 @@ from .wgtwo_events import (
     voicemail,
 )
 
-
-@pytest.fixture(autouse=True)
-def quick_missed_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Decide missed calls 50 ms after the call ended instead of 2 s."""
-    monkeypatch.setattr(tracker_module, "MISSED_CALL_SETTLE", 0.05)
+pytestmark = pytest.mark.usefixtures("quick_missed_calls")
 
 
 KEYS = {

@@ -9,18 +9,13 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wgtwo import tracker as tracker_module
 from custom_components.wgtwo.const import DOMAIN
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import publish_and_wait, wait_for
 from .wgtwo_events import ALICE, BOB, CAROL, call, entity_id, tracker_of, voicemail
 
-
-@pytest.fixture(autouse=True)
-def quick_missed_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Decide missed calls 50 ms after the call ended instead of 2 s."""
-    monkeypatch.setattr(tracker_module, "MISSED_CALL_SETTLE", 0.05)
+pytestmark = pytest.mark.usefixtures("quick_missed_calls")
 
 
 def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
