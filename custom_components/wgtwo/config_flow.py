@@ -64,12 +64,14 @@ from .const import (
     EVENT_TYPE_CHOICES,
 )
 from .data import WgtwoConfigEntry
-from .hub import create_token_provider, endpoint_from_data, event_types_from_choices
+from .settings import (
+    create_token_provider,
+    endpoint_from_data,
+    event_types_from_choices,
+    get_settings,
+)
 
 _LOGGER = logging.getLogger(__name__)
-
-# How long the check waits for the server to accept the stream.
-CHECK_TIMEOUT = 10.0
 
 _E164: Final = re.compile(r"^\+[1-9]\d{5,14}$")
 _NUMBER_PUNCTUATION: Final = re.compile(r"[\s\-().]")
@@ -182,13 +184,16 @@ async def async_validate(
     hass: HomeAssistant, data: Mapping[str, Any], event_choices: list[str]
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Check credentials and event types against the API; return (errors, placeholders)."""
+    settings = get_settings(hass)
     try:
-        endpoint = endpoint_from_data(data)
+        endpoint = endpoint_from_data(data, settings)
         event_types = event_types_from_choices(event_choices)
-        provider = create_token_provider(hass, data, scopes_for(event_types))
+        provider = create_token_provider(hass, data, scopes_for(event_types), settings)
         if provider is not None:
             await provider.get_token()
-        await async_check_subscription(endpoint, event_types, provider, timeout=CHECK_TIMEOUT)
+        await async_check_subscription(
+            endpoint, event_types, provider, timeout=settings.check_timeout
+        )
     except InvalidEndpointError:
         return {"base": "invalid_host"}, {}
     except AuthenticationError:

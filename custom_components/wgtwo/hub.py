@@ -10,23 +10,18 @@ from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 
 from .client import (
-    DEFAULT_TOKEN_URL,
-    ENVIRONMENTS,
     AuthenticationError,
     ConnectionState,
     ConnectionStatus,
     Endpoint,
     EventSubscription,
-    EventType,
     MissingScopeError,
     SendSmsResult,
     SubscriptionConfig,
-    TokenProvider,
     Voicemail,
     WgtwoActions,
     WgtwoError,
@@ -39,92 +34,22 @@ from .client.event_types import (
     SCOPE_VOICEMAIL_GET,
     SCOPE_VOICEMAIL_UPDATE,
 )
-from .const import (
-    ALWAYS_ON_EVENT_TYPES,
-    CONF_CLIENT_ID,
-    CONF_CLIENT_SECRET,
-    CONF_ENVIRONMENT,
-    CONF_EVENT_TYPES,
-    CONF_HOST,
-    CONF_PLAINTEXT,
-    CONF_TOKEN_URL,
-    DEFAULT_EVENT_TYPES,
-    DOMAIN,
-    ENV_CUSTOM,
-    EVENT_TYPE_CHOICES,
-    ISSUE_MISSING_SCOPES,
-    SIGNAL_CONNECTION,
-)
+from .const import DOMAIN, ISSUE_MISSING_SCOPES, SIGNAL_CONNECTION
 from .data import WgtwoConfigEntry
+from .settings import (
+    WgtwoSettings,
+    create_token_provider,
+    endpoint_from_data,
+    event_types_from_options,
+    get_settings,
+)
 
 _LOGGER = logging.getLogger(__package__)
-
-# Where the preset environments live. Looked up at call time so a test can point a
-# preset at a local server.
-PRESET_ENDPOINTS: dict[str, Endpoint] = dict(ENVIRONMENTS)
-PRESET_TOKEN_URL: Final[dict[str, str]] = {"url": DEFAULT_TOKEN_URL}
-
-# Extra SubscriptionConfig settings (timings); tests shorten backoffs here.
-SUBSCRIPTION_TUNING: dict[str, Any] = {}
-
-# A request the server refuses (not credentials, not scopes) is tried again this late,
-# doubling up to the maximum: slow enough not to hammer, and never dead for good.
-# Streams end now and then and come back within a second or two: only a loss that lasts
-# this long is shown (connected sensor off) and logged.
-DISCONNECT_GRACE: float = 15.0
-
-REFUSED_RETRY_INITIAL: float = 60.0
-REFUSED_RETRY_MAX: float = 3600.0
 
 # Recommended production settings for the event stream.
 MAX_IN_FLIGHT: Final = 50
 
 type EventHandler = Callable[[WgtwoEvent], Awaitable[None]]
-
-
-def endpoint_from_data(data: Mapping[str, Any]) -> Endpoint:
-    """Return the gRPC endpoint an entry's data points at (raises InvalidEndpointError)."""
-    environment = data[CONF_ENVIRONMENT]
-    if environment == ENV_CUSTOM:
-        return Endpoint.parse(data[CONF_HOST], plaintext=bool(data.get(CONF_PLAINTEXT)))
-    return PRESET_ENDPOINTS[environment]
-
-
-def token_url_from_data(data: Mapping[str, Any]) -> str:
-    """Return where an entry fetches its tokens."""
-    if data[CONF_ENVIRONMENT] == ENV_CUSTOM and data.get(CONF_TOKEN_URL):
-        return str(data[CONF_TOKEN_URL])
-    return PRESET_TOKEN_URL["url"]
-
-
-def event_types_from_choices(choices: Iterable[str]) -> tuple[EventType, ...]:
-    """Map the user's event type choices to API types; consent revoke is always included."""
-    types = [EVENT_TYPE_CHOICES[c] for c in choices if c in EVENT_TYPE_CHOICES]
-    types.extend(sorted(ALWAYS_ON_EVENT_TYPES))
-    return tuple(dict.fromkeys(types))
-
-
-def event_types_from_options(options: Mapping[str, Any]) -> tuple[EventType, ...]:
-    """Return the API event types an entry subscribes to."""
-    return event_types_from_choices(options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES))
-
-
-def create_token_provider(
-    hass: HomeAssistant,
-    data: Mapping[str, Any],
-    scopes: Iterable[str],
-) -> TokenProvider | None:
-    """Return a token provider for the entry's credentials (None when it has none)."""
-    client_id = data.get(CONF_CLIENT_ID) or ""
-    if not client_id:
-        return None
-    return TokenProvider(
-        async_get_clientsession(hass),
-        client_id,
-        data.get(CONF_CLIENT_SECRET) or "",
-        scopes,
-        token_url=token_url_from_data(data),
-    )
 
 
 class ScopedActions:
@@ -134,16 +59,23 @@ class ScopedActions:
     voicemails read, so no token asks for more than the one call needs.
     """
 
-    def __init__(self, hass: HomeAssistant, data: Mapping[str, Any], endpoint: Endpoint) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        data: Mapping[str, Any],
+        endpoint: Endpoint,
+        settings: WgtwoSettings,
+    ) -> None:
         self._hass = hass
         self._data = data
         self._endpoint = endpoint
+        self._settings = settings
         self._clients: dict[str, WgtwoActions] = {}
 
     def _client(self, scope: str) -> WgtwoActions:
         client = self._clients.get(scope)
         if client is None:
-            provider = create_token_provider(self._hass, self._data, {scope})
+            provider = create_token_provider(self._hass, self._data, {scope}, self._settings)
             client = self._clients[scope] = WgtwoActions(self._endpoint, provider)
         return client
 
@@ -186,9 +118,12 @@ class WgtwoHub:
     def __init__(self, hass: HomeAssistant, entry: WgtwoConfigEntry) -> None:
         self._hass = hass
         self._entry = entry
-        self.endpoint = endpoint_from_data(entry.data)
+        self._settings = settings = get_settings(hass)
+        self.endpoint = endpoint_from_data(entry.data, settings)
         self.event_types = event_types_from_options(entry.options)
-        self.token_provider = create_token_provider(hass, entry.data, scopes_for(self.event_types))
+        self.token_provider = create_token_provider(
+            hass, entry.data, scopes_for(self.event_types), settings
+        )
         name = subscription_name(entry.entry_id)
         config = SubscriptionConfig(
             event_types=self.event_types,
@@ -197,7 +132,10 @@ class WgtwoHub:
             queue_name=name,
             max_in_flight=MAX_IN_FLIGHT,
             manual_ack=True,
-            **SUBSCRIPTION_TUNING,
+            backoff_initial=settings.backoff_initial,
+            backoff_max=settings.backoff_max,
+            ack_timeout=settings.ack_timeout,
+            stop_timeout=settings.stop_timeout,
         )
         self.subscription = EventSubscription(
             self.endpoint,
@@ -214,7 +152,7 @@ class WgtwoHub:
         self._handler: EventHandler | None = None
         self._reported_down = False
         self._task: asyncio.Task[None] | None = None
-        self._actions = ScopedActions(hass, entry.data, self.endpoint)
+        self._actions = ScopedActions(hass, entry.data, self.endpoint, settings)
 
     @property
     def issue_id(self) -> str:
@@ -279,7 +217,7 @@ class WgtwoHub:
 
     async def run(self) -> None:
         """Run the stream until stopped; turn fatal errors into reauth or a repair issue."""
-        delay = REFUSED_RETRY_INITIAL
+        delay = self._settings.refused_retry_initial
         try:
             while not self._stopped.is_set():
                 try:
@@ -304,7 +242,7 @@ class WgtwoHub:
                         async with asyncio.timeout(delay):
                             await self._stopped.wait()
                     except TimeoutError:
-                        delay = min(delay * 2, REFUSED_RETRY_MAX)
+                        delay = min(delay * 2, self._settings.refused_retry_max)
                         continue
                 return
         finally:
@@ -328,12 +266,11 @@ class WgtwoHub:
             self._set_connected(True)
         elif status.state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
             self.last_error = status.reason
-            if status.state is ConnectionState.FAILED or DISCONNECT_GRACE <= 0:
+            grace = self._settings.disconnect_grace
+            if status.state is ConnectionState.FAILED or grace <= 0:
                 self._report_down()
             elif self._down_timer is None and not self._reported_down:
-                self._down_timer = async_call_later(
-                    self._hass, DISCONNECT_GRACE, self._report_down_later
-                )
+                self._down_timer = async_call_later(self._hass, grace, self._report_down_later)
 
     @callback
     def _report_down_later(self, _now: datetime) -> None:

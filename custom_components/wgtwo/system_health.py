@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant, callback
 
 from .const import DOMAIN
 from .data import WgtwoConfigEntry
-from .hub import token_url_from_data
+from .settings import get_settings, token_url_from_data
 
 
 @callback
@@ -28,7 +28,7 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
     last_event = hub.last_event_time
     return {
         "can_reach_server": system_health.async_check_can_reach_url(
-            hass, token_url_from_data(entry.data)
+            hass, token_url_from_data(entry.data, get_settings(hass))
         ),
         "connected": hub.connected,
         "last_event": last_event.isoformat() if last_event is not None else "-",

@@ -58,6 +58,7 @@ from .const import (
     SIGNAL_SUBSCRIBER_UPDATE,
 )
 from .facts import SubscriberFacts
+from .settings import get_settings
 from .subscriber import LastCaller, Subscriber, UnheardVoicemail
 
 if TYPE_CHECKING:
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-MISSED_CALL_SETTLE: Final = 2.0
 DEDUP_CAPACITY: Final = 4096
 # How often calls whose end never arrived are looked for.
 CALL_SWEEP_INTERVAL: Final = timedelta(minutes=1)
@@ -157,7 +157,7 @@ class SubscriberTracker:
         self.hass = hass
         self.entry = entry
         self.subscribers: dict[str, Subscriber] = {}
-        self.missed_call_settle = MISSED_CALL_SETTLE
+        self._missed_call_settle = get_settings(hass).missed_call_settle
         self._sequences: _BoundedSet[int] = _BoundedSet(DEDUP_CAPACITY)
         self._sms_seen: _BoundedSet[tuple[str, str, str]] = _BoundedSet(DEDUP_CAPACITY)
         self._pending_missed: dict[tuple[str, str], Callable[[], None]] = {}
@@ -443,7 +443,7 @@ class SubscriberTracker:
             if trigger := self._report_missed(sub, event, payload):
                 self.async_notify(sub, SubscriberUpdate((trigger,)))
 
-        self._pending_missed[key] = async_call_later(self.hass, self.missed_call_settle, _settled)
+        self._pending_missed[key] = async_call_later(self.hass, self._missed_call_settle, _settled)
 
     @callback
     def _cancel_pending(self) -> None:

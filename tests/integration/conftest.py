@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,7 +19,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wgtwo import config_flow, hub as hub_module, tracker as tracker_module
 from custom_components.wgtwo.client import ConnectionState
 from custom_components.wgtwo.const import (
     CONF_CLIENT_ID,
@@ -35,6 +35,7 @@ from custom_components.wgtwo.const import (
 )
 from custom_components.wgtwo.data import WgtwoConfigEntry
 from custom_components.wgtwo.hub import WgtwoHub
+from custom_components.wgtwo.settings import WgtwoSettings, async_set_settings, get_settings
 from wgtwo_sandbox import SandboxServer
 
 CLIENT_ID = "test-client"
@@ -50,13 +51,14 @@ ALL_EVENT_TYPES = [
 ]
 
 # Short timings so reconnects and failed checks take a fraction of a second.
-FAST_SUBSCRIPTION = {
-    "backoff_initial": 0.05,
-    "backoff_max": 0.3,
-    "healthy_after": 0.5,
-    "ack_timeout": 2.0,
-    "stop_timeout": 2.0,
-}
+FAST_SETTINGS = WgtwoSettings(
+    backoff_initial=0.05,
+    backoff_max=0.3,
+    ack_timeout=2.0,
+    stop_timeout=2.0,
+    disconnect_grace=0.0,
+    check_timeout=1.5,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -64,18 +66,23 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/wgtwo."""
 
 
-@pytest.fixture
-def quick_missed_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Decide missed calls 50 ms after the call ended instead of 2 s."""
-    monkeypatch.setattr(tracker_module, "MISSED_CALL_SETTLE", 0.05)
-
-
 @pytest.fixture(autouse=True)
-def fast_timings(monkeypatch: pytest.MonkeyPatch) -> None:
+def fast_settings(hass: HomeAssistant) -> None:
     """Shorten backoffs and the config flow's connection check."""
-    monkeypatch.setattr(hub_module, "SUBSCRIPTION_TUNING", dict(FAST_SUBSCRIPTION))
-    monkeypatch.setattr(hub_module, "DISCONNECT_GRACE", 0.0)
-    monkeypatch.setattr(config_flow, "CHECK_TIMEOUT", 1.5)
+    async_set_settings(hass, FAST_SETTINGS)
+
+
+def change_settings(hass: HomeAssistant, **changes: Any) -> WgtwoSettings:
+    """Replace some settings for entries set up (and flows started) from now on."""
+    settings = replace(get_settings(hass), **changes)
+    async_set_settings(hass, settings)
+    return settings
+
+
+@pytest.fixture
+def quick_missed_calls(hass: HomeAssistant, fast_settings: None) -> None:
+    """Decide missed calls 50 ms after the call ended instead of 2 s."""
+    change_settings(hass, missed_call_settle=0.05)
 
 
 def entry_data_for(

@@ -10,7 +10,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wgtwo import hub as hub_module
 from custom_components.wgtwo.client import Endpoint
 from custom_components.wgtwo.config_flow import (
     PhonebookError,
@@ -36,6 +35,7 @@ from custom_components.wgtwo.const import (
     ENV_SANDBOX,
     ENV_US,
 )
+from custom_components.wgtwo.settings import get_settings
 from tests.sandbox_fixtures import MakeSandbox, free_port
 from wgtwo_sandbox import SandboxServer
 
@@ -44,6 +44,7 @@ from .conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
     async_unload_and_wait,
+    change_settings,
     entry_data_for,
     entry_options,
     make_entry,
@@ -87,11 +88,11 @@ async def start_user_flow(hass: HomeAssistant, environment: str, **extra: Any) -
     )
 
 
-def point_preset_at(monkeypatch: pytest.MonkeyPatch, name: str, server: SandboxServer) -> None:
+def point_preset_at(hass: HomeAssistant, name: str, server: SandboxServer) -> None:
     """Resolve a preset environment to the local sandbox (only the endpoint lookup)."""
     host, port = server.grpc_target.split(":")
-    monkeypatch.setitem(hub_module.PRESET_ENDPOINTS, name, Endpoint(host, int(port), True))
-    monkeypatch.setitem(hub_module.PRESET_TOKEN_URL, "url", server.token_url)
+    endpoints = {**get_settings(hass).endpoints, name: Endpoint(host, int(port), True)}
+    change_settings(hass, endpoints=endpoints, token_url=server.token_url)
 
 
 # -- user flow: custom server -----------------------------------------------------------
@@ -255,7 +256,7 @@ async def test_same_server_and_client_configured_once(
 async def test_production_environment_asks_for_credentials(
     hass: HomeAssistant, auth_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    point_preset_at(monkeypatch, ENV_EU, auth_sandbox)
+    point_preset_at(hass, ENV_EU, auth_sandbox)
     result = await start_user_flow(hass, ENV_EU)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "credentials"
@@ -296,9 +297,11 @@ async def test_public_sandbox_needs_no_credentials(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Public sandbox unreachable: the first form comes back with what was chosen.
-    monkeypatch.setitem(
-        hub_module.PRESET_ENDPOINTS, ENV_SANDBOX, Endpoint("127.0.0.1", free_port(), True)
-    )
+    endpoints = {
+        **get_settings(hass).endpoints,
+        ENV_SANDBOX: Endpoint("127.0.0.1", free_port(), True),
+    }
+    change_settings(hass, endpoints=endpoints)
     result = await start_user_flow(hass, ENV_SANDBOX, event_types=["sms"])
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
@@ -306,7 +309,7 @@ async def test_public_sandbox_needs_no_credentials(
     assert suggested(result, CONF_ENVIRONMENT) == ENV_SANDBOX
     assert suggested(result, CONF_EVENT_TYPES) == ["sms"]
 
-    point_preset_at(monkeypatch, ENV_SANDBOX, sandbox)
+    point_preset_at(hass, ENV_SANDBOX, sandbox)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_ENVIRONMENT: ENV_SANDBOX, CONF_EVENT_TYPES: ["sms"]}
     )
@@ -435,7 +438,7 @@ async def test_reconfigure_moves_entry_to_another_server(
 async def test_reconfigure_secret_only_keeps_unique_id(
     hass: HomeAssistant, auth_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    point_preset_at(monkeypatch, ENV_US, auth_sandbox)
+    point_preset_at(hass, ENV_US, auth_sandbox)
     entry = MockConfigEntry(
         domain=DOMAIN,
         unique_id=f"us:{CLIENT_ID}",
@@ -492,9 +495,11 @@ async def test_reconfigure_refuses_another_client_or_a_taken_target(
 async def test_reconfigure_public_sandbox_entry(
     hass: HomeAssistant, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(
-        hub_module.PRESET_ENDPOINTS, ENV_SANDBOX, Endpoint("127.0.0.1", free_port(), True)
-    )
+    endpoints = {
+        **get_settings(hass).endpoints,
+        ENV_SANDBOX: Endpoint("127.0.0.1", free_port(), True),
+    }
+    change_settings(hass, endpoints=endpoints)
     entry = MockConfigEntry(
         domain=DOMAIN,
         unique_id="sandbox:",
@@ -509,7 +514,7 @@ async def test_reconfigure_public_sandbox_entry(
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "cannot_connect"}
 
-    point_preset_at(monkeypatch, ENV_SANDBOX, sandbox)
+    point_preset_at(hass, ENV_SANDBOX, sandbox)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_ENVIRONMENT: ENV_SANDBOX}
     )

@@ -17,7 +17,6 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.wgtwo import hub as hub_module
 from custom_components.wgtwo.client import ActionError, MissingScopeError
 from custom_components.wgtwo.const import (
     CONF_CLIENT_SECRET,
@@ -35,6 +34,7 @@ from .conftest import (
     CLIENT_SECRET,
     async_setup_entry_and_connect,
     async_unload_and_wait,
+    change_settings,
     entry_options,
     hub_of,
     make_entry,
@@ -490,7 +490,7 @@ async def test_refused_request_is_tried_again_much_later(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Never dead for good: a refused subscription comes back after a long pause."""
-    monkeypatch.setattr(hub_module, "REFUSED_RETRY_INITIAL", 0.5)
+    change_settings(hass, refused_retry_initial=0.5)
     await async_setup_entry_and_connect(hass, config_entry)
     hub = hub_of(config_entry)
     opened = auth_sandbox.stats["streams_opened"]
@@ -524,7 +524,7 @@ async def test_a_routine_stream_end_is_not_shown_as_a_loss(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Streams end now and then; a reconnect within the grace keeps `connected` on."""
-    monkeypatch.setattr(hub_module, "DISCONNECT_GRACE", 0.5)
+    change_settings(hass, disconnect_grace=0.5)
     await async_setup_entry_and_connect(hass, config_entry)
     hub = hub_of(config_entry)
     changes: list[bool] = []

@@ -9,12 +9,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.wgtwo import tracker as tracker_module
 from custom_components.wgtwo.client import TokenAuditEvent, TokenOperation
 from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
 from wgtwo_sandbox import SandboxServer
 
-from .conftest import publish_and_wait, wait_for
+from .conftest import change_settings, publish_and_wait, wait_for
 from .wgtwo_events import ALICE, BASE_TIME, BOB, Parties, at, call, entity_id, tracker_of
 
 
@@ -116,10 +115,9 @@ async def test_pending_missed_call_dropped_with_device_or_unload(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A missed-call decision still pending when the device or entry goes away is dropped."""
-    monkeypatch.setattr(tracker_module, "MISSED_CALL_SETTLE", 30.0)
+    change_settings(hass, missed_call_settle=30.0)
     entry = setup_integration
     tracker = tracker_of(entry)
-    tracker.missed_call_settle = 30.0
     fired = async_capture_events(hass, EVENT_WGTWO)
     incoming: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
     await publish_and_wait(
