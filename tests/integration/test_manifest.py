@@ -46,7 +46,11 @@ def test_manifest_is_valid_for_hassfest_and_hacs() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["version"])
     for key in ("documentation", "issue_tracker"):
         assert manifest[key].startswith("https://")
-    assert manifest["codeowners"] == []
+    # integration-owner: the GitHub organisation that hosts the repository owns it.
+    owner = manifest["documentation"].removeprefix("https://github.com/").split("/")[0]
+    assert owner == "wgtwo-ha"
+    assert manifest["issue_tracker"].startswith(f"https://github.com/{owner}/")
+    assert manifest["codeowners"] == [f"@{owner}"]
 
 
 def test_requirements_accept_home_assistants_pins() -> None:
