@@ -21,10 +21,11 @@ from custom_components.wgtwo.client import (
     InvalidEndpointError,
     MissingScopeError,
     TokenProvider,
-    WgtwoError,
     scopes_for,
 )
-from custom_components.wgtwo.client.auth import basic_authorization
+from custom_components.wgtwo.client.auth import MAX_CREDENTIAL_LENGTH, basic_authorization
+from custom_components.wgtwo.client.endpoint import normalize_target
+from custom_components.wgtwo.client.errors import TokenRequestError
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
 from wgtwo_sandbox import SandboxServer
 
@@ -125,10 +126,43 @@ def test_token_url_must_be_https_for_remote_hosts(session: aiohttp.ClientSession
         (lambda _r: web.json_response({"token_type": "bearer"}), CannotConnectError, "no access"),
         (
             lambda _r: web.json_response({"error": "invalid_request"}, status=400),
-            WgtwoError,
+            TokenRequestError,
             "invalid_request",
         ),
+        # What an aiohttp server answers to a 10 kB Authorization header.
+        (
+            lambda _r: web.Response(status=400, text="Got more than 8190 bytes"),
+            TokenRequestError,
+            "HTTP 400",
+        ),
+        (lambda _r: web.Response(status=404), TokenRequestError, "HTTP 404"),
+        (lambda _r: web.Response(status=405), TokenRequestError, "HTTP 405"),
+        (lambda _r: web.Response(status=413), TokenRequestError, "HTTP 413"),
+        (lambda _r: web.Response(status=431), TokenRequestError, "HTTP 431"),
+        (
+            lambda _r: web.json_response({"error": "unsupported_grant_type"}, status=400),
+            TokenRequestError,
+            "unsupported_grant_type",
+        ),
+        # An error code that is not a short printable string is not repeated.
+        (lambda _r: web.json_response({"error": ["x"]}, status=400), TokenRequestError, "HTTP 400"),
+        (
+            lambda _r: web.json_response({"error": "a\nb"}, status=422),
+            TokenRequestError,
+            "HTTP 422",
+        ),
         (lambda _r: web.Response(status=401), AuthenticationError, "401"),
+        (lambda _r: web.Response(status=403), AuthenticationError, "403"),
+        (
+            lambda _r: web.json_response({"error": "invalid_client"}, status=400),
+            AuthenticationError,
+            "invalid_client",
+        ),
+        (
+            lambda _r: web.json_response({"error": "unauthorized_client"}, status=400),
+            AuthenticationError,
+            "unauthorized_client",
+        ),
         (
             lambda _r: web.json_response({"error": "invalid_scope"}, status=400),
             MissingScopeError,
@@ -145,8 +179,55 @@ async def test_token_endpoint_answers_map_to_typed_errors(
 ) -> None:
     url = await fake_token_endpoint(answer)
     provider = TokenProvider(session, "id", "secret", VOICE_SCOPES, token_url=url)
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=match) as info:
         await provider.get_token()
+    if isinstance(info.value, TokenRequestError):
+        assert 400 <= info.value.status < 500
+
+
+async def test_token_request_error_names_status_and_code(
+    fake_token_endpoint: Callable[[FakeResponse], Any], session: aiohttp.ClientSession
+) -> None:
+    url = await fake_token_endpoint(lambda _r: web.json_response({"error": "x" * 500}, status=400))
+    provider = TokenProvider(session, "id", "secret", VOICE_SCOPES, token_url=url)
+    with pytest.raises(TokenRequestError) as info:
+        await provider.get_token()
+    assert info.value.status == 400
+    assert info.value.error == "x" * 64
+    assert len(str(info.value)) < 100
+
+
+@pytest.mark.parametrize(
+    ("client_id", "secret"),
+    [("x" * (MAX_CREDENTIAL_LENGTH + 1), "the-secret"), ("product-42", "s" * 10_000)],
+    ids=["long client id", "long secret"],
+)
+async def test_absurd_credentials_are_refused_without_a_request(
+    fake_token_endpoint: Callable[[FakeResponse], Any],
+    session: aiohttp.ClientSession,
+    client_id: str,
+    secret: str,
+) -> None:
+    seen: list[web.Request] = []
+
+    def answer(request: web.Request) -> web.StreamResponse:
+        seen.append(request)
+        return web.json_response({"access_token": "tok"})
+
+    url = await fake_token_endpoint(answer)
+    provider = TokenProvider(session, client_id, secret, VOICE_SCOPES, token_url=url)
+    with pytest.raises(AuthenticationError, match="longer than") as info:
+        await provider.get_token()
+    assert secret not in str(info.value)
+    assert client_id not in str(info.value)
+    assert provider.requests == 0
+    assert seen == []
+
+    # The longest accepted values are sent.
+    longest = "x" * MAX_CREDENTIAL_LENGTH
+    provider = TokenProvider(session, longest, longest, VOICE_SCOPES, token_url=url)
+    assert await provider.get_token() == "tok"
+    assert len(seen) == 1
 
 
 async def test_basic_auth_form_and_odd_expiry(
@@ -363,3 +444,73 @@ async def test_credentials_with_reserved_characters_are_accepted(
     )
     with pytest.raises(AuthenticationError):
         await wrong.get_token()
+
+
+# -- server identity (unique ids of custom servers) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "identity"),
+    [
+        ("localhost:50051", "127.0.0.1:50051"),
+        ("LOCALHOST:50051", "127.0.0.1:50051"),
+        ("localhost.:50051", "127.0.0.1:50051"),
+        ("127.0.0.1:050051", "127.0.0.1:50051"),
+        ("[::1]:50051", "127.0.0.1:50051"),
+        ("::1", "127.0.0.1:443"),
+        ("[::ffff:127.0.0.1]:50051", "127.0.0.1:50051"),
+        (" 127.0.0.1:50051 ", "127.0.0.1:50051"),
+        ("127.0.0.2:50051", "127.0.0.2:50051"),
+        ("Example.COM", "example.com:443"),
+        ("example.com.:443", "example.com:443"),
+        ("bücher.example:8443", "xn--bcher-kva.example:8443"),
+        ("xn--bcher-kva.example:8443", "xn--bcher-kva.example:8443"),
+        ("[2001:DB8:0::1]:443", "[2001:db8::1]:443"),
+        ("2001:db8::1", "[2001:db8::1]:443"),
+        ("[2001:db8::1]", "[2001:db8::1]:443"),
+        ("wgtwo_sandbox:50051", "wgtwo_sandbox:50051"),
+    ],
+)
+def test_every_spelling_of_a_server_has_one_identity(target: str, identity: str) -> None:
+    assert normalize_target(target) == identity
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "",
+        "   ",
+        "bad host",
+        "example.com:notaport",
+        "example.com:",
+        "example.com:+443",
+        "example.com:0",
+        "example.com:65536",
+        # int() reads these digits as 50051; the name must be ASCII digits only.
+        "127.0.0.1:\uff15\uff10\uff10\uff15\uff11",
+        "127.0.0.1:\u0665\u0660\u0660\u0665\u0661",
+        "\uff11\uff12\uff17.0.0.1:50051",
+        "127.0.0.01:50051",
+        "999.1.1.1",
+        "host\uff1a50051",
+        "a..b",
+        "bücher..example",
+        "ü" * 70 + ".example",
+        ".",
+        "-a.example",
+        "a-.example",
+        "a" * 64 + ".example",
+        ("a" * 60 + ".") * 5 + "example",
+        "x" * 10_000,
+        "http://example.com",
+        "user@example.com",
+        "[::1",
+        "[::1]x",
+        "[::1]:",
+        "[example.com]:443",
+        "1:2:3",
+    ],
+)
+def test_malformed_targets_have_no_identity(target: str) -> None:
+    with pytest.raises(InvalidEndpointError):
+        normalize_target(target)

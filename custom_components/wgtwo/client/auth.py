@@ -14,12 +14,21 @@ from urllib.parse import quote
 import aiohttp
 
 from .endpoint import DEFAULT_TOKEN_URL, check_token_url
-from .errors import AuthenticationError, CannotConnectError, MissingScopeError, WgtwoError
+from .errors import (
+    AuthenticationError,
+    CannotConnectError,
+    MissingScopeError,
+    TokenRequestError,
+    WgtwoError,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 # OAuth error codes meaning "these credentials are not accepted".
 _CREDENTIAL_ERRORS = frozenset({"invalid_client", "unauthorized_client", "access_denied"})
+# Far above any real OAuth client id or secret; longer ones are typing or paste mistakes
+# that no server accepts (a 10 kB value makes the HTTP header itself too large).
+MAX_CREDENTIAL_LENGTH = 1000
 
 
 def basic_authorization(client_id: str, client_secret: str) -> str:
@@ -51,6 +60,7 @@ class TokenProvider:
         request_timeout: float = 10.0,
     ) -> None:
         self._session = session
+        self._oversized = max(len(client_id), len(client_secret)) > MAX_CREDENTIAL_LENGTH
         self._authorization = basic_authorization(client_id, client_secret)
         self._scopes = frozenset(scopes)
         self._token_url = check_token_url(token_url)
@@ -105,6 +115,11 @@ class TokenProvider:
             return await self._fetch()
 
     async def _fetch(self) -> str:
+        if self._oversized:
+            # No server takes it; sending it would only earn an HTTP 400.
+            raise AuthenticationError(
+                f"client id or secret longer than {MAX_CREDENTIAL_LENGTH} characters"
+            )
         self.requests += 1
         form = {"grant_type": "client_credentials"}
         if self._scopes:
@@ -145,7 +160,10 @@ class TokenProvider:
         return token
 
     def _error_for(self, status: int, body: dict[str, Any]) -> WgtwoError:
-        error = str(body.get("error", ""))
+        """Type a 4xx answer, so callers can tell the user what to fix (never untyped)."""
+        # The code ends up in messages: keep it short and printable.
+        error = body.get("error")
+        error = error[:64] if isinstance(error, str) and error.isprintable() else ""
         description = str(body.get("error_description", ""))
         if error == "invalid_scope":
             return MissingScopeError(self._named_scopes(description) or self._scopes)
@@ -153,7 +171,7 @@ class TokenProvider:
             return AuthenticationError(
                 f"client credentials rejected by the token endpoint ({error or status})"
             )
-        return WgtwoError(f"token request failed: {error or 'HTTP ' + str(status)}")
+        return TokenRequestError(status, error)
 
     def _named_scopes(self, text: str) -> frozenset[str]:
         """Return the requested scopes that the error text names (it may name none)."""

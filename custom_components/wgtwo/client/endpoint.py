@@ -125,3 +125,89 @@ def _parse_port(text: str) -> int:
         return int(text)
     except ValueError:
         raise InvalidEndpointError("endpoint port is not a number") from None
+
+
+# Every spelling of this machine; they name one server, so they get one identity.
+_LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+_LABEL_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+_MAX_TARGET_LENGTH: Final = 300
+
+
+def normalize_target(target: str) -> str:
+    """Return one ``host:port`` for every spelling of a server (its identity, not a dial string).
+
+    Case, IDNA, leading zeros of the port and the loopback names (``localhost``,
+    ``127.0.0.1``, ``::1``) would otherwise make one server look like several. Raises
+    :class:`InvalidEndpointError` for anything malformed, including non-ASCII digits,
+    which ``int()`` would silently accept.
+    """
+    text = target.strip()
+    if not text or len(text) > _MAX_TARGET_LENGTH:
+        raise InvalidEndpointError("endpoint is empty or too long")
+    if any(c.isdigit() and not c.isascii() for c in text):
+        raise InvalidEndpointError("endpoint contains non-ASCII digits")
+    host, port_text = _split_target(text)
+    port = DEFAULT_PORT if port_text is None else _ascii_port(port_text)
+    host = _canonical_host(host)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _split_target(text: str) -> tuple[str, str | None]:
+    """Split as :meth:`Endpoint.parse` does: ``host[:port]``, ``[v6][:port]`` or a bare v6."""
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or ":" not in host:
+            raise InvalidEndpointError("malformed IPv6 endpoint")
+        if not rest:
+            return host, None
+        if not rest.startswith(":"):
+            raise InvalidEndpointError("malformed IPv6 endpoint")
+        return host, rest[1:]
+    if text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        return host, port_text
+    return text, None
+
+
+def _ascii_port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidEndpointError("endpoint port is not a number")
+    port = int(text)
+    if not 0 < port < 65536:
+        raise InvalidEndpointError("endpoint port out of range")
+    return port
+
+
+def _canonical_host(host: str) -> str:
+    """Lowercase, IDNA-encoded host; one form per IP address; loopback as ``127.0.0.1``."""
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidEndpointError("endpoint host is not a valid name") from None
+    host = host.lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        name = str(address)
+        return "127.0.0.1" if name in _LOOPBACK_NAMES else name
+    name = host.removesuffix(".")
+    labels = name.split(".")
+    if (
+        len(name) > 253
+        or any(
+            not 0 < len(label) < 64
+            or not set(label) <= _LABEL_CHARS
+            or label.startswith("-")
+            or label.endswith("-")
+            for label in labels
+        )
+        # A numeric top label is a malformed address (127.0.0.01), not a name.
+        or labels[-1].isdigit()
+    ):
+        raise InvalidEndpointError("endpoint host is not a valid name")
+    return "127.0.0.1" if name in _LOOPBACK_NAMES else name

@@ -33,6 +33,19 @@ class MissingScopeError(WgtwoError):
         super().__init__(message)
 
 
+class TokenRequestError(WgtwoError):
+    """The token endpoint refused the request for another reason than credentials or scopes.
+
+    Any other HTTP 4xx (a wrong token URL, a request the server cannot take): retrying
+    the same request will not help, but nothing says the credentials are wrong either.
+    """
+
+    def __init__(self, status: int, error: str = "") -> None:
+        self.status = status
+        self.error = error
+        super().__init__(f"token request failed: {error or f'HTTP {status}'}")
+
+
 class CannotConnectError(WgtwoError):
     """The API or the token endpoint could not be reached (network, timeout, 5xx)."""
 
