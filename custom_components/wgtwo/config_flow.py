@@ -1,25 +1,27 @@
 """Config, reauth, reconfigure and options flows for wgtwo.
 
 Every path that saves credentials or event types first checks them against the API: a
-token with exactly the needed scopes, then the event stream opened once.
+token with exactly the needed scopes, then the event stream opened once. Input the API
+cannot take (a malformed host, absurdly long credentials) is refused before any request,
+and every refusal the API gives is shown as a translated error, never as ``unknown``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import probatio as vol
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
+    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.generated.countries import COUNTRIES
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -39,11 +41,14 @@ from .client import (
     Endpoint,
     InvalidEndpointError,
     MissingScopeError,
+    WgtwoError,
     async_check_subscription,
     is_loopback_host,
     scopes_for,
 )
-from .client.endpoint import check_token_url
+from .client.auth import MAX_CREDENTIAL_LENGTH
+from .client.endpoint import check_token_url, normalize_target
+from .client.errors import TokenRequestError
 from .const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
@@ -64,6 +69,7 @@ from .const import (
     EVENT_TYPE_CHOICES,
 )
 from .data import WgtwoConfigEntry
+from .phonebook import DuplicateNumberError, PhonebookError, format_phonebook, parse_phonebook
 from .settings import (
     create_token_provider,
     endpoint_from_data,
@@ -73,8 +79,9 @@ from .settings import (
 
 _LOGGER = logging.getLogger(__name__)
 
-_E164: Final = re.compile(r"^\+[1-9]\d{5,14}$")
-_NUMBER_PUNCTUATION: Final = re.compile(r"[\s\-().]")
+# Far longer than any real token URL; a longer one is a paste mistake.
+_MAX_URL_LENGTH: Final = 2000
+_LENGTH_PLACEHOLDERS: Final = {"max_length": str(MAX_CREDENTIAL_LENGTH)}
 _ENVIRONMENT_TITLES: Final = {
     "eu": "EU",
     "us": "US",
@@ -131,45 +138,42 @@ OPTIONS_SCHEMA: Final = vol.Schema(
 )
 
 
-class PhonebookError(ValueError):
-    """A phonebook line that is not ``+E164 = name``."""
-
-    def __init__(self, line: str) -> None:
-        super().__init__(line)
-        self.line = line
-
-
-def parse_phonebook(text: str) -> dict[str, str]:
-    """Parse ``number = name`` lines (blank lines skipped) into E.164 -> name."""
-    phonebook: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        number, sep, name = line.partition("=")
-        number = _NUMBER_PUNCTUATION.sub("", number)
-        if number.startswith("00"):
-            number = "+" + number[2:]
-        name = name.strip()
-        if not sep or not name or not _E164.match(number):
-            raise PhonebookError(line)
-        phonebook[number] = name
-    return phonebook
-
-
-def format_phonebook(phonebook: Mapping[str, str]) -> str:
-    """Render the phonebook as the text the options form edits."""
-    return "\n".join(f"{number} = {name}" for number, name in phonebook.items())
-
-
 def unique_id_for(data: Mapping[str, Any]) -> str:
-    """One entry per environment (and host, for a custom server) and client id."""
+    """One entry per environment (and server, for a custom one) and client id.
+
+    A custom server is named by :func:`normalize_target`, so every spelling of one host
+    (``LOCALHOST:50051``, ``[::1]:050051``) is one server and its events are not handled
+    twice. A stored host that it refuses keeps the form of :func:`legacy_unique_id_for`.
+    """
+    if data[CONF_ENVIRONMENT] != ENV_CUSTOM:
+        return legacy_unique_id_for(data)
+    try:
+        target = normalize_target(str(data[CONF_HOST]))
+    except InvalidEndpointError:
+        return legacy_unique_id_for(data)
+    return f"{ENV_CUSTOM}:{target}:{data.get(CONF_CLIENT_ID) or ''}"
+
+
+def legacy_unique_id_for(data: Mapping[str, Any]) -> str:
+    """Return the unique id of entries before minor version 2 (the host only lowercased)."""
     environment = data[CONF_ENVIRONMENT]
     parts = [environment]
     if environment == ENV_CUSTOM:
         parts.append(str(data[CONF_HOST]).strip().lower())
     parts.append(data.get(CONF_CLIENT_ID) or "")
     return ":".join(parts)
+
+
+def _unique_id_as_stored(entry: ConfigEntry, client_id: str) -> str:
+    """Return the unique id ``entry`` would have with ``client_id``, in its own id's form.
+
+    An entry the migration left alone (another entry already had its new id) still has
+    the old form; comparing in the new one would wrongly call its own client another.
+    """
+    data = {**entry.data, CONF_CLIENT_ID: client_id}
+    if entry.unique_id == legacy_unique_id_for(entry.data):
+        return legacy_unique_id_for(data)
+    return unique_id_for(data)
 
 
 def title_for(data: Mapping[str, Any]) -> str:
@@ -202,24 +206,50 @@ async def async_validate(
         return {"base": "missing_scopes"}, {"scopes": ", ".join(sorted(err.missing_scopes))}
     except CannotConnectError:
         return {"base": "cannot_connect"}, {}
+    except TokenRequestError as err:
+        return {"base": "token_rejected"}, {"status": str(err.status)}
+    except WgtwoError:
+        # The server answered, but not as the events API does (wrong host or service).
+        return {"base": "server_refused"}, {}
     except Exception:
         _LOGGER.exception("Unexpected error while checking the connection")
         return {"base": "unknown"}, {}
     return {}, {}
 
 
+def _credential_errors(user_input: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Refuse absurdly long credentials before any request (no server would take them)."""
+    errors = {
+        key: "too_long"
+        for key in (CONF_CLIENT_ID, CONF_CLIENT_SECRET)
+        if len(str(user_input.get(key) or "")) > MAX_CREDENTIAL_LENGTH
+    }
+    return errors, dict(_LENGTH_PLACEHOLDERS) if errors else {}
+
+
+def _is_token_url(url: str) -> bool:
+    """Return whether ``url`` may receive credentials (see :func:`check_token_url`)."""
+    if len(url) > _MAX_URL_LENGTH:
+        return False
+    try:
+        check_token_url(url)
+        port = urlsplit(url).port  # raises for a port out of range
+    except ValueError:  # also what urlsplit raises for e.g. "http://[::1"
+        return False
+    return port != 0
+
+
 def _custom_field_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
     """Validate the custom server fields without any I/O."""
     host = str(user_input[CONF_HOST]).strip()
     try:
+        normalize_target(host)
         endpoint = Endpoint.parse(host)
     except InvalidEndpointError:
         return {CONF_HOST: "invalid_host"}
     if user_input[CONF_PLAINTEXT] and not is_loopback_host(endpoint.host):
         return {CONF_PLAINTEXT: "plaintext_not_loopback"}
-    try:
-        check_token_url(str(user_input[CONF_TOKEN_URL]).strip())
-    except InvalidEndpointError:
+    if not _is_token_url(str(user_input[CONF_TOKEN_URL]).strip()):
         return {CONF_TOKEN_URL: "invalid_token_url"}
     return {}
 
@@ -228,7 +258,8 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
     """Choose an environment, give credentials when needed, check them, save."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 2: custom servers are named by normalize_target in the unique id (see migrate.py).
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with the defaults; steps fill these in."""
@@ -257,15 +288,17 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            data = {
-                CONF_ENVIRONMENT: self._environment,
-                CONF_CLIENT_ID: user_input[CONF_CLIENT_ID].strip(),
-                CONF_CLIENT_SECRET: user_input[CONF_CLIENT_SECRET],
-            }
-            await self._async_check_unique(data)
-            errors, placeholders = await async_validate(self.hass, data, self._event_types)
+            errors, placeholders = _credential_errors(user_input)
             if not errors:
-                return await self._async_finish(data)
+                data = {
+                    CONF_ENVIRONMENT: self._environment,
+                    CONF_CLIENT_ID: user_input[CONF_CLIENT_ID].strip(),
+                    CONF_CLIENT_SECRET: user_input[CONF_CLIENT_SECRET],
+                }
+                await self._async_check_unique(data)
+                errors, placeholders = await async_validate(self.hass, data, self._event_types)
+                if not errors:
+                    return await self._async_finish(data)
         return self.async_show_form(
             step_id="credentials",
             data_schema=self.add_suggested_values_to_schema(
@@ -281,6 +314,8 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             errors = _custom_field_errors(user_input)
+            if not errors:
+                errors, placeholders = _credential_errors(user_input)
             if not errors:
                 data = {
                     CONF_ENVIRONMENT: ENV_CUSTOM,
@@ -317,20 +352,18 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"title": entry.title}
         if user_input is not None:
-            data = {
-                **entry.data,
+            updates = {
                 CONF_CLIENT_ID: user_input[CONF_CLIENT_ID].strip(),
                 CONF_CLIENT_SECRET: user_input[CONF_CLIENT_SECRET],
             }
-            self._abort_if_other_client(entry.data, data)
-            errors, found = await async_validate(
-                self.hass, data, entry.options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES)
-            )
-            placeholders.update(found)
+            errors, found = _credential_errors(user_input)
+            if not errors:
+                errors, found = await self._async_check_reauth(entry, updates)
             if not errors:
                 return self.async_update_reload_and_abort(
-                    entry, unique_id=unique_id_for(data), data=data
+                    entry, unique_id=self.unique_id, data_updates=updates
                 )
+            placeholders.update(found)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(
@@ -338,6 +371,20 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
             description_placeholders=placeholders,
+        )
+
+    async def _async_check_reauth(
+        self, entry: ConfigEntry, updates: Mapping[str, Any]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Check new credentials; they must be of the entry's client, if it has one."""
+        data = {**entry.data, **updates}
+        if entry.data.get(CONF_CLIENT_ID):
+            await self._async_keep_client(entry, data)
+        else:
+            # An entry without credentials gains a client, which may be taken already.
+            await self._async_check_unique(data)
+        return await async_validate(
+            self.hass, data, entry.options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES)
         )
 
     # -- reconfigure --------------------------------------------------------------------
@@ -390,26 +437,41 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
         unique_id = unique_id_for(data)
         if self.source == SOURCE_RECONFIGURE:
             entry = self._get_reconfigure_entry()
-            self._abort_if_other_client(entry.data, data)
+            await self._async_keep_client(entry, data)
             if unique_id == entry.unique_id:
                 return
         await self.async_set_unique_id(unique_id)
         self._abort_if_unique_id_configured()
 
-    def _abort_if_other_client(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        """Reauth and reconfigure keep the OAuth client; another one is a new entry."""
-        old_client = old.get(CONF_CLIENT_ID) or ""
-        if old_client and old_client != (new.get(CONF_CLIENT_ID) or ""):
-            raise AbortFlow("unique_id_mismatch")
+    async def _async_keep_client(self, entry: ConfigEntry, data: Mapping[str, Any]) -> None:
+        """Reauth and reconfigure keep the OAuth client; another one is a new entry.
+
+        The entry's place with the new client id must give the entry's own unique id. An
+        entry without a client may gain one.
+        """
+        if not entry.data.get(CONF_CLIENT_ID):
+            return
+        client_id = data.get(CONF_CLIENT_ID) or ""
+        await self.async_set_unique_id(
+            _unique_id_as_stored(entry, client_id), raise_on_progress=False
+        )
+        self._abort_if_unique_id_mismatch()
 
     async def _async_finish(self, data: dict[str, Any]) -> ConfigFlowResult:
         """Create the entry, or update the reconfigured one."""
-        if self.source == SOURCE_RECONFIGURE:
-            entry = self._get_reconfigure_entry()
+        if self.source != SOURCE_RECONFIGURE:
+            return self._async_create(data)
+        entry = self._get_reconfigure_entry()
+        unique_id, title = unique_id_for(data), title_for(data)
+        if data[CONF_ENVIRONMENT] != entry.data[CONF_ENVIRONMENT]:
+            # Nothing of the old environment may stay: above all not its credentials,
+            # which would otherwise be sent to the new environment's token endpoint.
             return self.async_update_reload_and_abort(
-                entry, unique_id=unique_id_for(data), title=title_for(data), data=data
+                entry, unique_id=unique_id, title=title, data=data
             )
-        return self._async_create(data)
+        return self.async_update_reload_and_abort(
+            entry, unique_id=unique_id, title=title, data_updates=data
+        )
 
     def _async_create(self, data: dict[str, Any]) -> ConfigFlowResult:
         return self.async_create_entry(
@@ -459,6 +521,9 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
             return {}, {CONF_HOME_COUNTRY: "invalid_country"}, {}
         try:
             phonebook = parse_phonebook(str(user_input.get(CONF_PHONEBOOK) or ""))
+        except DuplicateNumberError as err:
+            placeholders = {"first": err.first, "second": err.line}
+            return {}, {CONF_PHONEBOOK: "duplicate_phonebook_number"}, placeholders
         except PhonebookError as err:
             return {}, {CONF_PHONEBOOK: "invalid_phonebook_line"}, {"line": err.line}
         event_types = list(user_input[CONF_EVENT_TYPES])

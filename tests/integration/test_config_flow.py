@@ -10,13 +10,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wgtwo.client import Endpoint
-from custom_components.wgtwo.config_flow import (
-    PhonebookError,
-    format_phonebook,
-    parse_phonebook,
-    title_for,
-)
+from custom_components.wgtwo import config_flow
+from custom_components.wgtwo.client import Endpoint, WgtwoError
+from custom_components.wgtwo.client.auth import MAX_CREDENTIAL_LENGTH
+from custom_components.wgtwo.config_flow import title_for, unique_id_for
 from custom_components.wgtwo.const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
@@ -52,6 +49,7 @@ from .conftest import (
 
 VOICE_SCOPE = "events.voice.subscribe"
 LOCATION_SCOPE = "events.location.subscribe"
+TOO_LONG = "x" * 10_000
 
 
 def custom_input(server: SandboxServer, **overrides: Any) -> dict[str, Any]:
@@ -136,13 +134,27 @@ async def test_custom_server_creates_entry(
     [
         ({CONF_HOST: "bad host"}, CONF_HOST, "invalid_host"),
         ({CONF_HOST: "example.com:notaport"}, CONF_HOST, "invalid_host"),
+        # int() reads full-width digits as 50051: a second name for a known server.
+        ({CONF_HOST: "127.0.0.1:\uff15\uff10\uff10\uff15\uff11"}, CONF_HOST, "invalid_host"),
+        ({CONF_HOST: "127.0.0.01:50051"}, CONF_HOST, "invalid_host"),
+        ({CONF_HOST: "example.com:0"}, CONF_HOST, "invalid_host"),
+        ({CONF_HOST: "a" * 10_000}, CONF_HOST, "invalid_host"),
         ({CONF_HOST: "example.com:8443"}, CONF_PLAINTEXT, "plaintext_not_loopback"),
         (
             {CONF_TOKEN_URL: "http://id.example.com/oauth2/token"},
             CONF_TOKEN_URL,
             "invalid_token_url",
         ),
+        ({CONF_TOKEN_URL: "http://[::1/oauth2/token"}, CONF_TOKEN_URL, "invalid_token_url"),
+        ({CONF_TOKEN_URL: "http://127.0.0.1:99999/token"}, CONF_TOKEN_URL, "invalid_token_url"),
+        (
+            {CONF_TOKEN_URL: "https://id.example.com/" + "a" * 10_000},
+            CONF_TOKEN_URL,
+            "invalid_token_url",
+        ),
         ({CONF_CLIENT_SECRET: "wrong-secret"}, "base", "invalid_auth"),
+        ({CONF_CLIENT_ID: TOO_LONG}, CONF_CLIENT_ID, "too_long"),
+        ({CONF_CLIENT_SECRET: TOO_LONG}, CONF_CLIENT_SECRET, "too_long"),
     ],
 )
 async def test_custom_server_errors_keep_input(
@@ -162,6 +174,8 @@ async def test_custom_server_errors_keep_input(
     assert result["errors"] == {field: error}
     for key in (CONF_HOST, CONF_TOKEN_URL, CONF_CLIENT_ID, CONF_PLAINTEXT):
         assert suggested(result, key) == entered[key]
+    if error == "too_long":
+        assert result["description_placeholders"] == {"max_length": str(MAX_CREDENTIAL_LENGTH)}
 
     # Fixing the input finishes the flow.
     result = await hass.config_entries.flow.async_configure(
@@ -204,14 +218,86 @@ async def test_unreachable_server_cannot_connect(
     assert result["errors"] == {"base": "cannot_connect"}
 
 
-async def test_unexpected_answer_is_unknown(
+async def test_token_endpoint_refusal_is_named(
     hass: HomeAssistant, auth_sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     result = await start_user_flow(hass, ENV_CUSTOM)
 
+    # Not a token endpoint: HTTP 404, which used to end in "unknown" and a traceback.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         custom_input(auth_sandbox, **{CONF_TOKEN_URL: f"{auth_sandbox.http_url}/no-such-path"}),
+    )
+
+    assert result["errors"] == {"base": "token_rejected"}
+    assert result["description_placeholders"] == {"status": "404"}
+    assert suggested(result, CONF_TOKEN_URL) == f"{auth_sandbox.http_url}/no-such-path"
+    assert "Unexpected error" not in caplog.text
+    assert CLIENT_SECRET not in caplog.text
+
+
+async def test_absurdly_long_credentials_are_refused_before_any_request(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    point_preset_at(hass, ENV_EU, auth_sandbox)
+    result = await start_user_flow(hass, ENV_EU)
+    entered = {CONF_CLIENT_ID: TOO_LONG, CONF_CLIENT_SECRET: TOO_LONG}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], entered)
+
+    assert result["step_id"] == "credentials"
+    assert result["errors"] == {CONF_CLIENT_ID: "too_long", CONF_CLIENT_SECRET: "too_long"}
+    assert result["description_placeholders"] == {"max_length": str(MAX_CREDENTIAL_LENGTH)}
+    assert suggested(result, CONF_CLIENT_ID) == TOO_LONG
+    assert suggested(result, CONF_CLIENT_SECRET) == TOO_LONG
+    # Nothing reached the token endpoint (it logs every request it refuses).
+    assert "Token request refused" not in caplog.text
+    assert "Error handling request" not in caplog.text
+    assert "Unexpected error" not in caplog.text
+
+    # The longest accepted value is sent; the sandbox refuses it like any wrong client.
+    longest = "x" * MAX_CREDENTIAL_LENGTH
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: longest, CONF_CLIENT_SECRET: longest}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    hass.config_entries.flow.async_abort(result["flow_id"])
+
+
+async def test_server_that_is_not_the_events_api_is_named(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise WgtwoError("server refused the subscription (UNIMPLEMENTED)")
+
+    monkeypatch.setattr(config_flow, "async_check_subscription", refuse)
+    result = await start_user_flow(hass, ENV_CUSTOM)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], custom_input(auth_sandbox)
+    )
+
+    assert result["errors"] == {"base": "server_refused"}
+    assert suggested(result, CONF_HOST) == auth_sandbox.grpc_target
+
+
+async def test_unexpected_error_is_unknown(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(config_flow, "async_check_subscription", broken)
+    result = await start_user_flow(hass, ENV_CUSTOM)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], custom_input(auth_sandbox)
     )
 
     assert result["errors"] == {"base": "unknown"}
@@ -248,6 +334,49 @@ async def test_same_server_and_client_configured_once(
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "localhost:{port}",
+        "LOCALHOST:{port}",
+        "localhost.:{port}",
+        "127.0.0.1:0{port}",
+        "[::1]:{port}",
+        "[::ffff:127.0.0.1]:{port}",
+    ],
+)
+async def test_spellings_of_one_server_are_one_entry(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, spelling: str
+) -> None:
+    make_entry(auth_sandbox).add_to_hass(hass)
+    host = spelling.format(port=auth_sandbox.grpc_port)
+    result = await start_user_flow(hass, ENV_CUSTOM)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], custom_input(auth_sandbox, **{CONF_HOST: host})
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+def test_unique_ids_name_a_custom_server_once() -> None:
+    def custom(host: str, client_id: str = "c") -> str:
+        return unique_id_for(
+            {CONF_ENVIRONMENT: ENV_CUSTOM, CONF_HOST: host, CONF_CLIENT_ID: client_id}
+        )
+
+    assert custom("LOCALHOST:50051") == "custom:127.0.0.1:50051:c"
+    assert custom("Example.COM") == custom("example.com:443") == "custom:example.com:443:c"
+    assert custom("bücher.example:8443") == "custom:xn--bcher-kva.example:8443:c"
+    assert custom("[2001:DB8:0::1]:443", "") == "custom:[2001:db8::1]:443:"
+    # A stored host that is not valid keeps the old form, which the migration left alone.
+    assert custom(" Bad Host ") == "custom:bad host:c"
+    assert unique_id_for({CONF_ENVIRONMENT: ENV_EU, CONF_CLIENT_ID: "c"}) == "eu:c"
+    assert unique_id_for({CONF_ENVIRONMENT: ENV_SANDBOX}) == "sandbox:"
 
 
 # -- user flow: preset environments -----------------------------------------------------
@@ -376,6 +505,105 @@ async def test_reauth_refuses_another_client(
     assert entry.data[CONF_CLIENT_ID] == CLIENT_ID
 
 
+async def test_reauth_refuses_absurd_credentials_before_any_request(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: TOO_LONG}
+    )
+
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {CONF_CLIENT_SECRET: "too_long"}
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert placeholders["title"] == entry.title
+    assert placeholders["max_length"] == str(MAX_CREDENTIAL_LENGTH)
+    assert suggested(result, CONF_CLIENT_SECRET) == TOO_LONG
+    assert "Token request refused" not in caplog.text
+    assert entry.data[CONF_CLIENT_SECRET] == CLIENT_SECRET
+
+
+async def test_reauth_compares_clients_in_the_form_the_entry_has(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    # Created in the current form: "LOCALHOST" is 127.0.0.1 in the unique id.
+    data = entry_data_for(auth_sandbox)
+    data[CONF_HOST] = f"LOCALHOST:{auth_sandbox.grpc_port}"
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=unique_id_for(data), data=data, options=entry_options()
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: "other-client", CONF_CLIENT_SECRET: "x"}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+
+
+async def test_reauth_of_an_unmigrated_duplicate_keeps_working(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    # Two spellings of one server from before minor version 2: the migration could not
+    # give the second one the new unique id, the first one has.
+    first = make_entry(auth_sandbox)
+    first.add_to_hass(hass)
+    data = entry_data_for(auth_sandbox, client_secret="old-secret")
+    data[CONF_HOST] = f"127.0.0.1:0{auth_sandbox.grpc_port}"
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=f"custom:{data[CONF_HOST]}:{CLIENT_ID}",
+        data=data,
+        options=entry_options(),
+    )
+    entry.add_to_hass(hass)
+
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: "other-client", CONF_CLIENT_SECRET: "x"}
+    )
+    assert result["reason"] == "unique_id_mismatch"
+
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: CLIENT_SECRET}
+    )
+    assert result["reason"] == "reauth_successful"
+    assert entry.unique_id == f"custom:{data[CONF_HOST]}:{CLIENT_ID}"
+    assert entry.data == {**data, CONF_CLIENT_SECRET: CLIENT_SECRET}
+    await hass.async_block_till_done()
+    # Setting the integration up set up both entries.
+    await async_unload_and_wait(hass, entry)
+    await async_unload_and_wait(hass, first, auth_sandbox)
+
+
+async def test_reauth_of_an_entry_without_client_adds_one(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    data = entry_data_for(auth_sandbox, client_id="", client_secret="")
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=unique_id_for(data), data=data, options=entry_options()
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: CLIENT_SECRET}
+    )
+
+    assert result["reason"] == "reauth_successful"
+    assert entry.unique_id == f"custom:{auth_sandbox.grpc_target}:{CLIENT_ID}"
+    assert entry.data == entry_data_for(auth_sandbox)
+    await hass.async_block_till_done()
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
 async def test_reauth_of_broken_entry_reports_invalid_host(hass: HomeAssistant) -> None:
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -492,6 +720,57 @@ async def test_reconfigure_refuses_another_client_or_a_taken_target(
     assert entry.data[CONF_HOST] == auth_sandbox.grpc_target
 
 
+async def test_reconfigure_to_another_environment_drops_the_old_data(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_preset_at(hass, ENV_EU, auth_sandbox)
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENVIRONMENT: ENV_EU}
+    )
+    assert result["step_id"] == "credentials"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: CLIENT_SECRET}
+    )
+
+    assert result["reason"] == "reconfigure_successful"
+    # No host, token URL or plaintext flag of the custom server stays behind.
+    assert entry.data == {
+        CONF_ENVIRONMENT: ENV_EU,
+        CONF_CLIENT_ID: CLIENT_ID,
+        CONF_CLIENT_SECRET: CLIENT_SECRET,
+    }
+    assert entry.unique_id == f"eu:{CLIENT_ID}"
+    assert entry.title == f"wgtwo EU ({CLIENT_ID})"
+    await hass.async_block_till_done()
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+async def test_reconfigure_refuses_another_spelling_of_a_taken_server(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, make_sandbox: MakeSandbox
+) -> None:
+    other = await make_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    make_entry(other).add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ENVIRONMENT: ENV_CUSTOM}
+    )
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        custom_input(other, **{CONF_HOST: f"LOCALHOST:{other.grpc_port}"}),
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data[CONF_HOST] == auth_sandbox.grpc_target
+
+
 async def test_reconfigure_public_sandbox_entry(
     hass: HomeAssistant, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -596,6 +875,30 @@ async def test_options_errors_keep_input(
     await hass.async_block_till_done()
 
 
+async def test_options_refuse_a_number_listed_twice(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    entered = {
+        CONF_EVENT_TYPES: list(ALL_EVENT_TYPES),
+        CONF_PHONEBOOK: "+47 123 45 678 = Alice\n+4699900002 = Bob\n004712345678 = Carol",
+        CONF_SHARE_SMS_TEXT: False,
+    }
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+
+    result = await hass.config_entries.options.async_configure(result["flow_id"], entered)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_PHONEBOOK: "duplicate_phonebook_number"}
+    assert result["description_placeholders"] == {
+        "first": "+47 123 45 678 = Alice",
+        "second": "004712345678 = Carol",
+    }
+    assert suggested(result, CONF_PHONEBOOK) == entered[CONF_PHONEBOOK]
+    assert entry.options[CONF_PHONEBOOK] == {}
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+
 async def test_options_check_new_event_types(
     hass: HomeAssistant, make_sandbox: MakeSandbox
 ) -> None:
@@ -625,20 +928,6 @@ async def test_options_check_new_event_types(
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def test_phonebook_text_round_trip() -> None:
-    text = "+4799900001 = Alice Smith\n  +1 (555) 010-9999=Bob\n"
-    phonebook = parse_phonebook(text)
-    assert phonebook == {"+4799900001": "Alice Smith", "+15550109999": "Bob"}
-    assert parse_phonebook(format_phonebook(phonebook)) == phonebook
-
-
-@pytest.mark.parametrize("line", ["+4799900001", "+4799900001 =", "12345678 = Local", "+0123 = X"])
-def test_phonebook_rejects_bad_lines(line: str) -> None:
-    with pytest.raises(PhonebookError) as err:
-        parse_phonebook(f"+4799900001 = Alice\n{line}")
-    assert err.value.line == line
 
 
 def test_titles_never_show_secrets() -> None:
