@@ -12,6 +12,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
+from .actions import ScopedActions
 from .client import (
     AuthenticationError,
     CannotConnectError,
@@ -20,11 +21,12 @@ from .client import (
     WgtwoError,
 )
 from .const import DOMAIN, PLATFORMS
+from .coordinator import WgtwoCoordinator, async_create_scope_issue, service_identifier
 from .data import WgtwoConfigEntry, WgtwoRuntimeData
-from .facts import async_remove_facts
 from .hub import WgtwoHub
 from .services import async_setup_services
-from .tracker import SubscriberTracker, service_identifier
+from .settings import endpoint_from_data, get_settings
+from .storage import SnapshotStore
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -41,12 +43,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> boo
     The stream itself runs in a background task so setup returns quickly; it reconnects
     on its own and turns rejected credentials into a reauth flow.
     """
+    settings = get_settings(hass)
     try:
-        hub = WgtwoHub(hass, entry)
+        endpoint = endpoint_from_data(entry.data, settings)
     except InvalidEndpointError as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN, translation_key="invalid_endpoint"
         ) from err
+    actions = ScopedActions(hass, entry.data, endpoint, settings)
+    coordinator = WgtwoCoordinator(hass, entry, actions, settings)
+    hub = WgtwoHub(
+        hass,
+        entry,
+        settings,
+        endpoint,
+        handler=coordinator.async_handle_event,
+        on_state=coordinator.async_stream_changed,
+    )
     try:
         await hub.async_prepare()
     except AuthenticationError as err:
@@ -54,6 +67,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> boo
             translation_domain=DOMAIN, translation_key="invalid_auth"
         ) from err
     except MissingScopeError as err:
+        async_create_scope_issue(hass, entry, err.missing_scopes)
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="missing_scopes",
@@ -70,9 +84,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> boo
             translation_placeholders={"error": str(err)},
         ) from err
 
-    tracker = SubscriberTracker(hass, entry)
-    entry.runtime_data = WgtwoRuntimeData(hub=hub, tracker=tracker)
-    hub.set_handler(tracker.async_handle_event)
+    await coordinator.async_setup()
+    entry.runtime_data = WgtwoRuntimeData(hub=hub, coordinator=coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     hub.async_start()
     return True
@@ -85,8 +98,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> bo
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> None:
-    """Delete what the entry kept: its repair issues and its stored subscriber facts."""
-    await async_remove_facts(hass, entry.entry_id)
+    """Delete what the entry kept: its repair issues and its stored subscriber snapshots."""
+    await SnapshotStore.async_remove(hass, entry.entry_id)
     registry = ir.async_get(hass)
     for domain, issue_id in list(registry.issues):
         if domain == DOMAIN and entry.entry_id in issue_id:
@@ -100,6 +113,6 @@ async def async_remove_config_entry_device(
 
     The service device (connection status) stays while the entry exists.
     """
-    if entry.state is not ConfigEntryState.LOADED:  # no tracker to tell
+    if entry.state is not ConfigEntryState.LOADED:  # no coordinator to tell
         return service_identifier(entry.entry_id) not in device.identifiers
-    return entry.runtime_data.tracker.async_forget_device(device)
+    return entry.runtime_data.coordinator.async_forget_device(device)

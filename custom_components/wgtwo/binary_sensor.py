@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -13,17 +12,12 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
-from homeassistant.util import dt as dt_util
 
-from .client import Country
-from .const import SIGNAL_CONNECTION
+from .coordinator import MANUFACTURER, WgtwoCoordinator, service_identifier
 from .data import WgtwoConfigEntry
 from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
-from .subscriber import UnheardVoicemail
-from .tracker import MANUFACTURER, service_identifier
+from .subscriber import Aspect
 
 PARALLEL_UPDATES = 0
 
@@ -44,32 +38,24 @@ async def async_setup_entry(
 ) -> None:
     """Add the connection sensor and every subscriber's binary sensors."""
     async_add_entities([WgtwoConnectedSensor(entry)])
-    await async_setup_subscriber_entities(
-        hass,
+    async_setup_subscriber_entities(
         entry,
         async_add_entities,
-        lambda tracker, sub: [
-            WgtwoRoamingSensor(tracker, sub, ROAMING),
-            WgtwoVoicemailSensor(tracker, sub, NEW_VOICEMAIL),
+        lambda coordinator, sub: [
+            WgtwoRoamingSensor(coordinator, sub, ROAMING),
+            WgtwoVoicemailSensor(coordinator, sub, NEW_VOICEMAIL),
         ],
     )
 
 
-class WgtwoRoamingSensor(WgtwoSubscriberEntity, BinarySensorEntity, RestoreEntity):
+class WgtwoRoamingSensor(WgtwoSubscriberEntity, BinarySensorEntity):
     """On while the subscriber is outside the home country.
 
     The home country comes from the options, else from the number's country calling code;
     without either the state is unknown.
     """
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the country code from before the restart (if no event reported one)."""
-        await super().async_added_to_hass()
-        state = await self.async_get_last_state()
-        code = state.attributes.get("country_code") if state else None
-        if isinstance(code, str) and code:
-            country = Country(code=code, name=code)
-            self._restored(self.subscriber.restore_country(country, None, code_only=True))
+    aspects = Aspect.COUNTRY
 
     @property
     def is_on(self) -> bool | None:
@@ -86,54 +72,10 @@ class WgtwoRoamingSensor(WgtwoSubscriberEntity, BinarySensorEntity, RestoreEntit
         }
 
 
-@dataclass
-class VoicemailStoredData(ExtraStoredData):
-    """Unheard voicemails kept across restarts (ids are needed to mark them read)."""
-
-    voicemails: list[UnheardVoicemail]
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "voicemails": [
-                {
-                    "voicemail_id": v.voicemail_id,
-                    "from_number": v.from_number,
-                    "time": v.time.isoformat(),
-                }
-                for v in self.voicemails
-            ]
-        }
-
-    @classmethod
-    def from_dict(cls, restored: dict[str, Any]) -> Self:
-        """Read what ``as_dict`` wrote, skipping malformed items."""
-        voicemails = []
-        for item in restored.get("voicemails") or []:
-            time = dt_util.parse_datetime(str(item.get("time", "")))
-            if time is None or not item.get("voicemail_id"):
-                continue
-            voicemails.append(
-                UnheardVoicemail(str(item["voicemail_id"]), item.get("from_number"), time)
-            )
-        return cls(voicemails)
-
-
-class WgtwoVoicemailSensor(WgtwoSubscriberEntity, BinarySensorEntity, RestoreEntity):
+class WgtwoVoicemailSensor(WgtwoSubscriberEntity, BinarySensorEntity):
     """On from a new voicemail until the user marks the voicemails heard."""
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the unheard voicemails from before the restart."""
-        await super().async_added_to_hass()
-        extra = await self.async_get_last_extra_data()
-        if extra is not None:
-            stored = VoicemailStoredData.from_dict(extra.as_dict())
-            self._restored(self.subscriber.restore_voicemails(stored.voicemails))
-
-    @property
-    def extra_restore_state_data(self) -> VoicemailStoredData:
-        """Return the unheard voicemails to keep across a restart."""
-        return VoicemailStoredData(list(self.subscriber.voicemails))
+    aspects = Aspect.VOICEMAIL
 
     @property
     def is_on(self) -> bool:
@@ -143,10 +85,9 @@ class WgtwoVoicemailSensor(WgtwoSubscriberEntity, BinarySensorEntity, RestoreEnt
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Return the unheard count and the latest voicemail's caller and id."""
-        voicemails = self.subscriber.voicemails
-        latest = max(voicemails, key=lambda v: v.time) if voicemails else None
+        latest = self.subscriber.latest_voicemail
         return {
-            "unheard_count": len(voicemails),
+            "unheard_count": len(self.subscriber.voicemails),
             "last_caller": latest.from_number if latest else None,
             "voicemail_id": latest.voicemail_id if latest else None,
         }
@@ -161,7 +102,7 @@ class WgtwoConnectedSensor(BinarySensorEntity):
 
     def __init__(self, entry: WgtwoConfigEntry) -> None:
         """Attach to the entry's service device."""
-        self._entry = entry
+        self._coordinator: WgtwoCoordinator = entry.runtime_data.coordinator
         self._attr_unique_id = f"{entry.entry_id}_connected"
         self._attr_device_info = DeviceInfo(
             identifiers={service_identifier(entry.entry_id)},
@@ -172,21 +113,15 @@ class WgtwoConnectedSensor(BinarySensorEntity):
         )
 
     async def async_added_to_hass(self) -> None:
-        """Follow the hub's connection changes."""
+        """Follow the stream state."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                SIGNAL_CONNECTION.format(entry_id=self._entry.entry_id),
-                self._connection_changed,
-            )
-        )
+        self.async_on_remove(self._coordinator.async_add_stream_listener(self._stream_changed))
 
     @callback
-    def _connection_changed(self, *_args: object) -> None:
+    def _stream_changed(self) -> None:
         self.async_write_ha_state()
 
     @property
     def is_on(self) -> bool:
-        """Return whether the hub is connected."""
-        return bool(self._entry.runtime_data.hub.connected)
+        """Return whether the stream is up."""
+        return self._coordinator.stream_up

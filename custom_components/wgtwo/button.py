@@ -9,27 +9,27 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .coordinator import WgtwoCoordinator
 from .data import WgtwoConfigEntry
 from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .subscriber import Subscriber
-from .tracker import SubscriberTracker
 
 PARALLEL_UPDATES = 1
 
 
-async def _mark_heard(tracker: SubscriberTracker, subscriber: Subscriber) -> None:
-    await tracker.async_mark_voicemail_heard(subscriber)
+async def _mark_heard(coordinator: WgtwoCoordinator, subscriber: Subscriber) -> None:
+    await coordinator.async_mark_voicemail_heard(subscriber)
 
 
-async def _reset_missed(tracker: SubscriberTracker, subscriber: Subscriber) -> None:
-    tracker.async_reset_missed_calls(subscriber)
+async def _reset_missed(coordinator: WgtwoCoordinator, subscriber: Subscriber) -> None:
+    coordinator.async_reset_missed_calls(subscriber)
 
 
 @dataclass(frozen=True, kw_only=True)
 class WgtwoButtonDescription(ButtonEntityDescription):
     """What pressing the button does."""
 
-    press_fn: Callable[[SubscriberTracker, Subscriber], Awaitable[None]]
+    press_fn: Callable[[WgtwoCoordinator, Subscriber], Awaitable[None]]
 
 
 BUTTONS: tuple[WgtwoButtonDescription, ...] = (
@@ -48,11 +48,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the buttons of every subscriber, now and when new ones appear."""
-    await async_setup_subscriber_entities(
-        hass,
+    async_setup_subscriber_entities(
         entry,
         async_add_entities,
-        lambda tracker, sub: [WgtwoButton(tracker, sub, description) for description in BUTTONS],
+        lambda coordinator, sub: [
+            WgtwoButton(coordinator, sub, description) for description in BUTTONS
+        ],
     )
 
 
@@ -63,4 +64,4 @@ class WgtwoButton(WgtwoSubscriberEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Run the button's action."""
-        await self.entity_description.press_fn(self.tracker, self.subscriber)
+        await self.entity_description.press_fn(self.coordinator, self.subscriber)

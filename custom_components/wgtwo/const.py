@@ -47,12 +47,7 @@ ALWAYS_ON_EVENT_TYPES: Final = frozenset({EventType.CONSENT_REVOKE_EVENT})
 # Bus event fired for every event received
 EVENT_WGTWO: Final = "wgtwo_event"
 
-# Dispatcher signals, formatted with the config entry id
-SIGNAL_CONNECTION: Final = "wgtwo_connection_{entry_id}"
-SIGNAL_NEW_SUBSCRIBER: Final = "wgtwo_new_subscriber_{entry_id}"
-SIGNAL_SUBSCRIBER_UPDATE: Final = "wgtwo_subscriber_update_{entry_id}_{number}"
-
-# Platforms the integration sets up (entities are created per subscriber by the tracker)
+# Platforms the integration sets up (entities are created per subscriber by the coordinator)
 PLATFORMS: Final = [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.EVENT, Platform.BUTTON]
 
 # Repair issue id of a missing OAuth scope (formatted with the config entry id)

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 from homeassistant.config_entries import ConfigEntry
 
 if TYPE_CHECKING:
+    from .coordinator import WgtwoCoordinator
     from .hub import WgtwoHub
-    from .tracker import SubscriberTracker
 
 
 @dataclass
 class WgtwoRuntimeData:
-    """What a loaded entry owns: the connection (hub) and the per-subscriber state (tracker)."""
+    """What a loaded entry owns: the connection (hub) and the per-subscriber state."""
 
     hub: WgtwoHub
-    tracker: SubscriberTracker
+    coordinator: WgtwoCoordinator
 
 
 type WgtwoConfigEntry = ConfigEntry[WgtwoRuntimeData]

@@ -50,7 +50,7 @@ async def async_get_config_entry_diagnostics(
                 subscriber.last_event.isoformat() if subscriber.last_event is not None else None
             ),
         }
-        for subscriber in runtime.tracker.subscribers.values()
+        for subscriber in runtime.coordinator.subscribers.values()
     ]
     return {
         "entry": {

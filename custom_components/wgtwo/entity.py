@@ -4,34 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .coordinator import SubscriberUpdate, WgtwoCoordinator, device_identifier
 from .data import WgtwoConfigEntry
-from .subscriber import Subscriber
-from .tracker import SubscriberTracker, SubscriberUpdate, device_identifier
+from .subscriber import Aspect, Subscriber
 
 
 class WgtwoSubscriberEntity(Entity):
-    """An entity of one subscriber number; refreshes when the tracker reports a change.
+    """An entity of one subscriber number; redraws when an aspect it shows changed.
 
     Unique id: ``{entry_id}_{number}_{key}``; the device is the subscriber's.
     """
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # What this entity shows; updates that change none of it are not written.
+    aspects = Aspect(0)
 
     def __init__(
-        self, tracker: SubscriberTracker, subscriber: Subscriber, description: EntityDescription
+        self, coordinator: WgtwoCoordinator, subscriber: Subscriber, description: EntityDescription
     ) -> None:
         """Bind the entity to its subscriber."""
         self.entity_description = description
-        self.tracker = tracker
+        self.coordinator = coordinator
         self.subscriber = subscriber
-        entry_id = tracker.entry.entry_id
+        entry_id = coordinator.entry.entry_id
         self._attr_unique_id = f"{entry_id}_{subscriber.number}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={device_identifier(entry_id, subscriber.number)}
@@ -41,37 +42,28 @@ class WgtwoSubscriberEntity(Entity):
         """Listen for the subscriber's updates."""
         await super().async_added_to_hass()
         self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass, self.tracker.update_signal(self.subscriber.number), self._handle_update
-            )
+            self.coordinator.async_add_listener(self.subscriber.number, self._handle_update)
         )
 
     @callback
     def _handle_update(self, update: SubscriberUpdate) -> None:
-        """Write the new state."""
-        self.async_write_ha_state()
-
-    @callback
-    def _restored(self, changed: bool) -> None:
-        """Let the subscriber's other entities see a restored value."""
-        if changed:
-            self.tracker.async_notify(self.subscriber)
+        """Write the new state when something this entity shows changed."""
+        if update.aspects & self.aspects:
+            self.async_write_ha_state()
 
 
-async def async_setup_subscriber_entities(
-    hass: HomeAssistant,
+def async_setup_subscriber_entities(
     entry: WgtwoConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    create: Callable[[SubscriberTracker, Subscriber], Iterable[Entity]],
+    create: Callable[[WgtwoCoordinator, Subscriber], Iterable[Entity]],
 ) -> None:
     """Add a platform's entities for known subscribers now and for new ones when they appear."""
-    tracker = entry.runtime_data.tracker
-    await tracker.async_load()
+    coordinator = entry.runtime_data.coordinator
 
     @callback
     def _add(subscriber: Subscriber) -> None:
-        async_add_entities(create(tracker, subscriber))
+        async_add_entities(create(coordinator, subscriber))
 
-    entry.async_on_unload(async_dispatcher_connect(hass, tracker.new_subscriber_signal, _add))
-    for subscriber in list(tracker.subscribers.values()):
+    entry.async_on_unload(coordinator.async_add_subscriber_listener(_add))
+    for subscriber in list(coordinator.subscribers.values()):
         _add(subscriber)

@@ -6,9 +6,7 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .data import WgtwoConfigEntry
-from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
-from .tracker import (
+from .coordinator import (
     CALL_EVENT_TYPES,
     EVENT_CALL,
     EVENT_SMS,
@@ -17,6 +15,8 @@ from .tracker import (
     VOICEMAIL_EVENT_TYPES,
     SubscriberUpdate,
 )
+from .data import WgtwoConfigEntry
+from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
 
 PARALLEL_UPDATES = 0
 
@@ -35,18 +35,17 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the event entities of every subscriber, now and when new ones appear."""
-    await async_setup_subscriber_entities(
-        hass,
+    async_setup_subscriber_entities(
         entry,
         async_add_entities,
-        lambda tracker, sub: [
-            WgtwoEventEntity(tracker, sub, description) for description in EVENTS
+        lambda coordinator, sub: [
+            WgtwoEventEntity(coordinator, sub, description) for description in EVENTS
         ],
     )
 
 
 class WgtwoEventEntity(WgtwoSubscriberEntity, EventEntity):
-    """Fires when the tracker reports one of this entity's events (same fields as the bus)."""
+    """Fires when the coordinator reports one of this entity's events (same fields as the bus)."""
 
     @callback
     def _handle_update(self, update: SubscriberUpdate) -> None:

@@ -1,47 +1,41 @@
-"""The connection of one config entry to the wgtwo API: token, event stream and actions."""
+"""The connection of one config entry to the events API: token, stream and reconnects.
+
+The client's subscription reconnects by itself after transient failures. What it cannot
+get past ends ``run()``: rejected credentials start a reauth flow, a missing scope stops
+the stream until the entry reloads (the coordinator raises the repair issue), and a
+request the server refuses is tried again after a long, doubling pause.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Final
 
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
 from .client import (
     AuthenticationError,
+    Backoff,
     ConnectionState,
     ConnectionStatus,
     Endpoint,
     EventSubscription,
     MissingScopeError,
-    SendSmsResult,
     SubscriptionConfig,
-    Voicemail,
-    WgtwoActions,
     WgtwoError,
     WgtwoEvent,
     scopes_for,
 )
-from .client.event_types import (
-    SCOPE_SMS_SEND,
-    SCOPE_VOICEMAIL_DELETE,
-    SCOPE_VOICEMAIL_GET,
-    SCOPE_VOICEMAIL_UPDATE,
-)
-from .const import DOMAIN, ISSUE_MISSING_SCOPES, SIGNAL_CONNECTION
+from .const import DOMAIN
 from .data import WgtwoConfigEntry
 from .settings import (
     WgtwoSettings,
     create_token_provider,
-    endpoint_from_data,
     event_types_from_options,
-    get_settings,
 )
 
 _LOGGER = logging.getLogger(__package__)
@@ -50,56 +44,21 @@ _LOGGER = logging.getLogger(__package__)
 MAX_IN_FLIGHT: Final = 50
 
 type EventHandler = Callable[[WgtwoEvent], Awaitable[None]]
+type StateListener = Callable[[StreamState, WgtwoError | None], None]
 
 
-class ScopedActions:
-    """The API's voicemail and SMS calls, each with a token that carries only its own scope.
+class StreamState(StrEnum):
+    """Where an entry's event stream stands, as Home Assistant shows it."""
 
-    Action scopes are optional grants: a product without SMS sending can still mark
-    voicemails read, so no token asks for more than the one call needs.
-    """
+    CONNECTING = "connecting"  # started, not connected yet (within the grace period)
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"  # lost, but only for less than the grace period
+    DOWN = "down"  # not connected for longer than the grace period, or refused
+    STOPPED = "stopped"  # credentials or scopes refused, or the entry unloaded
 
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        data: Mapping[str, Any],
-        endpoint: Endpoint,
-        settings: WgtwoSettings,
-    ) -> None:
-        self._hass = hass
-        self._data = data
-        self._endpoint = endpoint
-        self._settings = settings
-        self._clients: dict[str, WgtwoActions] = {}
 
-    def _client(self, scope: str) -> WgtwoActions:
-        client = self._clients.get(scope)
-        if client is None:
-            provider = create_token_provider(self._hass, self._data, {scope}, self._settings)
-            client = self._clients[scope] = WgtwoActions(self._endpoint, provider)
-        return client
-
-    async def get_voicemail(self, voicemail_id: str) -> Voicemail:
-        """Fetch a voicemail's metadata and audio."""
-        return await self._client(SCOPE_VOICEMAIL_GET).get_voicemail(voicemail_id)
-
-    async def mark_voicemail_read(self, voicemail_id: str) -> None:
-        """Mark a voicemail as played at the operator."""
-        await self._client(SCOPE_VOICEMAIL_UPDATE).mark_voicemail_read(voicemail_id)
-
-    async def delete_voicemail(self, voicemail_id: str) -> None:
-        """Delete a voicemail at the operator."""
-        await self._client(SCOPE_VOICEMAIL_DELETE).delete_voicemail(voicemail_id)
-
-    async def send_sms(self, from_subscriber: str, to_address: str, content: str) -> SendSmsResult:
-        """Send a text SMS on behalf of a subscriber."""
-        return await self._client(SCOPE_SMS_SEND).send_sms(from_subscriber, to_address, content)
-
-    async def close(self) -> None:
-        """Close every channel opened so far."""
-        clients, self._clients = self._clients, {}
-        for client in clients.values():
-            await client.close()
+# States in which the stream counts as up: a short loss is not shown.
+UP_STATES: Final = frozenset({StreamState.CONNECTED, StreamState.RECONNECTING})
 
 
 def subscription_name(entry_id: str) -> str:
@@ -108,18 +67,24 @@ def subscription_name(entry_id: str) -> str:
 
 
 class WgtwoHub:
-    """Keep one entry's event stream running and report its connection state.
+    """Keep one entry's event stream running and report one :class:`StreamState`."""
 
-    Events go to the handler set with ``set_handler`` (the subscriber tracker). The stream
-    reconnects by itself; rejected credentials start a reauth flow and a missing scope
-    raises a repair issue, after which the stream stays stopped until the entry reloads.
-    """
-
-    def __init__(self, hass: HomeAssistant, entry: WgtwoConfigEntry) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: WgtwoConfigEntry,
+        settings: WgtwoSettings,
+        endpoint: Endpoint,
+        handler: EventHandler,
+        on_state: StateListener,
+    ) -> None:
+        """Build the subscription; nothing connects until :meth:`async_start`."""
         self._hass = hass
         self._entry = entry
-        self._settings = settings = get_settings(hass)
-        self.endpoint = endpoint_from_data(entry.data, settings)
+        self._settings = settings
+        self._handler = handler
+        self._on_state = on_state
+        self.endpoint = endpoint
         self.event_types = event_types_from_options(entry.options)
         self.token_provider = create_token_provider(
             hass, entry.data, scopes_for(self.event_types), settings
@@ -142,22 +107,21 @@ class WgtwoHub:
             config,
             self._async_handle_event,
             token_provider=self.token_provider,
-            on_state=self._on_state,
+            on_state=self._on_subscription_state,
         )
-        self.connected = False
-        self._down_timer: Callable[[], None] | None = None
-        self._stopped = asyncio.Event()
-        self.events_handled = 0
+        self.state = StreamState.STOPPED
+        self.error: WgtwoError | None = None
         self.last_error: str | None = None
-        self._handler: EventHandler | None = None
-        self._reported_down = False
-        self._task: asyncio.Task[None] | None = None
-        self._actions = ScopedActions(hass, entry.data, self.endpoint, settings)
+        self.events_handled = 0
+        self._refused = Backoff(settings.refused_retry_initial, settings.refused_retry_max)
+        self._grace_timer: CALLBACK_TYPE | None = None
+        self._retry_timer: CALLBACK_TYPE | None = None
+        self._stopped = True
 
     @property
-    def issue_id(self) -> str:
-        """The id of this entry's missing-scope repair issue."""
-        return ISSUE_MISSING_SCOPES.format(entry_id=self._entry.entry_id)
+    def connected(self) -> bool:
+        """Whether the stream counts as up (a loss within the grace period does not count)."""
+        return self.state in UP_STATES
 
     @property
     def last_event_time(self) -> datetime | None:
@@ -168,8 +132,8 @@ class WgtwoHub:
     def stats(self) -> dict[str, Any]:
         """Counters and state for diagnostics (no personal data)."""
         return {
-            "connected": self.connected,
-            "state": self.subscription.status.state.value,
+            "state": self.state.value,
+            "stream": self.subscription.status.state.value,
             "last_error": self.last_error,
             "events_handled": self.events_handled,
             "event_types": [str(t) for t in self.event_types],
@@ -178,139 +142,118 @@ class WgtwoHub:
             **self.subscription.stats.as_dict(),
         }
 
-    def set_handler(self, handler: EventHandler) -> None:
-        """Set where events go (before ``async_start``)."""
-        self._handler = handler
-
     async def async_prepare(self) -> None:
         """Fetch a token once so bad credentials or scopes show up during setup."""
-        if self.token_provider is None:
-            return
-        try:
+        if self.token_provider is not None:
             await self.token_provider.get_token()
-        except MissingScopeError as err:
-            self._create_scope_issue(err.missing_scopes)
-            raise
-
-    @property
-    def actions(self) -> ScopedActions:
-        """Voicemail and SMS calls for services and buttons."""
-        return self._actions
 
     @callback
     def async_start(self) -> None:
         """Run the event stream in a background task tied to the entry."""
-        self._task = self._entry.async_create_background_task(
-            self._hass, self.run(), name=f"{DOMAIN} event stream"
+        self._stopped = False
+        self._set_state(StreamState.CONNECTING)
+        if self._settings.disconnect_grace > 0:
+            self._start_grace_timer()
+        self._entry.async_create_background_task(
+            self._hass, self._async_run(), name=f"{DOMAIN} event stream"
         )
 
     async def async_stop(self) -> None:
-        """Stop the stream, wait for its task and close the action channels."""
-        self._stopped.set()
+        """Stop the stream and wait until it ended (pending acks get a moment to finish)."""
+        self._stopped = True
+        self._cancel_timers()
         await self.subscription.stop()
-        task, self._task = self._task, None
-        if task is not None and not task.done():
-            await asyncio.wait([task])
-        await self._actions.close()
-        self._cancel_down_timer()
-        self._set_connected(False)
+        self._set_state(StreamState.STOPPED)
 
-    async def run(self) -> None:
-        """Run the stream until stopped; turn fatal errors into reauth or a repair issue."""
-        delay = self._settings.refused_retry_initial
+    async def _async_run(self) -> None:
+        """Run the subscription once; turn what ends it into reauth, an issue or a retry."""
         try:
-            while not self._stopped.is_set():
-                try:
-                    await self.subscription.run()
-                except AuthenticationError:
-                    _LOGGER.warning(
-                        "Credentials rejected; the event stream stopped until reauthentication"
-                    )
-                    self._entry.async_start_reauth(self._hass)
-                except MissingScopeError as err:
-                    _LOGGER.warning(
-                        "The event stream stopped: the OAuth client lacks scope(s) %s",
-                        ", ".join(sorted(err.missing_scopes)),
-                    )
-                    self._create_scope_issue(err.missing_scopes)
-                except WgtwoError as err:
-                    _LOGGER.error(
-                        "The event stream stopped: %s; trying again in %.0f s", err, delay
-                    )
-                    self._set_connected(False)
-                    try:
-                        async with asyncio.timeout(delay):
-                            await self._stopped.wait()
-                    except TimeoutError:
-                        delay = min(delay * 2, self._settings.refused_retry_max)
-                        continue
+            await self.subscription.run()
+        except AuthenticationError as err:
+            _LOGGER.warning("Credentials rejected; the event stream stopped until reauthentication")
+            self._stop_for(err)
+            self._entry.async_start_reauth(self._hass)
+        except MissingScopeError as err:
+            _LOGGER.warning(
+                "The event stream stopped: the OAuth client lacks scope(s) %s",
+                ", ".join(sorted(err.missing_scopes)),
+            )
+            self._stop_for(err)
+        except WgtwoError as err:
+            if self._stopped:
                 return
-        finally:
-            self._set_connected(False)
-
-    async def _async_handle_event(self, event: WgtwoEvent) -> None:
-        handler = self._handler
-        if handler is not None:
-            await handler(event)
-        self.events_handled += 1
-
-    def _on_state(self, status: ConnectionStatus) -> None:
-        """Track the connection; log a lasting loss and its recovery once each."""
-        if status.state is ConnectionState.CONNECTED:
-            self._cancel_down_timer()
-            self.last_error = None
-            if self._reported_down:
-                _LOGGER.info("Connection to the wgtwo event stream restored")
-                self._reported_down = False
-            ir.async_delete_issue(self._hass, DOMAIN, self.issue_id)
-            self._set_connected(True)
-        elif status.state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
-            self.last_error = status.reason
-            grace = self._settings.disconnect_grace
-            if status.state is ConnectionState.FAILED or grace <= 0:
-                self._report_down()
-            elif self._down_timer is None and not self._reported_down:
-                self._down_timer = async_call_later(self._hass, grace, self._report_down_later)
+            delay = self._refused.next_delay()
+            _LOGGER.error("The event stream stopped: %s; trying again in %.0f s", err, delay)
+            self.error = err
+            self._cancel_timers()
+            self._set_state(StreamState.DOWN)
+            self._retry_timer = async_call_later(self._hass, delay, self._retry)
 
     @callback
-    def _report_down_later(self, _now: datetime) -> None:
-        self._down_timer = None
-        self._report_down()
+    def _retry(self, _now: datetime) -> None:
+        self._retry_timer = None
+        if not self._stopped:
+            self._entry.async_create_background_task(
+                self._hass, self._async_run(), name=f"{DOMAIN} event stream"
+            )
 
-    def _report_down(self) -> None:
-        self._cancel_down_timer()
-        if not self._reported_down:
+    def _stop_for(self, err: WgtwoError) -> None:
+        self.error = err
+        self._cancel_timers()
+        self._set_state(StreamState.STOPPED)
+
+    async def _async_handle_event(self, event: WgtwoEvent) -> None:
+        await self._handler(event)
+        self.events_handled += 1
+
+    def _on_subscription_state(self, status: ConnectionStatus) -> None:
+        """Follow the client; show and log a loss only once it outlasts the grace period."""
+        if status.state is ConnectionState.CONNECTED:
+            self._cancel_timers()
+            self._refused.reset()
+            self.last_error = None
+            self.error = None
+            if self.state is StreamState.DOWN:
+                _LOGGER.info("Connection to the wgtwo event stream restored")
+            self._set_state(StreamState.CONNECTED)
+        elif status.state is ConnectionState.DISCONNECTED:
+            self.last_error = status.reason
+            if self.state is StreamState.CONNECTED:
+                self._set_state(StreamState.RECONNECTING)
+                self._start_grace_timer()
+        elif status.state is ConnectionState.FAILED:
+            self.last_error = status.reason
+
+    def _start_grace_timer(self) -> None:
+        if self._grace_timer is not None:
+            return
+        grace = self._settings.disconnect_grace
+        if grace <= 0:
+            self._grace_over(None)
+        else:
+            self._grace_timer = async_call_later(self._hass, grace, self._grace_over)
+
+    @callback
+    def _grace_over(self, _now: datetime | None) -> None:
+        self._grace_timer = None
+        if self.state is StreamState.CONNECTING:
+            _LOGGER.info("Cannot reach the wgtwo event stream (%s)", self.last_error or "unknown")
+        elif self.state is StreamState.RECONNECTING:
             _LOGGER.info(
                 "Connection to the wgtwo event stream lost (%s)", self.last_error or "unknown"
             )
-            self._reported_down = True
-        self._set_connected(False)
-
-    def _cancel_down_timer(self) -> None:
-        if self._down_timer is not None:
-            self._down_timer()
-            self._down_timer = None
-
-    def _set_connected(self, connected: bool) -> None:
-        if connected == self.connected:
+        else:
             return
-        self.connected = connected
-        async_dispatcher_send(
-            self._hass, SIGNAL_CONNECTION.format(entry_id=self._entry.entry_id), connected
-        )
+        self._set_state(StreamState.DOWN)
 
-    def _create_scope_issue(self, scopes: Iterable[str]) -> None:
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            self.issue_id,
-            is_fixable=True,
-            is_persistent=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="missing_scopes",
-            translation_placeholders={
-                "scopes": ", ".join(sorted(scopes)),
-                "title": self._entry.title,
-            },
-            data={"entry_id": self._entry.entry_id},
-        )
+    def _cancel_timers(self) -> None:
+        for timer in (self._grace_timer, self._retry_timer):
+            if timer is not None:
+                timer()
+        self._grace_timer = self._retry_timer = None
+
+    def _set_state(self, state: StreamState) -> None:
+        if state is self.state:
+            return
+        self.state = state
+        self._on_state(state, self.error)

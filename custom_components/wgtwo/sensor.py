@@ -8,23 +8,21 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
-    RestoreSensor,
     SensorDeviceClass,
+    SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, EntityCategory
-from homeassistant.core import HomeAssistant, State
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
-from homeassistant.util import dt as dt_util
 
 from .call_state import CallState
-from .client import Country, Handset, Locations
+from .coordinator import WgtwoCoordinator
 from .data import WgtwoConfigEntry
 from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
-from .subscriber import LastCaller, Subscriber
-from .tracker import SubscriberTracker
+from .subscriber import Aspect, Subscriber
 
 PARALLEL_UPDATES = 0
 
@@ -33,24 +31,19 @@ STATE_HIDDEN = "hidden"
 
 @dataclass(frozen=True, kw_only=True)
 class WgtwoSensorDescription(SensorEntityDescription):
-    """How a sensor reads, describes and restores the subscriber state."""
+    """How a sensor reads and describes the subscriber state, and what it depends on."""
 
+    aspects: Aspect
     value_fn: Callable[[Subscriber], StateType | datetime]
-    attrs_fn: Callable[[SubscriberTracker, Subscriber], dict[str, Any] | None] = (
-        lambda _tracker, _sub: None
+    attrs_fn: Callable[[WgtwoCoordinator, Subscriber], dict[str, Any] | None] = (
+        lambda _coordinator, _sub: None
     )
-    restore_fn: Callable[[Subscriber, State], bool] | None = None
+    # Whether the value is only true while the stream is up (a stale "idle" is a lie).
+    needs_stream: bool = False
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    return dt_util.parse_datetime(value) if isinstance(value, str) else None
-
-
-# -- last caller -------------------------------------------------------------------------
 
 
 def _last_caller_value(sub: Subscriber) -> str | None:
@@ -60,35 +53,18 @@ def _last_caller_value(sub: Subscriber) -> str | None:
     return STATE_HIDDEN if caller.hidden else caller.number
 
 
-def _last_caller_attrs(tracker: SubscriberTracker, sub: Subscriber) -> dict[str, Any] | None:
+def _last_caller_attrs(coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str, Any] | None:
     caller = sub.last_caller
     if caller is None:
         return None
     return {
-        "name": None if caller.hidden else tracker.name_for(caller.number),
+        "name": None if caller.hidden else coordinator.phonebook.name_for(caller.number),
         "call_id": caller.call_id,
         "time": _iso(caller.time),
     }
 
 
-def _restore_last_caller(sub: Subscriber, state: State) -> bool:
-    time = _parse_time(state.attributes.get("time"))
-    if time is None:
-        return False
-    hidden = state.state == STATE_HIDDEN
-    caller = LastCaller(
-        number=None if hidden else state.state,
-        hidden=hidden,
-        call_id=str(state.attributes.get("call_id") or ""),
-        time=time,
-    )
-    return sub.restore_last_caller(caller)
-
-
-# -- roaming country ---------------------------------------------------------------------
-
-
-def _country_attrs(_tracker: SubscriberTracker, sub: Subscriber) -> dict[str, Any] | None:
+def _country_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str, Any] | None:
     if sub.country is None:
         return None
     previous = sub.previous_country
@@ -99,43 +75,10 @@ def _country_attrs(_tracker: SubscriberTracker, sub: Subscriber) -> dict[str, An
     }
 
 
-def _restore_country(sub: Subscriber, state: State) -> bool:
-    attrs = state.attributes
-    code = attrs.get("country_code")
-    if not isinstance(code, str):
-        return False
-    previous_code = attrs.get("previous_country_code")
-    previous = (
-        Country(code=previous_code, name=str(attrs.get("previous_country") or ""))
-        if isinstance(previous_code, str)
-        else None
-    )
-    return sub.restore_country(Country(code=code, name=state.state), previous)
-
-
-# -- missed calls ------------------------------------------------------------------------
-
-
-def _restore_missed_calls(sub: Subscriber, state: State) -> bool:
-    try:
-        count = int(state.state)
-    except ValueError:
-        return False
-    return sub.restore_missed_calls(count)
-
-
-# -- diagnostics -------------------------------------------------------------------------
-
-
-def _handset_attrs(_tracker: SubscriberTracker, sub: Subscriber) -> dict[str, Any] | None:
+def _handset_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str, Any] | None:
     if sub.handset is None:
         return None
     return {"software_version": sub.handset.software_version}
-
-
-def _restore_handset(sub: Subscriber, state: State) -> bool:
-    version = state.attributes.get("software_version")
-    return sub.restore_handset(Handset(imei=state.state, software_version=str(version or "")))
 
 
 def _serving_node(sub: Subscriber) -> str | None:
@@ -145,85 +88,70 @@ def _serving_node(sub: Subscriber) -> str | None:
     return location.mme or location.vlr or location.sgsn or location.msc
 
 
-def _location_attrs(_tracker: SubscriberTracker, sub: Subscriber) -> dict[str, Any] | None:
+def _location_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str, Any] | None:
     if sub.location is None:
         return None
     return sub.location.as_dict()
 
 
-def _restore_location(sub: Subscriber, state: State) -> bool:
-    attrs = state.attributes
-
-    def _get(key: str) -> str | None:
-        value = attrs.get(key)
-        return value if isinstance(value, str) else None
-
-    return sub.restore_location(
-        Locations(msc=_get("msc"), vlr=_get("vlr"), sgsn=_get("sgsn"), mme=_get("mme"))
-    )
-
-
-def _restore_last_event(sub: Subscriber, state: State) -> bool:
-    time = _parse_time(state.state)
-    return time is not None and sub.restore_last_event(time)
-
-
 SENSORS: tuple[WgtwoSensorDescription, ...] = (
     WgtwoSensorDescription(
         key="last_caller",
+        aspects=Aspect.LAST_CALLER,
         translation_key="last_caller",
         value_fn=_last_caller_value,
         attrs_fn=_last_caller_attrs,
-        restore_fn=_restore_last_caller,
     ),
     WgtwoSensorDescription(
         key="call_state",
+        aspects=Aspect.CALLS | Aspect.CONNECTION,
+        needs_stream=True,
         translation_key="call_state",
         device_class=SensorDeviceClass.ENUM,
         options=[state.value for state in CallState],
         value_fn=lambda sub: sub.call_state.value,
-        attrs_fn=lambda _tracker, sub: {"active_calls": sub.calls.active_calls},
+        attrs_fn=lambda _coordinator, sub: {"active_calls": sub.calls.active_calls},
     ),
     WgtwoSensorDescription(
         key="roaming_country",
+        aspects=Aspect.COUNTRY,
         translation_key="roaming_country",
         value_fn=lambda sub: (sub.country.name or sub.country.code) if sub.country else None,
         attrs_fn=_country_attrs,
-        restore_fn=_restore_country,
     ),
     WgtwoSensorDescription(
         key="missed_calls",
+        aspects=Aspect.MISSED_CALLS,
         translation_key="missed_calls",
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda sub: sub.missed_calls,
-        restore_fn=_restore_missed_calls,
     ),
     WgtwoSensorDescription(
         key="handset",
+        aspects=Aspect.HANDSET,
         translation_key="handset",
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda sub: sub.handset.imei if sub.handset else None,
         attrs_fn=_handset_attrs,
-        restore_fn=_restore_handset,
     ),
     WgtwoSensorDescription(
         key="location",
+        aspects=Aspect.LOCATION,
         translation_key="location",
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=_serving_node,
         attrs_fn=_location_attrs,
-        restore_fn=_restore_location,
     ),
     WgtwoSensorDescription(
         key="last_event",
+        aspects=Aspect.LAST_EVENT,
         translation_key="last_event",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda sub: sub.last_event,
-        restore_fn=_restore_last_event,
     ),
 )
 
@@ -234,29 +162,34 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of every subscriber, now and when new ones appear."""
-    await async_setup_subscriber_entities(
-        hass,
+    async_setup_subscriber_entities(
         entry,
         async_add_entities,
-        lambda tracker, sub: [WgtwoSensor(tracker, sub, description) for description in SENSORS],
+        lambda coordinator, sub: [
+            WgtwoSensor(coordinator, sub, description) for description in SENSORS
+        ],
     )
 
 
-class WgtwoSensor(WgtwoSubscriberEntity, RestoreSensor):
+class WgtwoSensor(WgtwoSubscriberEntity, SensorEntity):
     """A sensor showing part of the subscriber's state."""
 
     entity_description: WgtwoSensorDescription
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the value from before the restart when no event has set it yet."""
-        await super().async_added_to_hass()
-        restore = self.entity_description.restore_fn
-        if restore is None:
-            return
-        state = await self.async_get_last_state()
-        if state is None or state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
-            return
-        self._restored(restore(self.subscriber, state))
+    def __init__(
+        self,
+        coordinator: WgtwoCoordinator,
+        subscriber: Subscriber,
+        description: WgtwoSensorDescription,
+    ) -> None:
+        """Bind the sensor to its subscriber and to the aspects it shows."""
+        super().__init__(coordinator, subscriber, description)
+        self.aspects = description.aspects
+
+    @property
+    def available(self) -> bool:
+        """Facts keep their last value; live state only while the stream is up."""
+        return not self.entity_description.needs_stream or self.coordinator.stream_live
 
     @property
     def native_value(self) -> StateType | datetime:
@@ -266,4 +199,4 @@ class WgtwoSensor(WgtwoSubscriberEntity, RestoreSensor):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the attributes."""
-        return self.entity_description.attrs_fn(self.tracker, self.subscriber)
+        return self.entity_description.attrs_fn(self.coordinator, self.subscriber)

@@ -1,75 +1,63 @@
 """Actions of the integration: reset a subscriber's missed calls, mark its voicemails heard.
 
-Both target subscriber devices or any of their entities.
+Both are entity actions: Home Assistant resolves the target (subscriber devices, or their
+missed-calls sensor / new-voicemail binary sensor) to the entities, and each subscriber
+reached is acted on once, however many of its entities the target names.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, ServiceCall, callback
-from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import (
-    config_validation as cv,
-    entity_registry as er,
-    target as target_helpers,
-)
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.service import async_register_batched_platform_entity_service
 
 from .const import DOMAIN
-from .data import WgtwoConfigEntry
+from .coordinator import WgtwoCoordinator
+from .entity import WgtwoSubscriberEntity
 from .subscriber import Subscriber
-from .tracker import SubscriberTracker
 
 SERVICE_RESET_MISSED_CALLS: Final = "reset_missed_calls"
 SERVICE_MARK_VOICEMAIL_HEARD: Final = "mark_voicemail_heard"
 
 
-def _targeted(hass: HomeAssistant, call: ServiceCall) -> list[tuple[SubscriberTracker, Subscriber]]:
-    """Resolve the call's target to subscribers of loaded entries."""
-    selected = target_helpers.async_extract_referenced_entity_ids(
-        hass, target_helpers.TargetSelection(call.data), primary_entities_only=False
-    )
-    device_ids = set(selected.referenced_devices)
-    registry = er.async_get(hass)
-    for entity_id in selected.referenced | selected.indirectly_referenced:
-        if (entry := registry.async_get(entity_id)) is not None and entry.device_id:
-            device_ids.add(entry.device_id)
-    found: list[tuple[SubscriberTracker, Subscriber]] = []
-    config_entry: WgtwoConfigEntry
-    for config_entry in hass.config_entries.async_entries(DOMAIN):
-        if config_entry.state is not ConfigEntryState.LOADED:
-            continue
-        tracker = config_entry.runtime_data.tracker
-        for device_id in device_ids:
-            if (subscriber := tracker.subscriber_for_device(device_id)) is not None:
-                found.append((tracker, subscriber))
-    if not found:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_subscriber_targeted"
-        )
-    return found
+def _subscribers(entities: list[Entity]) -> list[tuple[WgtwoCoordinator, Subscriber]]:
+    """Return the distinct subscribers behind the targeted entities."""
+    found: dict[int, tuple[WgtwoCoordinator, Subscriber]] = {}
+    for entity in entities:
+        if isinstance(entity, WgtwoSubscriberEntity):
+            found.setdefault(id(entity.subscriber), (entity.coordinator, entity.subscriber))
+    return list(found.values())
 
 
-async def _reset_missed_calls(call: ServiceCall) -> None:
-    for tracker, subscriber in _targeted(call.hass, call):
-        tracker.async_reset_missed_calls(subscriber)
+async def _reset_missed_calls(entities: list[Entity], call: ServiceCall) -> None:
+    for coordinator, subscriber in _subscribers(entities):
+        coordinator.async_reset_missed_calls(subscriber)
 
 
-async def _mark_voicemail_heard(call: ServiceCall) -> None:
-    for tracker, subscriber in _targeted(call.hass, call):
-        await tracker.async_mark_voicemail_heard(subscriber)
+async def _mark_voicemail_heard(entities: list[Entity], call: ServiceCall) -> None:
+    for coordinator, subscriber in _subscribers(entities):
+        await coordinator.async_mark_voicemail_heard(subscriber)
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the actions (from the integration's ``async_setup``; safe to call again)."""
-    if hass.services.has_service(DOMAIN, SERVICE_RESET_MISSED_CALLS):
-        return
-    schema = cv.make_entity_service_schema({})
-    hass.services.async_register(
-        DOMAIN, SERVICE_RESET_MISSED_CALLS, _reset_missed_calls, schema=schema
+    """Register the actions (from the integration's ``async_setup``)."""
+    async_register_batched_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_RESET_MISSED_CALLS,
+        entity_domain=Platform.SENSOR,
+        func=_reset_missed_calls,
+        schema=None,
     )
-    hass.services.async_register(
-        DOMAIN, SERVICE_MARK_VOICEMAIL_HEARD, _mark_voicemail_heard, schema=schema
+    async_register_batched_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_MARK_VOICEMAIL_HEARD,
+        entity_domain=Platform.BINARY_SENSOR,
+        func=_mark_voicemail_heard,
+        schema=None,
     )

@@ -56,6 +56,9 @@ class WgtwoSettings:
     missed_call_settle: float = 2.0
     # How long the config flow waits for the server to accept the stream.
     check_timeout: float = 10.0
+    # Subscriber snapshots are written this long after a change (changes in between join
+    # the same write); Home Assistant's final write at shutdown saves what is pending.
+    save_delay: float = 10.0
 
 
 DEFAULT_SETTINGS: Final = WgtwoSettings()

@@ -1,8 +1,9 @@
 """What Home Assistant knows about one subscriber number; the entities render it.
 
-The tracker updates this state from events; entities restore it after a restart. Restored
-values never overwrite what an event delivered since the start (events can arrive before
-the entities are added), and restored counters add to what was counted since the start.
+The coordinator changes this state from events and keeps a snapshot of its lasting facts
+(last caller, counters, unheard voicemails, country, handset, serving nodes) in the
+entry's store, so the entities show them again after a restart. Calls in progress are
+not kept: after a restart the phone is idle until its next call event.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from enum import IntFlag, auto
+from typing import Any, Final
+
+from homeassistant.util import dt as dt_util
 
 from .call_state import CallState, CallTracker
 from .client import Country, Handset, Locations
@@ -18,6 +22,25 @@ from .countries import country_from_number, normalize_country_code
 
 MAX_UNHEARD_VOICEMAILS: Final = 100
 MAX_REMEMBERED_CALLERS: Final = 64
+
+
+class Aspect(IntFlag):
+    """Parts of a subscriber's state, so an update reaches only the entities showing them."""
+
+    CALLS = auto()
+    LAST_CALLER = auto()
+    MISSED_CALLS = auto()
+    VOICEMAIL = auto()
+    COUNTRY = auto()
+    LOCATION = auto()
+    HANDSET = auto()
+    LAST_EVENT = auto()
+    CONNECTION = auto()
+
+
+ALL_ASPECTS: Final = Aspect(sum(Aspect))
+# Aspects kept in the stored snapshot: a change to any of them schedules a save.
+STORED_ASPECTS: Final = ALL_ASPECTS & ~(Aspect.CALLS | Aspect.CONNECTION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +85,6 @@ class Subscriber:
         # Caller number -> whether that caller's latest call hid the number, so a
         # voicemail left by a hidden caller does not reveal it either.
         self._callers_hidden: OrderedDict[str, bool] = OrderedDict()
-        self._restored: set[str] = set()
-        self._country_code_only = False
 
     @property
     def call_state(self) -> CallState:
@@ -77,10 +98,17 @@ class Subscriber:
             return None
         return normalize_country_code(self.country.code) != self.home_country
 
-    def seen(self, timestamp: datetime) -> None:
-        """Record the time of an event."""
+    @property
+    def latest_voicemail(self) -> UnheardVoicemail | None:
+        """The newest unheard voicemail."""
+        return max(self.voicemails, key=lambda v: v.time) if self.voicemails else None
+
+    def seen(self, timestamp: datetime) -> bool:
+        """Record the time of an event; True if it is the newest so far."""
         if self.last_event is None or timestamp > self.last_event:
             self.last_event = timestamp
+            return True
+        return False
 
     def remember_caller(self, number: str, hidden: bool) -> None:
         """Remember whether a caller hid its number (bounded)."""
@@ -93,12 +121,6 @@ class Subscriber:
         """Whether this number last called with its number hidden."""
         return number is not None and self._callers_hidden.get(number, False)
 
-    def set_country(self, current: Country, previous: Country | None) -> None:
-        """Record the country the network reported."""
-        self.country = current
-        self.previous_country = previous
-        self._country_code_only = False
-
     def add_voicemail(self, voicemail: UnheardVoicemail) -> bool:
         """Add an unheard voicemail; False if it is already known."""
         if any(v.voicemail_id == voicemail.voicemail_id for v in self.voicemails):
@@ -107,70 +129,98 @@ class Subscriber:
         del self.voicemails[:-MAX_UNHEARD_VOICEMAILS]
         return True
 
-    def _first_restore(self, key: str) -> bool:
-        if key in self._restored:
-            return False
-        self._restored.add(key)
-        return True
+    # -- snapshot ----------------------------------------------------------------------
 
-    # -- restore (called by entities with their last state) --------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Return the lasting facts as JSON types, for the entry's store."""
+        caller = self.last_caller
+        return {
+            "last_caller": None
+            if caller is None
+            else {
+                "number": caller.number,
+                "hidden": caller.hidden,
+                "call_id": caller.call_id,
+                "time": caller.time.isoformat(),
+            },
+            "missed_calls": self.missed_calls,
+            "voicemails": [
+                {"voicemail_id": v.voicemail_id, "from_number": v.from_number, "time": _iso(v.time)}
+                for v in self.voicemails
+            ],
+            "country": _as_dict(self.country),
+            "previous_country": _as_dict(self.previous_country),
+            "location": _as_dict(self.location),
+            "handset": _as_dict(self.handset),
+            "last_event": _iso(self.last_event),
+        }
 
-    def restore_last_caller(self, caller: LastCaller) -> bool:
-        """Restore the last caller unless an event set a newer one."""
-        if self.last_caller is not None and self.last_caller.time >= caller.time:
-            return False
-        self.last_caller = caller
-        return True
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take the facts back from a snapshot; malformed parts are skipped."""
+        caller = _dict(data.get("last_caller"))
+        time = _time(caller.get("time"))
+        if time is not None:
+            hidden = caller.get("hidden") is True
+            self.last_caller = LastCaller(
+                number=None if hidden else _str(caller.get("number")),
+                hidden=hidden,
+                call_id=_str(caller.get("call_id")) or "",
+                time=time,
+            )
+        missed = data.get("missed_calls")
+        if isinstance(missed, int) and missed > 0:
+            self.missed_calls = missed
+        for item in data.get("voicemails") or []:
+            voicemail = _dict(item)
+            voicemail_id = _str(voicemail.get("voicemail_id"))
+            when = _time(voicemail.get("time"))
+            if voicemail_id and when is not None:
+                self.add_voicemail(
+                    UnheardVoicemail(voicemail_id, _str(voicemail.get("from_number")), when)
+                )
+        self.country = _country(data.get("country"))
+        self.previous_country = _country(data.get("previous_country"))
+        location = _dict(data.get("location"))
+        if location:
+            self.location = Locations(
+                msc=_str(location.get("msc")),
+                vlr=_str(location.get("vlr")),
+                sgsn=_str(location.get("sgsn")),
+                mme=_str(location.get("mme")),
+            )
+        handset = _dict(data.get("handset"))
+        if imei := _str(handset.get("imei")):
+            self.handset = Handset(
+                imei=imei, software_version=_str(handset.get("software_version")) or ""
+            )
+        self.last_event = _time(data.get("last_event"))
 
-    def restore_missed_calls(self, count: int) -> bool:
-        """Add the count from before the restart (once)."""
-        if not self._first_restore("missed_calls") or count <= 0:
-            return False
-        self.missed_calls += count
-        return True
 
-    def restore_voicemails(self, voicemails: list[UnheardVoicemail]) -> bool:
-        """Put back the unheard voicemails from before the restart (once)."""
-        if not self._first_restore("voicemails") or not voicemails:
-            return False
-        known = {v.voicemail_id for v in self.voicemails}
-        restored = [v for v in voicemails if v.voicemail_id not in known]
-        self.voicemails[:0] = restored
-        del self.voicemails[:-MAX_UNHEARD_VOICEMAILS]
-        return bool(restored)
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
-    def restore_country(
-        self, current: Country, previous: Country | None, *, code_only: bool = False
-    ) -> bool:
-        """Restore the country unless an event already reported one.
 
-        ``code_only`` marks a restore that knows only the code (from the roaming sensor);
-        a full restore (from the roaming country sensor) may still replace it.
-        """
-        if self.country is not None and not (self._country_code_only and not code_only):
-            return False
-        self.country = current
-        self.previous_country = previous
-        self._country_code_only = code_only
-        return True
+def _as_dict(value: Country | Locations | Handset | None) -> dict[str, Any] | None:
+    return value.as_dict() if value is not None else None
 
-    def restore_location(self, location: Locations) -> bool:
-        """Restore the serving nodes unless an event already reported them."""
-        if self.location is not None:
-            return False
-        self.location = location
-        return True
 
-    def restore_handset(self, handset: Handset) -> bool:
-        """Restore the handset unless an event already reported one."""
-        if self.handset is not None:
-            return False
-        self.handset = handset
-        return True
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
-    def restore_last_event(self, timestamp: datetime) -> bool:
-        """Restore the last event time unless a newer event arrived."""
-        if self.last_event is not None and self.last_event >= timestamp:
-            return False
-        self.last_event = timestamp
-        return True
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _time(value: Any) -> datetime | None:
+    """Parse a stored time; one without a time zone cannot be compared and is dropped."""
+    parsed = dt_util.parse_datetime(value) if isinstance(value, str) else None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def _country(value: Any) -> Country | None:
+    country = _dict(value)
+    code = _str(country.get("code"))
+    if code is None:
+        return None
+    return Country(code=code, name=_str(country.get("name")) or "")

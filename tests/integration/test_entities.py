@@ -446,8 +446,8 @@ async def test_diagnostic_sensors_disabled_by_default(
     node = state_of(hass, entry, "sensor", "location")
     assert node.state == "mme1.epc.mnc001.mcc242.3gppnetwork.org"
     assert node.attributes["vlr"] == "4790000001"
-    # The last event time was not: it returns with the next event.
-    assert value(hass, entry, "sensor", "last_event") == STATE_UNKNOWN
+    # So was the time of the last event.
+    assert value(hass, entry, "sensor", "last_event") == "2026-11-27T10:00:01+00:00"
     await publish_and_wait(
         hass, auth_sandbox, entry, [handset(ALICE, "490154203237518", seconds=5)]
     )

@@ -9,10 +9,9 @@ import grpc
 import pytest
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigFlowResult
+from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
@@ -23,9 +22,8 @@ from custom_components.wgtwo.const import (
     CONF_EVENT_TYPES,
     CONF_TOKEN_URL,
     DOMAIN,
-    SIGNAL_CONNECTION,
 )
-from custom_components.wgtwo.hub import subscription_name
+from custom_components.wgtwo.hub import StreamState, subscription_name
 from tests.sandbox_fixtures import MakeSandbox, free_port
 from wgtwo_sandbox import SandboxServer
 
@@ -42,7 +40,7 @@ from .conftest import (
     wait_connected,
     wait_for,
 )
-from .wgtwo_events import ALICE, BOB, call, voicemail
+from .wgtwo_events import ALICE, BOB, call, coordinator_of, voicemail
 
 VOICE_SCOPE = "events.voice.subscribe"
 
@@ -59,15 +57,11 @@ def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[ConfigFlow
 async def test_setup_connects_and_unload_stops_everything(
     hass: HomeAssistant, auth_sandbox: SandboxServer, config_entry: MockConfigEntry
 ) -> None:
-    states: list[bool] = []
-    async_dispatcher_connect(
-        hass, SIGNAL_CONNECTION.format(entry_id=config_entry.entry_id), states.append
-    )
-
     await async_setup_entry_and_connect(hass, config_entry)
 
     hub = hub_of(config_entry)
-    assert states == [True]
+    connected = f"binary_sensor.{config_entry.title.replace(' ', '_')}_connected"
+    assert hass.states.get(connected).state == STATE_ON  # type: ignore[union-attr]
     (subscription,) = auth_sandbox.stats["subscriptions"]
     name = subscription_name(config_entry.entry_id)
     assert subscription["durable_name"] == name
@@ -79,7 +73,7 @@ async def test_setup_connects_and_unload_stops_everything(
     await hass.async_block_till_done()
     assert config_entry.state is ConfigEntryState.NOT_LOADED
     assert not hub.connected
-    assert states == [True, False]
+    assert hub.state is StreamState.STOPPED
     await wait_for(lambda: auth_sandbox.stats["open_streams"] == 0)
 
 
@@ -160,7 +154,7 @@ async def test_revoked_credentials_while_running_start_reauth(
     await wait_for(lambda: bool(reauth_flows(hass, entry)))
 
     assert not hub.connected
-    assert hub.stats["state"] == "failed"
+    assert hub.state is StreamState.STOPPED
     assert "test-secret" not in caplog.text
     assert "rotated-secret" not in caplog.text
 
@@ -379,7 +373,7 @@ async def test_actions_use_one_scope_each(hass: HomeAssistant, make_sandbox: Mak
     await publish_and_wait(
         hass, server, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
     )
-    actions = hub_of(entry).actions
+    actions = coordinator_of(entry).actions
 
     fetched = await actions.get_voicemail("vm1")
     assert fetched.from_number == BOB
@@ -403,11 +397,10 @@ async def test_actions_exist_without_a_loaded_entry(hass: HomeAssistant) -> None
 
     assert hass.services.has_service(DOMAIN, "reset_missed_calls")
     assert hass.services.has_service(DOMAIN, "mark_voicemail_heard")
-    with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN, "reset_missed_calls", {"device_id": "nonexistent"}, blocking=True
-        )
-    assert err.value.translation_key == "no_subscriber_targeted"
+    # Nothing to act on: nothing happens.
+    await hass.services.async_call(
+        DOMAIN, "reset_missed_calls", {"device_id": "nonexistent"}, blocking=True
+    )
 
 
 async def test_broken_server_address_fails_setup(hass: HomeAssistant) -> None:
@@ -460,7 +453,7 @@ async def test_removing_the_entry_deletes_its_issues(
     assert registry.async_get_issue(DOMAIN, f"missing_scopes_{other.entry_id}") is not None
 
 
-async def test_refused_request_stops_the_stream_without_retrying(
+async def test_refused_request_waits_long_before_retrying(
     hass: HomeAssistant,
     auth_sandbox: SandboxServer,
     setup_integration: MockConfigEntry,
@@ -470,9 +463,10 @@ async def test_refused_request_stops_the_stream_without_retrying(
 
     auth_sandbox.end_streams(grpc.StatusCode.INVALID_ARGUMENT, "bad request")
 
-    await wait_for(lambda: hub.stats["state"] == "failed")
+    await wait_for(lambda: hub.state is StreamState.DOWN)
     await hass.async_block_till_done()
     assert not hub.connected
+    assert hub.error is not None
     assert setup_integration.state is ConfigEntryState.LOADED
     assert "The event stream stopped: server refused the subscription (INVALID_ARGUMENT)" in (
         caplog.text
@@ -527,13 +521,15 @@ async def test_a_routine_stream_end_is_not_shown_as_a_loss(
     change_settings(hass, disconnect_grace=0.5)
     await async_setup_entry_and_connect(hass, config_entry)
     hub = hub_of(config_entry)
+    coordinator = coordinator_of(config_entry)
     changes: list[bool] = []
 
     @callback
-    def record(connected: bool) -> None:
-        changes.append(connected)
+    def record() -> None:
+        if coordinator.stream_up != (changes[-1] if changes else True):
+            changes.append(coordinator.stream_up)
 
-    async_dispatcher_connect(hass, SIGNAL_CONNECTION.format(entry_id=config_entry.entry_id), record)
+    coordinator.async_add_stream_listener(record)
     caplog.set_level(logging.INFO, logger="custom_components.wgtwo")
     opened = auth_sandbox.stats["streams_opened"]
 

@@ -1,35 +1,44 @@
-"""Devices and entity states come back after a restart or a reload."""
+"""Devices and subscriber state come back after a restart or a reload.
+
+The coordinator keeps one snapshot per subscriber in the entry's store; a test plays a
+previous run by putting a snapshot into ``hass_storage`` before setting the entry up.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from homeassistant.const import STATE_OFF, STATE_ON
-from homeassistant.core import HomeAssistant, State
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, STATE_OFF, STATE_ON
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    mock_restore_cache_with_extra_data,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wgtwo.const import DOMAIN
+from custom_components.wgtwo.storage import STORAGE_VERSION
 from wgtwo_sandbox import SandboxServer
 
-from .conftest import async_setup_entry_and_connect, make_entry, publish_and_wait, wait_for
+from .conftest import (
+    async_setup_entry_and_connect,
+    async_unload_and_wait,
+    change_settings,
+    make_entry,
+    publish_and_wait,
+    wait_for,
+)
 from .wgtwo_events import (
     ALICE,
     BOB,
     CAROL,
     call,
     consent_revoke,
+    coordinator_of,
     country,
     entity_id,
     handset,
     location,
-    tracker_of,
     voicemail,
 )
 
@@ -41,85 +50,66 @@ KEYS = {
     "binary_sensor": ["new_voicemail", "roaming"],
 }
 
-
-def known_subscriber(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> dict[str, str]:
-    """Register a subscriber's device and entities as a previous run left them."""
-    device = dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id,
-        identifiers={(DOMAIN, f"{entry.entry_id}_{number}")},
-        name="old name",
-    )
-    registry = er.async_get(hass)
-    ids = {}
-    for platform, keys in KEYS.items():
-        for key in keys:
-            ids[key] = registry.async_get_or_create(
-                platform,
-                DOMAIN,
-                f"{entry.entry_id}_{number}_{key}",
-                config_entry=entry,
-                device_id=device.id,
-                suggested_object_id=f"alice_{key}",
-            ).entity_id
-    return ids
+ALICE_BEFORE: dict[str, Any] = {
+    "last_caller": {
+        "number": BOB,
+        "hidden": False,
+        "call_id": "old",
+        "time": "2026-11-27T09:00:00+00:00",
+    },
+    "missed_calls": 3,
+    "voicemails": [
+        {"voicemail_id": "vm1", "from_number": BOB, "time": "2026-11-27T08:00:00+00:00"},
+        {"voicemail_id": "vm2", "from_number": None, "time": "2026-11-27T08:30:00+00:00"},
+    ],
+    "country": {"code": "SE", "name": "Sweden"},
+    "previous_country": {"code": "NO", "name": "Norway"},
+    "location": {"msc": None, "vlr": "4790000001", "sgsn": None, "mme": None},
+    "handset": {"imei": "356938035643809", "software_version": "02"},
+    "last_event": "2026-11-27T09:00:00+00:00",
+}
 
 
-def sensor_data(value: Any) -> dict[str, Any]:
-    return {"native_value": value, "native_unit_of_measurement": None}
+def store_key(entry: MockConfigEntry) -> str:
+    return f"{DOMAIN}.{entry.entry_id}.facts"
+
+
+def previous_run(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    entry: MockConfigEntry,
+    snapshots: dict[str, Any],
+    *,
+    version: int = STORAGE_VERSION,
+) -> None:
+    """Leave devices and stored snapshots as a previous run of Home Assistant did."""
+    for number in snapshots:
+        dr.async_get(hass).async_get_or_create(
+            config_entry_id=entry.entry_id,
+            identifiers={(DOMAIN, f"{entry.entry_id}_{number}")},
+            name="old name",
+        )
+    data = {"subscribers": snapshots} if version == STORAGE_VERSION else snapshots
+    hass_storage[store_key(entry)] = {
+        "version": version,
+        "minor_version": 1,
+        "key": store_key(entry),
+        "data": data,
+    }
+
+
+def state_of(hass: HomeAssistant, entry: MockConfigEntry, platform: str, key: str) -> Any:
+    state = hass.states.get(entity_id(hass, entry, platform, ALICE, key))
+    assert state is not None
+    return state
 
 
 async def test_states_restored_after_restart(
-    hass: HomeAssistant, auth_sandbox: SandboxServer
+    hass: HomeAssistant, auth_sandbox: SandboxServer, hass_storage: dict[str, Any]
 ) -> None:
     entry = make_entry(auth_sandbox)
     entry.add_to_hass(hass)
-    ids = known_subscriber(hass, entry, ALICE)
-    mock_restore_cache_with_extra_data(
-        hass,
-        [
-            (
-                State(
-                    ids["last_caller"],
-                    BOB,
-                    {"name": None, "call_id": "old", "time": "2026-11-27T09:00:00+00:00"},
-                ),
-                sensor_data(BOB),
-            ),
-            (
-                State(
-                    ids["roaming_country"],
-                    "Sweden",
-                    {
-                        "country_code": "SE",
-                        "previous_country": "Norway",
-                        "previous_country_code": "NO",
-                    },
-                ),
-                sensor_data("Sweden"),
-            ),
-            (State(ids["missed_calls"], "3"), sensor_data(3)),
-            (State(ids["call_state"], "talking"), sensor_data("talking")),
-            (
-                State(ids["new_voicemail"], STATE_ON, {"unheard_count": 2}),
-                {
-                    "voicemails": [
-                        {
-                            "voicemail_id": "vm1",
-                            "from_number": BOB,
-                            "time": "2026-11-27T08:00:00+00:00",
-                        },
-                        {
-                            "voicemail_id": "vm2",
-                            "from_number": None,
-                            "time": "2026-11-27T08:30:00+00:00",
-                        },
-                        {"voicemail_id": "", "time": "broken"},
-                    ]
-                },
-            ),
-            (State(ids["roaming"], STATE_ON), {}),
-        ],
-    )
+    previous_run(hass, hass_storage, entry, {ALICE: ALICE_BEFORE})
     await async_setup_entry_and_connect(hass, entry)
     # The device is known again (and renamed to the number: no phonebook entry).
     device = dr.async_get(hass).async_get_device_by_identifier(
@@ -127,23 +117,30 @@ async def test_states_restored_after_restart(
     )
     assert device is not None
     assert device.name == ALICE
-    caller = hass.states.get(ids["last_caller"])
-    assert caller is not None
+    registry = er.async_get(hass)
+    for key in ("handset", "location", "last_event"):
+        registry.async_update_entity(entity_id(hass, entry, "sensor", ALICE, key), disabled_by=None)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    caller = state_of(hass, entry, "sensor", "last_caller")
     assert caller.state == BOB
     assert caller.attributes["call_id"] == "old"
-    trip = hass.states.get(ids["roaming_country"])
-    assert trip is not None
+    trip = state_of(hass, entry, "sensor", "roaming_country")
     assert trip.state == "Sweden"
     assert trip.attributes["previous_country"] == "Norway"
-    assert hass.states.get(ids["roaming"]).state == STATE_ON  # type: ignore[union-attr]
-    assert hass.states.get(ids["missed_calls"]).state == "3"  # type: ignore[union-attr]
+    assert state_of(hass, entry, "binary_sensor", "roaming").state == STATE_ON
+    assert state_of(hass, entry, "sensor", "missed_calls").state == "3"
     # Calls in progress are not restored: the durable stream replays what happened.
-    assert hass.states.get(ids["call_state"]).state == "idle"  # type: ignore[union-attr]
-    voicemails = hass.states.get(ids["new_voicemail"])
-    assert voicemails is not None
+    assert state_of(hass, entry, "sensor", "call_state").state == "idle"
+    voicemails = state_of(hass, entry, "binary_sensor", "new_voicemail")
     assert voicemails.state == STATE_ON
     assert voicemails.attributes["unheard_count"] == 2
     assert voicemails.attributes["voicemail_id"] == "vm2"
+    assert state_of(hass, entry, "sensor", "handset").state == "356938035643809"
+    assert state_of(hass, entry, "sensor", "handset").attributes["software_version"] == "02"
+    assert state_of(hass, entry, "sensor", "location").state == "4790000001"
+    assert state_of(hass, entry, "sensor", "last_event").state == "2026-11-27T09:00:00+00:00"
 
     # New events build on the restored state.
     await publish_and_wait(
@@ -161,9 +158,9 @@ async def test_states_restored_after_restart(
             voicemail("vm3", from_number=CAROL, to_number=ALICE, seconds=5),
         ],
     )
-    await wait_for(lambda: getattr(hass.states.get(ids["missed_calls"]), "state", "") == "4")
-    assert hass.states.get(ids["last_caller"]).state == CAROL  # type: ignore[union-attr]
-    assert hass.states.get(ids["new_voicemail"]).attributes["unheard_count"] == 3  # type: ignore[union-attr]
+    await wait_for(lambda: state_of(hass, entry, "sensor", "missed_calls").state == "4")
+    assert state_of(hass, entry, "sensor", "last_caller").state == CAROL
+    assert state_of(hass, entry, "binary_sensor", "new_voicemail").attributes["unheard_count"] == 3
     # Restored voicemails the operator no longer knows are cleared locally all the same.
     await hass.services.async_call(
         "button",
@@ -171,37 +168,42 @@ async def test_states_restored_after_restart(
         {"entity_id": entity_id(hass, entry, "button", ALICE, "mark_voicemail_heard")},
         blocking=True,
     )
-    assert hass.states.get(ids["new_voicemail"]).state == STATE_OFF  # type: ignore[union-attr]
+    assert state_of(hass, entry, "binary_sensor", "new_voicemail").state == STATE_OFF
     assert auth_sandbox.voicemails.voicemails["vm3"].metadata.played
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_restored_hidden_caller_stays_hidden(
-    hass: HomeAssistant, auth_sandbox: SandboxServer
+async def test_malformed_snapshot_parts_are_skipped(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, hass_storage: dict[str, Any]
 ) -> None:
     entry = make_entry(auth_sandbox)
     entry.add_to_hass(hass)
-    ids = known_subscriber(hass, entry, ALICE)
-    mock_restore_cache_with_extra_data(
-        hass,
-        [
-            (
-                State(
-                    ids["last_caller"],
-                    "hidden",
-                    {"name": None, "call_id": "old", "time": "2026-11-27T09:00:00+00:00"},
-                ),
-                sensor_data("hidden"),
-            ),
-            # Malformed leftovers are ignored.
-            (State(ids["missed_calls"], "many"), sensor_data("many")),
-            (State(ids["roaming_country"], "Sweden", {}), sensor_data("Sweden")),
+    broken = {
+        "last_caller": {
+            "number": BOB,
+            "hidden": True,
+            "call_id": "old",
+            "time": "2026-11-27T09:00:00+00:00",
+        },
+        "missed_calls": "many",
+        "voicemails": [
+            {"voicemail_id": "", "time": "broken"},
+            {"voicemail_id": "vm-naive", "time": "2026-11-27T09:00:00"},
+            "nonsense",
         ],
-    )
+        "country": {"name": "Sweden"},
+        "handset": {"imei": 5},
+        "location": "far away",
+        "last_event": "2026-11-27",
+    }
+    previous_run(hass, hass_storage, entry, {ALICE: broken})
     await async_setup_entry_and_connect(hass, entry)
-    assert hass.states.get(ids["last_caller"]).state == "hidden"  # type: ignore[union-attr]
-    assert hass.states.get(ids["missed_calls"]).state == "0"  # type: ignore[union-attr]
-    assert hass.states.get(ids["roaming_country"]).state == "unknown"  # type: ignore[union-attr]
+    # A hidden caller stays hidden, even if a number was stored with it.
+    assert state_of(hass, entry, "sensor", "last_caller").state == "hidden"
+    assert state_of(hass, entry, "sensor", "missed_calls").state == "0"
+    assert state_of(hass, entry, "sensor", "roaming_country").state == "unknown"
+    assert state_of(hass, entry, "binary_sensor", "new_voicemail").state == STATE_OFF
+    assert coordinator_of(entry).subscribers[ALICE].last_event is None
     # An event newer than the restored caller replaces it.
     await publish_and_wait(
         hass,
@@ -209,8 +211,54 @@ async def test_restored_hidden_caller_stays_hidden(
         entry,
         call("c1", ["CALL_RINGING"], from_number=BOB, to_number=ALICE, owner=ALICE),
     )
-    assert hass.states.get(ids["last_caller"]).state == BOB  # type: ignore[union-attr]
+    assert state_of(hass, entry, "sensor", "last_caller").state == BOB
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_facts_of_the_first_store_version_are_kept(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, hass_storage: dict[str, Any]
+) -> None:
+    """Version 1 kept only handset and serving nodes per number: they carry over."""
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    facts = {"handset": {"imei": "356938035643809", "software_version": "02"}}
+    previous_run(hass, hass_storage, entry, {ALICE: facts, "junk": 5}, version=1)
+    await async_setup_entry_and_connect(hass, entry)
+    coordinator = coordinator_of(entry)
+    handset_known = coordinator.subscribers[ALICE].handset
+    assert handset_known is not None
+    assert handset_known.imei == "356938035643809"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert hass_storage[store_key(entry)]["version"] == STORAGE_VERSION
+
+
+async def test_changes_are_saved_soon_without_an_unload(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A crash loses at most the last moments: saves are debounced, not left to unload."""
+    change_settings(hass, save_delay=0.2)
+    entry = config_entry
+    await async_setup_entry_and_connect(hass, entry)
+    missed = call(
+        "c1", ["CALL_RINGING", "CALL_FWD_VOICEMAIL"], from_number=BOB, to_number=ALICE, owner=ALICE
+    )
+    await publish_and_wait(hass, auth_sandbox, entry, missed)
+    assert store_key(entry) not in hass_storage
+    await wait_for(lambda: store_key(entry) in hass_storage)
+    saved = hass_storage[store_key(entry)]["data"]["subscribers"][ALICE]
+    assert saved["missed_calls"] == 1
+    assert saved["last_caller"]["number"] == BOB
+    # Home Assistant's final write at shutdown takes what is still pending.
+    change = [handset(ALICE, "356938035643809", seconds=5)]
+    await publish_and_wait(hass, auth_sandbox, entry, change)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    saved = hass_storage[store_key(entry)]["data"]["subscribers"][ALICE]
+    assert saved["handset"]["imei"] == "356938035643809"
+    await async_unload_and_wait(hass, entry, auth_sandbox)
 
 
 async def test_device_and_states_survive_reload(
@@ -252,7 +300,7 @@ async def test_device_and_states_survive_reload(
     }
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert ALICE in tracker_of(entry).subscribers
+    assert ALICE in coordinator_of(entry).subscribers
     assert states() == before
 
 
@@ -284,8 +332,8 @@ async def test_removed_device_is_forgotten_until_next_event(
     response = await client.remove_device(device.id)
     assert response["success"]
     await hass.async_block_till_done()
-    tracker = tracker_of(entry)
-    assert ALICE not in tracker.subscribers
+    coordinator = coordinator_of(entry)
+    assert ALICE not in coordinator.subscribers
     assert registry.async_get(device.id) is None
     # It comes back with the subscriber's next event.
     await publish_and_wait(
@@ -294,87 +342,16 @@ async def test_removed_device_is_forgotten_until_next_event(
         entry,
         call("c2", ["CALL_RINGING"], from_number=BOB, to_number=ALICE, owner=ALICE, start=5),
     )
-    assert ALICE in tracker.subscribers
+    assert ALICE in coordinator.subscribers
     state = hass.states.get(entity_id(hass, entry, "sensor", ALICE, "call_state"))
     assert state is not None
     assert state.state == "ringing"
 
 
-async def test_diagnostics_restored_after_restart(
-    hass: HomeAssistant, auth_sandbox: SandboxServer
-) -> None:
-    entry = make_entry(auth_sandbox)
-    entry.add_to_hass(hass)
-    known_subscriber(hass, entry, ALICE)
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
-    )
-    assert device is not None
-    registry = er.async_get(hass)
-    ids = {
-        key: registry.async_get_or_create(
-            "sensor",
-            DOMAIN,
-            f"{entry.entry_id}_{ALICE}_{key}",
-            config_entry=entry,
-            device_id=device.id,
-            suggested_object_id=f"alice_{key}",
-        ).entity_id
-        for key in ("handset", "location", "last_event")
-    }
-    mock_restore_cache_with_extra_data(
-        hass,
-        [
-            (
-                State(ids["handset"], "356938035643809", {"software_version": "02"}),
-                sensor_data("356938035643809"),
-            ),
-            (
-                State(ids["location"], "4790000001", {"vlr": "4790000001", "msc": None}),
-                sensor_data("4790000001"),
-            ),
-            (
-                State(ids["last_event"], "2026-11-27T09:00:00+00:00"),
-                sensor_data("2026-11-27T09:00:00+00:00"),
-            ),
-        ],
-    )
-    await async_setup_entry_and_connect(hass, entry)
-    handset_state = hass.states.get(ids["handset"])
-    assert handset_state is not None
-    assert handset_state.state == "356938035643809"
-    assert handset_state.attributes["software_version"] == "02"
-    location_state = hass.states.get(ids["location"])
-    assert location_state is not None
-    assert location_state.state == "4790000001"
-    assert location_state.attributes["msc"] is None
-    assert hass.states.get(ids["last_event"]).state == "2026-11-27T09:00:00+00:00"  # type: ignore[union-attr]
-    assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-async def test_roaming_restored_on_its_own(
-    hass: HomeAssistant, auth_sandbox: SandboxServer
-) -> None:
-    """The roaming sensor restores even when the roaming country sensor kept nothing."""
-    entry = make_entry(auth_sandbox)
-    entry.add_to_hass(hass)
-    ids = known_subscriber(hass, entry, ALICE)
-    mock_restore_cache_with_extra_data(
-        hass,
-        [(State(ids["roaming"], STATE_ON, {"home_country": "NO", "country_code": "DE"}), {})],
-    )
-    await async_setup_entry_and_connect(hass, entry)
-    roaming = hass.states.get(ids["roaming"])
-    assert roaming is not None
-    assert roaming.state == STATE_ON
-    assert roaming.attributes["country_code"] == "DE"
-    assert await hass.config_entries.async_unload(entry.entry_id)
-
-
 async def test_handset_and_nodes_kept_on_disk(
     hass: HomeAssistant, auth_sandbox: SandboxServer, hass_storage: dict[str, Any]
 ) -> None:
-    """Facts are saved on unload, read at setup, and dropped with the subscriber."""
+    """Snapshots are saved on unload, read at setup, and dropped with the subscriber."""
     entry = make_entry(auth_sandbox)
     entry.add_to_hass(hass)
     await async_setup_entry_and_connect(hass, entry)
@@ -388,12 +365,10 @@ async def test_handset_and_nodes_kept_on_disk(
         ],
     )
     assert await hass.config_entries.async_unload(entry.entry_id)
-    key = f"{DOMAIN}.{entry.entry_id}.facts"
-    stored = hass_storage[key]["data"]
+    key = store_key(entry)
+    stored = hass_storage[key]["data"]["subscribers"]
     assert stored[ALICE]["handset"] == {"imei": "356938035643809", "software_version": "02"}
     assert stored[CAROL]["location"]["vlr"] == "4670000000"
-    # A malformed item is skipped.
-    stored[CAROL]["handset"] = {"imei": 5}
     stored[BOB] = {"handset": {"imei": "1"}}  # no device for this number
     # Enabled while the entry was unloaded.
     registry = er.async_get(hass)
@@ -402,6 +377,7 @@ async def test_handset_and_nodes_kept_on_disk(
             entity = entity_id(hass, entry, "sensor", number, platform_key)
             registry.async_update_entity(entity, disabled_by=None)
     await async_setup_entry_and_connect(hass, entry)
+    assert BOB not in coordinator_of(entry).subscribers
     handset_state = hass.states.get(entity_id(hass, entry, "sensor", ALICE, "handset"))
     assert handset_state is not None
     assert handset_state.state == "356938035643809"
@@ -413,7 +389,7 @@ async def test_handset_and_nodes_kept_on_disk(
     assert carol_handset.state == "unknown"
     await publish_and_wait(hass, auth_sandbox, entry, [consent_revoke(ALICE, seconds=5)])
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert ALICE not in hass_storage[key]["data"]
+    assert ALICE not in hass_storage[key]["data"]["subscribers"]
     # Deleting the entry leaves no file behind.
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -13,7 +12,7 @@ from custom_components.wgtwo.const import DOMAIN
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import publish_and_wait, wait_for
-from .wgtwo_events import ALICE, BOB, CAROL, call, entity_id, tracker_of, voicemail
+from .wgtwo_events import ALICE, BOB, CAROL, call, coordinator_of, entity_id, voicemail
 
 pytestmark = pytest.mark.usefixtures("quick_missed_calls")
 
@@ -36,7 +35,7 @@ async def miss_calls(
     hass: HomeAssistant, server: SandboxServer, entry: MockConfigEntry, number: str, count: int
 ) -> None:
     """Publish ``count`` unanswered calls to ``number`` and wait until they count."""
-    before = int(missed(hass, entry, number)) if number in tracker_of(entry).subscribers else 0
+    before = int(missed(hass, entry, number)) if number in coordinator_of(entry).subscribers else 0
     for i in range(count):
         await publish_and_wait(
             hass,
@@ -93,24 +92,33 @@ async def test_mark_voicemail_heard_action(
     assert auth_sandbox.voicemails.voicemails["vm1"].metadata.played
 
 
-async def test_action_without_a_subscriber_target(
+async def test_action_resolves_targets_as_home_assistant_does(
     hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
 ) -> None:
+    """Any sensor of a subscriber names it; the service device and unloaded entries none."""
     entry = setup_integration
+    await miss_calls(hass, auth_sandbox, entry, ALICE, 1)
+    await miss_calls(hass, auth_sandbox, entry, CAROL, 1)
     service = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, entry.entry_id), entry.entry_id
     )
     assert service is not None
-    with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN, "reset_missed_calls", {"device_id": service.id}, blocking=True
-        )
-    assert err.value.translation_key == "no_subscriber_targeted"
-    await miss_calls(hass, auth_sandbox, entry, ALICE, 1)
-    device_id = device_id_of(hass, entry, ALICE)
-    # Once the entry is unloaded its subscribers cannot be targeted.
+    await hass.services.async_call(
+        DOMAIN, "reset_missed_calls", {"device_id": service.id}, blocking=True
+    )
+    assert missed(hass, entry, ALICE) == "1"
+    await hass.services.async_call(
+        DOMAIN,
+        "reset_missed_calls",
+        {"entity_id": entity_id(hass, entry, "sensor", ALICE, "call_state")},
+        blocking=True,
+    )
+    assert missed(hass, entry, ALICE) == "0"
+    assert missed(hass, entry, CAROL) == "1"
+    device_id = device_id_of(hass, entry, CAROL)
+    coordinator = coordinator_of(entry)
     assert await hass.config_entries.async_unload(entry.entry_id)
-    with pytest.raises(ServiceValidationError):
-        await hass.services.async_call(
-            DOMAIN, "reset_missed_calls", {"device_id": device_id}, blocking=True
-        )
+    await hass.services.async_call(
+        DOMAIN, "reset_missed_calls", {"device_id": device_id}, blocking=True
+    )
+    assert coordinator.subscribers[CAROL].missed_calls == 1

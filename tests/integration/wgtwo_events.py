@@ -10,8 +10,8 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wgtwo.const import DOMAIN
+from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from custom_components.wgtwo.data import WgtwoConfigEntry
-from custom_components.wgtwo.tracker import SubscriberTracker
 
 ALICE = "+4799900001"
 BOB = "+4799900002"
@@ -203,10 +203,10 @@ def consent_revoke(owner: str, *, seconds: float = 0) -> dict[str, Any]:
     return _event(owner, seconds, {"consentRevokeEvent": {"msisdn": {"e164": owner}}})
 
 
-def tracker_of(entry: MockConfigEntry) -> SubscriberTracker:
-    """The tracker of a loaded entry."""
+def coordinator_of(entry: MockConfigEntry) -> WgtwoCoordinator:
+    """The coordinator of a loaded entry."""
     typed: WgtwoConfigEntry = entry
-    return typed.runtime_data.tracker
+    return typed.runtime_data.coordinator
 
 
 def entity_id(

@@ -1,4 +1,4 @@
-"""Unusual events: missing owners, unknown types, empty payloads, pending decisions."""
+"""The coordinator on unusual events: missing owners, unknown types, empty payloads, timers."""
 
 from __future__ import annotations
 
@@ -13,8 +13,13 @@ from custom_components.wgtwo.client import TokenAuditEvent, TokenOperation
 from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
 from wgtwo_sandbox import SandboxServer
 
-from .conftest import change_settings, publish_and_wait, wait_for
-from .wgtwo_events import ALICE, BASE_TIME, BOB, Parties, at, call, entity_id, tracker_of
+from .conftest import (
+    async_setup_entry_and_connect,
+    change_settings,
+    publish_and_wait,
+    wait_for,
+)
+from .wgtwo_events import ALICE, BASE_TIME, BOB, Parties, at, call, coordinator_of, entity_id
 
 
 def raw(payload: dict[str, Any], owner: str | None = ALICE) -> dict[str, Any]:
@@ -95,7 +100,7 @@ async def test_empty_and_unknown_payloads(
     assert state is not None
     assert state.state == "unknown"
     # Kinds with no entity or bus event (token audits) are ignored.
-    await tracker_of(entry).async_handle_event(
+    await coordinator_of(entry).async_handle_event(
         TokenAuditEvent(
             sequence=0,
             timestamp=BASE_TIME,
@@ -111,13 +116,13 @@ async def test_empty_and_unknown_payloads(
 async def test_pending_missed_call_dropped_with_device_or_unload(
     hass: HomeAssistant,
     auth_sandbox: SandboxServer,
-    setup_integration: MockConfigEntry,
-    monkeypatch: pytest.MonkeyPatch,
+    config_entry: MockConfigEntry,
 ) -> None:
     """A missed-call decision still pending when the device or entry goes away is dropped."""
     change_settings(hass, missed_call_settle=30.0)
-    entry = setup_integration
-    tracker = tracker_of(entry)
+    entry = config_entry
+    await async_setup_entry_and_connect(hass, entry)
+    coordinator = coordinator_of(entry)
     fired = async_capture_events(hass, EVENT_WGTWO)
     incoming: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
     await publish_and_wait(
@@ -127,7 +132,7 @@ async def test_pending_missed_call_dropped_with_device_or_unload(
         (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
     )
     assert device is not None
-    assert tracker.async_forget_device(device)
+    assert coordinator.async_forget_device(device)
     await publish_and_wait(
         hass, auth_sandbox, entry, call("c2", ["CALL_RINGING", "CALL_ENDED"], start=5, **incoming)
     )
@@ -167,7 +172,7 @@ async def test_phone_numbers_and_text_never_logged(
             raw({"consentRevokeEvent": {"msisdn": {"e164": ALICE}}}),
         ],
     )
-    await wait_for(lambda: not tracker_of(entry).subscribers)
+    await wait_for(lambda: not coordinator_of(entry).subscribers)
     wgtwo_logs = [r.getMessage() for r in caplog.records if r.name.startswith("custom_components")]
     assert wgtwo_logs
     for message in wgtwo_logs:

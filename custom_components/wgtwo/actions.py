@@ -1,0 +1,68 @@
+"""The API's voicemail and SMS calls, each with a token that carries only its own scope.
+
+Action scopes are optional grants: a product without SMS sending can still mark
+voicemails read, so no token asks for more than the one call needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+
+from .client import Endpoint, SendSmsResult, Voicemail, WgtwoActions
+from .client.event_types import (
+    SCOPE_SMS_SEND,
+    SCOPE_VOICEMAIL_DELETE,
+    SCOPE_VOICEMAIL_GET,
+    SCOPE_VOICEMAIL_UPDATE,
+)
+from .settings import WgtwoSettings, create_token_provider
+
+
+class ScopedActions:
+    """One action client per scope, opened on first use and closed on unload."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        data: Mapping[str, Any],
+        endpoint: Endpoint,
+        settings: WgtwoSettings,
+    ) -> None:
+        """Remember where and as whom to call; nothing is opened yet."""
+        self._hass = hass
+        self._data = data
+        self._endpoint = endpoint
+        self._settings = settings
+        self._clients: dict[str, WgtwoActions] = {}
+
+    def _client(self, scope: str) -> WgtwoActions:
+        client = self._clients.get(scope)
+        if client is None:
+            provider = create_token_provider(self._hass, self._data, {scope}, self._settings)
+            client = self._clients[scope] = WgtwoActions(self._endpoint, provider)
+        return client
+
+    async def get_voicemail(self, voicemail_id: str) -> Voicemail:
+        """Fetch a voicemail's metadata and audio."""
+        return await self._client(SCOPE_VOICEMAIL_GET).get_voicemail(voicemail_id)
+
+    async def mark_voicemail_read(self, voicemail_id: str) -> None:
+        """Mark a voicemail as played at the operator."""
+        await self._client(SCOPE_VOICEMAIL_UPDATE).mark_voicemail_read(voicemail_id)
+
+    async def delete_voicemail(self, voicemail_id: str) -> None:
+        """Delete a voicemail at the operator."""
+        await self._client(SCOPE_VOICEMAIL_DELETE).delete_voicemail(voicemail_id)
+
+    async def send_sms(self, from_subscriber: str, to_address: str, content: str) -> SendSmsResult:
+        """Send a text SMS on behalf of a subscriber."""
+        return await self._client(SCOPE_SMS_SEND).send_sms(from_subscriber, to_address, content)
+
+    async def close(self) -> None:
+        """Close every channel opened so far."""
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.close()
