@@ -1,8 +1,9 @@
-"""A TCP relay in front of the gRPC server that can stall every connection.
+"""TCP relays in front of the gRPC server: one that can stall, one that adds latency.
 
 A stalled connection stays open but nothing passes in either direction, HTTP/2 PING acks
 included, exactly what a client's keepalive must detect. The relay hands whole chunks from
 one transport to the other and relies on asyncio's flow control, so it costs little.
+``DelayRelay`` makes a loopback server look far away, as a slow link does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -148,6 +150,88 @@ class StallableRelay:
         for side in list(self.sides):
             if side.transport is not None:
                 side.transport.abort()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await self._server.wait_closed()
+            self._server = None
+
+
+class DelayRelay:
+    """Relay each connection to an upstream port, delaying both directions by ``delay`` s.
+
+    A stand-in for a slow link (a round trip of ``2 * delay``): bytes keep flowing at full
+    speed, each chunk and the end of the stream just arrive ``delay`` seconds late.
+    """
+
+    def __init__(self, upstream_port: int, delay: float) -> None:
+        self.upstream_port = upstream_port
+        self.delay = delay
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        """Return the bound port (after ``start``)."""
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self, port: int = 0) -> int:
+        """Start listening on 127.0.0.1:port and return the bound port."""
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
+        return self.port
+
+    def _track(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            writer.close()
+            return
+        self._track(self._pipe(reader, up_writer))
+        self._track(self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Copy one direction: read at once, write each chunk ``delay`` s after it came."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            while True:
+                due, chunk = await queue.get()
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                if not chunk:  # the end of the stream arrives late too
+                    break
+                writer.write(chunk)
+                await writer.drain()
+
+        delivery = loop.create_task(deliver())
+        try:
+            while chunk := await reader.read(65536):
+                queue.put_nowait((loop.time() + self.delay, chunk))
+            queue.put_nowait((loop.time() + self.delay, b""))
+            await delivery
+        except OSError:
+            pass
+        finally:
+            delivery.cancel()
+            await asyncio.gather(delivery, return_exceptions=True)
+            writer.close()
+
+    async def stop(self) -> None:
+        """Stop listening and drop every connection."""
+        if self._server is not None:
+            self._server.close()
+            self._server.abort_clients()
+        for task in list(self._tasks):
+            task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._server is not None:

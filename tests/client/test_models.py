@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from google.protobuf.descriptor import EnumDescriptor
 
 from custom_components.wgtwo.client import (
     AddressType,
@@ -35,6 +38,7 @@ from custom_components.wgtwo.client import (
     event_from_proto,
 )
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
 
 from .samples import SAMPLES, SEED_EXAMPLE, event_with_unknown_field, parse_sample
 
@@ -234,3 +238,117 @@ def test_a_payload_that_cannot_be_decoded_becomes_unknown(monkeypatch: pytest.Mo
     model = event_from_proto(parse_sample("sms").event)
     assert isinstance(model, UnknownEvent)
     assert model.payload == "sms_event"
+
+
+def _numbered(name: str) -> bool:
+    return "number" in {field.name for field in dataclasses.fields(EXPECTED[name])}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_subscriber_is_the_owner_when_there_is_one(name: str) -> None:
+    model = EXPECTED[name]
+    assert model.subscriber == model.owner == BASE["owner"]
+    assert "subscriber" not in model.as_dict()  # derived, not a field
+    assert not hasattr(model, "__dict__")  # still slotted
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_subscriber_without_owner_is_the_payload_number(name: str) -> None:
+    model = dataclasses.replace(EXPECTED[name], owner=None)
+    expected = "+46724450024" if _numbered(name) else None
+    assert model.subscriber == expected
+
+
+def test_types_with_a_number_field_are_the_documented_ones() -> None:
+    assert {name for name in EXPECTED if _numbered(name)} == {
+        "country_change",
+        "location_update",
+        "handset_update",
+        "consent_revoke",
+        "first_attachment",
+        "periodic_country",
+    }
+
+
+def test_subscriber_of_a_decoded_event_without_owner() -> None:
+    event = events_pb2.Event()
+    event.consent_revoke_event.msisdn.e164 = "+4799948352"
+    model = event_from_proto(event)
+    assert model.owner is None
+    assert model.subscriber == "+4799948352"
+    event.owner.phone_number.e164 = "+46724450024"
+    assert event_from_proto(event).subscriber == "+46724450024"
+
+
+def _set_voice(event: events_pb2.Event, number: int) -> Any:
+    event.voice_event.type = number  # type: ignore[assignment]
+    return lambda model: model.call_event
+
+
+def _set_voicemail(event: events_pb2.Event, number: int) -> Any:
+    event.voicemail_event.type = number  # type: ignore[assignment]
+    return lambda model: model.voicemail_event
+
+
+def _set_sms_direction(event: events_pb2.Event, number: int) -> Any:
+    event.sms_event.direction = number  # type: ignore[assignment]
+    return lambda model: model.direction
+
+
+def _set_report_direction(event: events_pb2.Event, number: int) -> Any:
+    event.sms_delivery_report_event.direction = number  # type: ignore[assignment]
+    return lambda model: model.direction
+
+
+def _set_report_status(event: events_pb2.Event, number: int) -> Any:
+    event.sms_delivery_report_event.status = number  # type: ignore[assignment]
+    return lambda model: model.status
+
+
+def _set_operation(event: events_pb2.Event, number: int) -> Any:
+    event.token_audit_event.operation = number  # type: ignore[assignment]
+    return lambda model: model.operation
+
+
+WIRE_ENUMS: list[tuple[EnumDescriptor, Any, type[Enum]]] = [
+    (events_pb2.VoiceEvent.VoiceEventType.DESCRIPTOR, _set_voice, VoiceEventKind),
+    (events_pb2.VoicemailEvent.VoicemailEventType.DESCRIPTOR, _set_voicemail, VoicemailEventKind),
+    (events_pb2.SmsEvent.Direction.DESCRIPTOR, _set_sms_direction, SmsDirection),
+    (events_pb2.SmsDeliveryReportEvent.Direction.DESCRIPTOR, _set_report_direction, SmsDirection),
+    (events_pb2.SmsDeliveryReportEvent.Status.DESCRIPTOR, _set_report_status, DeliveryStatus),
+    (events_pb2.TokenAuditEvent.Operation.DESCRIPTOR, _set_operation, TokenOperation),
+]
+
+
+@pytest.mark.parametrize(
+    ("wire", "set_number", "enum_cls"), WIRE_ENUMS, ids=[w[0].full_name for w in WIRE_ENUMS]
+)
+def test_every_wire_enum_value_decodes_to_a_member(
+    wire: EnumDescriptor, set_number: Any, enum_cls: type[Enum]
+) -> None:
+    seen = set()
+    for value in wire.values:
+        event = events_pb2.Event()
+        read = set_number(event, value.number)
+        decoded = read(event_from_proto(event))
+        assert isinstance(decoded, enum_cls), value.name
+        seen.add(decoded)
+    assert seen == set(enum_cls)  # and every member has a wire value
+
+
+def test_wire_enum_names_decode_to_the_same_name() -> None:
+    event = events_pb2.Event()
+    event.sms_delivery_report_event.status = events_pb2.SmsDeliveryReportEvent.EXPIRED
+    event.sms_delivery_report_event.direction = events_pb2.SmsDeliveryReportEvent.DIRECTION_UNKNOWN
+    report = event_from_proto(event)
+    assert isinstance(report, SmsDeliveryReportEvent)
+    assert (report.status, report.direction) == (DeliveryStatus.EXPIRED, SmsDirection.UNKNOWN)
+
+
+def test_every_send_status_maps() -> None:
+    from custom_components.wgtwo.client import SendStatus, actions
+
+    wire = sms_pb2.SendMessageResponse.SendStatus.DESCRIPTOR
+    assert set(actions._SEND_STATUSES) == {value.number for value in wire.values}
+    assert set(actions._SEND_STATUSES.values()) == set(SendStatus)
+    assert actions._SEND_STATUSES[sms_pb2.SendMessageResponse.SEND_STATUS_OK] is SendStatus.OK

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
@@ -11,12 +13,14 @@ import pytest
 from custom_components.wgtwo.client import (
     Backoff,
     ConnectionState,
+    ConnectionStatus,
     Endpoint,
     EventType,
     StartPosition,
     WgtwoError,
 )
-from tests.sandbox_fixtures import MakeSandbox, SandboxLauncher
+from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from tests.sandbox_fixtures import MakeSandbox, SandboxLauncher, free_port
 from wgtwo_sandbox import SandboxServer
 
 from .helpers import Recorder, fast_config, publish_voice, running, wait_for
@@ -67,22 +71,104 @@ async def test_invalid_argument_stops_with_an_error(sandbox: SandboxServer) -> N
     assert recorder.states[-1].state is ConnectionState.FAILED
 
 
-async def test_backoff_grows_while_down_and_resets_after_a_healthy_period(
+async def test_a_stream_ended_again_and_again_is_resumed_at_once(
     sandbox: SandboxServer,
 ) -> None:
+    """Only attempts that fail grow the backoff: each accepted stream starts it over."""
     recorder = Recorder()
-    backoff = Backoff(0.02, 0.5, rand=lambda: 1.0)
-    config = fast_config(healthy_after=0.3)
-    async with running(sandbox, config, recorder, backoff=backoff):
-        sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)
-        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 2)
-        sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)  # right away: not healthy yet
-        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 3)
-        await asyncio.sleep(0.35)  # healthy for longer than healthy_after
-        sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)
-        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 4)
+    backoff = Backoff(0.3, 5.0, rand=lambda: 1.0)
+    gaps = []
+    async with running(sandbox, fast_config(), recorder, backoff=backoff):
+        for connections in (2, 3, 4):
+            sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)  # right after the last fault
+            ended = time.monotonic()
+            await wait_for(lambda n=connections: recorder.count(ConnectionState.CONNECTED) == n)  # type: ignore[misc]
+            gaps.append(time.monotonic() - ended)
     delays = [s.retry_in for s in recorder.states if s.state is ConnectionState.DISCONNECTED]
-    assert delays == [0.02, 0.04, 0.02]
+    assert delays == [0.3, 0.3, 0.3]
+    assert max(gaps) < 0.3 + 0.5
+
+
+async def test_a_server_back_after_an_outage_is_used_within_a_second(
+    make_sandbox: MakeSandbox,
+) -> None:
+    """However long the backoff has grown, a probe notices the server coming back."""
+    server = await make_sandbox(grpc_port=free_port())
+    recorder = Recorder()
+    backoff = Backoff(0.1, 10.0, multiplier=8.0, rand=lambda: 1.0)
+    config = fast_config(backoff_max=10.0)
+    async with running(server, config, recorder, backoff=backoff) as (sub, _):
+        await publish_voice(server, 1)
+        await recorder.wait_events(1)
+        await server.stop()
+        await wait_for(lambda: (sub.status.retry_in or 0.0) >= 5.0, message="backoff grown")
+        await server.start()
+        back = time.monotonic()
+        await publish_voice(server, 1, call_prefix="after")
+        await recorder.wait_events(2, timeout=3)
+        first_event_after = time.monotonic() - back
+        server.end_streams(grpc.StatusCode.UNAVAILABLE)
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 3, message="again")
+    delays = [s.retry_in for s in recorder.states if s.state is ConnectionState.DISCONNECTED]
+    assert delays[:4] == [0.1, 0.8, 6.4, 0.1]  # the stream that got through reset it
+    assert first_event_after < 1.0
+    assert recorder.sequences == [1, 2]
+
+
+class TimedRecorder(Recorder):
+    """Also notes when each disconnection was reported."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped_at: list[float] = []
+
+    def on_state(self, status: ConnectionStatus) -> None:
+        """Record the state and the time of a disconnection."""
+        super().on_state(status)
+        if status.state is ConnectionState.DISCONNECTED:
+            self.dropped_at.append(time.monotonic())
+
+
+@pytest.fixture
+async def refusing_server() -> AsyncIterator[Endpoint]:
+    """An EventsService that is reachable but ends every Subscribe at once (overloaded)."""
+
+    async def subscribe(_request: object, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        await context.abort(grpc.StatusCode.UNAVAILABLE, "busy")
+
+    handler = grpc.method_handlers_generic_handler(
+        "wgtwo.events.v0.EventsService",
+        {
+            "Subscribe": grpc.unary_stream_rpc_method_handler(
+                subscribe,
+                request_deserializer=events_pb2.SubscribeEventsRequest.FromString,
+                response_serializer=events_pb2.SubscribeEventsResponse.SerializeToString,
+            )
+        },
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield Endpoint("127.0.0.1", port, plaintext=True)
+    finally:
+        await server.stop(grace=None)
+
+
+async def test_a_reachable_server_that_refuses_gets_the_full_backoff(
+    refusing_server: Endpoint,
+) -> None:
+    """The probe only shortens waits for an unreachable server, or refusals would hammer."""
+    recorder = TimedRecorder()
+    backoff = Backoff(0.05, 1.0, rand=lambda: 1.0)
+    async with running(refusing_server, fast_config(), recorder, connected=False, backoff=backoff):
+        await wait_for(lambda: len(recorder.dropped_at) >= 4, message="four refusals")
+    times = recorder.dropped_at
+    delays = [s.retry_in for s in recorder.states if s.state is ConnectionState.DISCONNECTED]
+    assert delays[:4] == [0.05, 0.1, 0.2, 0.4]
+    assert times[3] - times[0] >= 0.05 + 0.1 + 0.2
+    assert recorder.count(ConnectionState.CONNECTED) == 0
 
 
 async def test_unreachable_server_is_retried_with_growing_delays() -> None:

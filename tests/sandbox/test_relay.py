@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from wgtwo_sandbox.relay import StallableRelay
+from wgtwo_sandbox.relay import DelayRelay, StallableRelay
 
 PAYLOAD = os.urandom(8 * 1024 * 1024)
 
@@ -114,6 +114,48 @@ async def test_unreachable_upstream_closes_the_client(socket_enabled: None) -> N
     await relay.start(0)
     try:
         reader, writer = await open_client(relay)
+        async with asyncio.timeout(3):
+            assert await reader.read() == b""
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        await relay.stop()
+
+
+async def test_delay_relay_delays_each_direction_and_keeps_the_data(
+    upstream: Upstream,
+) -> None:
+    assert upstream.server is not None
+    relay = DelayRelay(int(upstream.server.sockets[0].getsockname()[1]), 0.2)
+    await relay.start()
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        first = await reader.readexactly(1)
+        assert loop.time() - started >= 0.2
+        data = first + await reader.readexactly(len(PAYLOAD) - 1)
+        assert data == PAYLOAD
+        sent = loop.time()
+        writer.write(b"ping")
+        await writer.drain()
+        async with asyncio.timeout(3):
+            while bytes(upstream.received) != b"ping":  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        assert loop.time() - sent >= 0.2
+        writer.write_eof()
+        assert await reader.read() == b""  # the end arrives (late) and closes the relay
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        await relay.stop()
+
+
+async def test_delay_relay_closes_the_client_without_upstream(socket_enabled: None) -> None:
+    relay = DelayRelay(1, 0.1)  # nothing listens on port 1
+    await relay.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
         async with asyncio.timeout(3):
             assert await reader.read() == b""
         writer.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 
-from .auth import TokenProvider
+from .auth import TokenProvider, bearer_metadata
 from .errors import WgtwoError
 from .proto.wgtwo.events.v0 import events_pb2
 from .status import SubscriptionStats
@@ -73,7 +73,7 @@ class Acker:
         """Return the call metadata carrying ``token`` (cached per token)."""
         if token is not self._token:
             self._token = token
-            self._metadata = (("authorization", f"Bearer {token}"),)
+            self._metadata = bearer_metadata(token)
         return self._metadata
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -12,7 +12,7 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from .auth import TokenProvider
+from .auth import TokenProvider, bearer_metadata
 from .endpoint import Endpoint
 from .errors import ActionError, AuthenticationError, CannotConnectError
 from .event_types import (
@@ -22,6 +22,7 @@ from .event_types import (
     SCOPE_VOICEMAIL_UPDATE,
 )
 from .grpc_errors import missing_scope_error
+from .models import enum_table, timestamp_to_datetime
 from .proto.wgtwo.sms.v1 import sms_pb2, sms_pb2_grpc
 from .proto.wgtwo.voicemail.v0 import voicemail_pb2, voicemail_pb2_grpc
 
@@ -35,8 +36,9 @@ class SendStatus(StrEnum):
     ERROR = "error"
 
 
-_SEND_STATUSES = {0: SendStatus.UNSPECIFIED, 1: SendStatus.OK, 2: SendStatus.REJECT}
-_SEND_STATUSES[3] = SendStatus.ERROR
+_SEND_STATUSES = enum_table(
+    SendStatus, sms_pb2.SendMessageResponse.SendStatus.DESCRIPTOR, "SEND_STATUS_"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +71,7 @@ class SendSmsResult:
 
 
 def _time(message: Timestamp, present: bool) -> datetime | None:
-    if not present:
-        return None
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
-        seconds=message.seconds, microseconds=message.nanos // 1000
-    )
+    return timestamp_to_datetime(message) if present else None
 
 
 def _duration(message: Duration, present: bool) -> timedelta | None:
@@ -114,7 +112,7 @@ class WgtwoActions:
             metadata: tuple[tuple[str, str], ...] = ()
             if provider is not None:
                 token = await provider.get_token(force_refresh=attempt == 2, rejected=token)
-                metadata = (("authorization", f"Bearer {token}"),)
+                metadata = bearer_metadata(token)
             try:
                 return await invoke(metadata)
             except grpc.aio.AioRpcError as err:

@@ -41,6 +41,11 @@ def basic_authorization(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
 
+def bearer_metadata(token: str) -> tuple[tuple[str, str], ...]:
+    """Return the gRPC call metadata that presents ``token`` (one place builds it)."""
+    return (("authorization", f"Bearer {token}"),)
+
+
 class TokenProvider:
     """Fetch and cache a client-credentials token; concurrent callers share one request.
 

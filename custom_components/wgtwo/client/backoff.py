@@ -1,4 +1,4 @@
-"""Exponential reconnect backoff with jitter, reset after a healthy period."""
+"""Exponential reconnect backoff with jitter, reset once an attempt gets through."""
 
 from __future__ import annotations
 
@@ -42,5 +42,5 @@ class Backoff:
         return ceiling / 2 + self._rand() * ceiling / 2
 
     def reset(self) -> None:
-        """Start over from ``initial`` (after the connection was healthy for a while)."""
+        """Start over from ``initial`` (the server accepted an attempt)."""
         self._attempt = 0

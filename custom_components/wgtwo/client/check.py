@@ -8,16 +8,14 @@ from collections.abc import Iterable
 
 import grpc
 
-from .auth import TokenProvider
+from .accept import stream_accepted
+from .auth import TokenProvider, bearer_metadata
 from .config import SubscriptionConfig
 from .endpoint import Endpoint
 from .errors import AuthenticationError, CannotConnectError, WgtwoError
 from .event_types import EventType, scopes_for
 from .grpc_errors import missing_scope_error
 from .proto.wgtwo.events.v0 import events_pb2_grpc
-
-# A rejected call also delivers (empty) headers, with its status a moment later.
-_HEADERS_GRACE = 0.05
 
 
 async def async_check_subscription(
@@ -51,7 +49,7 @@ async def async_check_subscription(
                     )
             except TimeoutError:
                 raise CannotConnectError("token endpoint did not answer in time") from None
-            metadata = (("authorization", f"Bearer {token}"),)
+            metadata = bearer_metadata(token)
         code, details = await _open_once(endpoint, config, metadata, deadline)
         if code is None:
             return
@@ -79,15 +77,14 @@ async def _open_once(
         stub = events_pb2_grpc.EventsServiceStub(channel)
         call = stub.Subscribe(config.build_request(), metadata=metadata)
         try:
+            loop = asyncio.get_running_loop()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout_at(deadline):
-                    await call.initial_metadata()
-                    await asyncio.sleep(_HEADERS_GRACE)
-                    if not call.done():
+                    # Silent acceptance is decided by the deadline, not a shorter wait.
+                    if await stream_accepted(call, channel, deadline - loop.time()):
                         return None, None
-                    await call.code()
             if not call.done():
-                return None, None
+                return None, None  # open and silent until the deadline
             code = await call.code()
             if code == grpc.StatusCode.OK:
                 return None, None

@@ -113,7 +113,7 @@ class SubscriptionConfig:
     dedup_capacity: int = 10000
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
-    healthy_after: float = 60.0
+    connect_timeout: float = 20.0
     ack_rpc_timeout: float = 10.0
     stop_timeout: float = 5.0
     extra_channel_options: tuple[tuple[str, int | str], ...] = field(default=())

@@ -6,49 +6,61 @@ from collections import OrderedDict
 from collections.abc import Hashable
 
 
-class RecentKeys:
-    """An LRU set of at most ``capacity`` keys."""
+class BoundedLRU[V]:
+    """A mapping of at most ``capacity`` entries that forgets the least recently set one.
+
+    Setting a key refreshes it; reading does not (a redelivery must not keep an old entry
+    alive).
+    """
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self._capacity = capacity
-        self._keys: OrderedDict[Hashable, None] = OrderedDict()
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
 
     def __contains__(self, key: Hashable) -> bool:
-        """Whether ``key`` was added recently (does not refresh it)."""
-        return key in self._keys
+        """Whether ``key`` is remembered (does not refresh it)."""
+        return key in self._items
 
     def __len__(self) -> int:
         """How many keys are remembered."""
-        return len(self._keys)
+        return len(self._items)
+
+    def get(self, key: Hashable, default: V) -> V:
+        """Return the value of ``key``, or ``default`` (does not refresh it)."""
+        return self._items.get(key, default)
+
+    def set(self, key: Hashable, value: V) -> None:
+        """Remember ``key`` as the most recent entry, forgetting the oldest when full."""
+        items = self._items
+        items[key] = value
+        items.move_to_end(key)
+        if len(items) > self._capacity:
+            items.popitem(last=False)
+
+    def discard(self, key: Hashable) -> None:
+        """Forget ``key`` if it is remembered."""
+        self._items.pop(key, None)
+
+
+class RecentKeys(BoundedLRU[None]):
+    """An LRU set of at most ``capacity`` keys."""
 
     def add(self, key: Hashable) -> None:
         """Remember ``key``, forgetting the oldest key when full."""
-        keys = self._keys
-        if key in keys:
-            keys.move_to_end(key)
-            return
-        keys[key] = None
-        if len(keys) > self._capacity:
-            keys.popitem(last=False)
+        self.set(key, None)
 
 
-class FailureCounts:
+class FailureCounts(BoundedLRU[int]):
     """Handler failures per event, bounded like :class:`RecentKeys`."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = max(1, capacity)
-        self._counts: OrderedDict[Hashable, int] = OrderedDict()
 
     def increment(self, key: Hashable) -> int:
         """Count one more failure for ``key`` and return the total."""
-        count = self._counts.pop(key, 0) + 1
-        self._counts[key] = count
-        if len(self._counts) > self._capacity:
-            self._counts.popitem(last=False)
+        count = self.get(key, 0) + 1
+        self.set(key, count)
         return count
 
     def clear(self, key: Hashable) -> None:
         """Forget ``key`` (handled or given up)."""
-        self._counts.pop(key, None)
+        self.discard(key)

@@ -15,6 +15,8 @@ from .errors import InvalidEndpointError
 
 DEFAULT_TOKEN_URL: Final = "https://id.wgtwo.com/oauth2/token"
 DEFAULT_PORT: Final = 443
+# gRPC's own default; a slow link needs several round trips to connect.
+DEFAULT_CONNECT_TIMEOUT: Final = 20.0
 
 
 def is_loopback_host(host: str) -> bool:
@@ -86,9 +88,14 @@ class Endpoint:
         keepalive_time: float = 30.0,
         keepalive_timeout: float = 10.0,
         reconnect_backoff_max: float | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         extra_options: Sequence[tuple[str, Any]] = (),
     ) -> grpc.aio.Channel:
-        """Open a ``grpc.aio`` channel with keepalive pings (TLS with system roots by default)."""
+        """Open a ``grpc.aio`` channel with keepalive pings (TLS with system roots by default).
+
+        ``connect_timeout`` bounds one connection attempt (TCP, TLS and the server's HTTP/2
+        settings); it must cover a few round trips of the slowest link we expect.
+        """
         options: list[tuple[str, Any]] = [
             ("grpc.keepalive_time_ms", max(1, int(keepalive_time * 1000))),
             ("grpc.keepalive_timeout_ms", max(1, int(keepalive_timeout * 1000))),
@@ -99,7 +106,10 @@ class Endpoint:
             ("grpc.http2.max_pings_without_data", 0),
             # Our own loop decides when to reconnect; keep the channel's backoff short.
             ("grpc.initial_reconnect_backoff_ms", 200),
-            ("grpc.min_reconnect_backoff_ms", 200),
+            # gRPC core uses this "minimum backoff" as the connect timeout of each attempt.
+            ("grpc.min_reconnect_backoff_ms", max(100, int(connect_timeout * 1000))),
+            # A channel of its own: no backoff inherited from an earlier channel's subchannel.
+            ("grpc.use_local_subchannel_pool", 1),
             ("grpc.enable_retries", 0),
         ]
         if reconnect_backoff_max is not None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Any, ClassVar
 
+from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from .proto.wgtwo.common.v0 import phonenumber_pb2
@@ -67,24 +68,34 @@ class AddressType(StrEnum):
     TEXT = "text"
 
 
-def _enum_table[E: Enum](enum_cls: type[E], mapping: dict[int, str]) -> dict[int, E]:
-    return {number: enum_cls(value) for number, value in mapping.items()}
+def enum_table[E: Enum](enum_cls: type[E], wire: EnumDescriptor, prefix: str = "") -> dict[int, E]:
+    """Map the wire numbers of ``wire`` to the members of ``enum_cls`` with the same name.
+
+    Built from the generated descriptor, so the numbers cannot drift from the proto:
+    ``CALL_ENDED`` becomes ``call_ended`` (after dropping ``prefix``). A wire value
+    without a member decodes as its number, like a value newer than the proto.
+    """
+    members = {member.value: member for member in enum_cls}
+    table: dict[int, E] = {}
+    for value in wire.values:
+        member = members.get(value.name.removeprefix(prefix).lower())
+        if member is not None:
+            table[value.number] = member
+    return table
 
 
-_VOICE_KINDS = _enum_table(
-    VoiceEventKind,
-    {0: "unspecified", 1: "call_initiated", 2: "call_ringing", 3: "call_answered"}
-    | {4: "call_ended", 5: "call_fwd_voicemail"},
+_VOICE_KINDS = enum_table(VoiceEventKind, events_pb2.VoiceEvent.VoiceEventType.DESCRIPTOR)
+_VOICEMAIL_KINDS = enum_table(
+    VoicemailEventKind, events_pb2.VoicemailEvent.VoicemailEventType.DESCRIPTOR
 )
-_VOICEMAIL_KINDS = _enum_table(VoicemailEventKind, {0: "unspecified", 1: "new_voicemail"})
-_DIRECTIONS = _enum_table(SmsDirection, {0: "unknown", 1: "from_subscriber", 2: "to_subscriber"})
-_STATUSES = _enum_table(
-    DeliveryStatus,
-    {0: "unknown", 1: "delivered", 2: "temporary_failure", 3: "final_failure", 4: "expired"},
+_SMS_DIRECTIONS = enum_table(SmsDirection, events_pb2.SmsEvent.Direction.DESCRIPTOR)
+_REPORT_DIRECTIONS = enum_table(
+    SmsDirection, events_pb2.SmsDeliveryReportEvent.Direction.DESCRIPTOR, "DIRECTION_"
 )
-_OPERATIONS = _enum_table(
-    TokenOperation, {0: "undefined", 1: "created", 2: "modified", 3: "deleted"}
+_STATUSES = enum_table(
+    DeliveryStatus, events_pb2.SmsDeliveryReportEvent.Status.DESCRIPTOR, "STATUS_"
 )
+_OPERATIONS = enum_table(TokenOperation, events_pb2.TokenAuditEvent.Operation.DESCRIPTOR)
 
 
 def _json_value(value: Any) -> Any:
@@ -165,6 +176,11 @@ class WgtwoEvent(_Model):
     service_id: str = ""
     is_redelivered: bool = False
 
+    @property
+    def subscriber(self) -> str | None:
+        """The E.164 number of the subscriber this event is about, if the event names one."""
+        return self.owner
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class VoiceEvent(WgtwoEvent):
@@ -234,6 +250,11 @@ class CountryChangeEvent(WgtwoEvent):
     previous: Country | None
     current: Country | None
 
+    @property
+    def subscriber(self) -> str | None:
+        """The owner, else the number in the payload (which may be all the event names)."""
+        return self.owner or self.number
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LocationUpdateEvent(WgtwoEvent):
@@ -244,6 +265,11 @@ class LocationUpdateEvent(WgtwoEvent):
     number: str | None
     previous: Locations | None
     current: Locations | None
+
+    @property
+    def subscriber(self) -> str | None:
+        """The owner, else the number in the payload (which may be all the event names)."""
+        return self.owner or self.number
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -257,6 +283,11 @@ class HandsetUpdateEvent(WgtwoEvent):
     previous: Handset | None
     current: Handset | None
 
+    @property
+    def subscriber(self) -> str | None:
+        """The owner, else the number in the payload (which may be all the event names)."""
+        return self.owner or self.number
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ConsentRevokeEvent(WgtwoEvent):
@@ -265,6 +296,11 @@ class ConsentRevokeEvent(WgtwoEvent):
     kind: ClassVar[str] = "consent_revoke"
 
     number: str | None
+
+    @property
+    def subscriber(self) -> str | None:
+        """The owner, else the number in the payload (which may be all the event names)."""
+        return self.owner or self.number
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -287,6 +323,11 @@ class FirstAttachmentEvent(WgtwoEvent):
     number: str | None
     imsi: str | None
 
+    @property
+    def subscriber(self) -> str | None:
+        """The owner, else the number in the payload (which may be all the event names)."""
+        return self.owner or self.number
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class PeriodicCountryEvent(WgtwoEvent):
@@ -297,6 +338,11 @@ class PeriodicCountryEvent(WgtwoEvent):
     number: str | None
     imsi: str | None
     country: Country | None
+
+    @property
+    def subscriber(self) -> str | None:
+        """The owner, else the number in the payload (which may be all the event names)."""
+        return self.owner or self.number
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -317,10 +363,15 @@ class UnknownEvent(WgtwoEvent):
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _timestamp(message: Timestamp) -> datetime:
+def timestamp_to_datetime(message: Timestamp) -> datetime:
+    """Decode a wire timestamp as an aware UTC datetime (microsecond precision).
+
+    A time outside what ``datetime`` can hold is a broken clock, not a reason to fail:
+    it decodes as the epoch.
+    """
     try:
         return _EPOCH + timedelta(seconds=message.seconds, microseconds=message.nanos // 1000)
-    except OverflowError:  # outside what datetime can hold: a broken clock, not a crash
+    except OverflowError:
         return _EPOCH
 
 
@@ -379,7 +430,7 @@ def _base(event: events_pb2.Event) -> dict[str, Any]:
     return {
         "sequence": metadata.sequence,
         "is_redelivered": metadata.is_redelivered,
-        "timestamp": _timestamp(event.timestamp),
+        "timestamp": timestamp_to_datetime(event.timestamp),
         "owner": owner.phone_number.e164 or None,
         "owner_sub": owner.sub or None,
         "service_id": event.service_id,
@@ -420,7 +471,7 @@ def _decode(event: events_pb2.Event, which: str | None, base: dict[str, Any]) ->
                 from_address_type=from_type,
                 to_address=to_address,
                 to_address_type=to_type,
-                direction=_enum(_DIRECTIONS, sms.direction),
+                direction=_enum(_SMS_DIRECTIONS, sms.direction),
                 text=sms.text if content == "text" else None,
                 data=sms.bytes if content == "bytes" else None,
             )
@@ -433,7 +484,7 @@ def _decode(event: events_pb2.Event, which: str | None, base: dict[str, Any]) ->
                 report_id=report.id,
                 sms_id=report.sms_id,
                 status=_enum(_STATUSES, report.status),
-                direction=_enum(_DIRECTIONS, report.direction),
+                direction=_enum(_REPORT_DIRECTIONS, report.direction),
                 from_address=from_address,
                 from_address_type=from_type,
                 to_address=to_address,

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
+import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 
+from .accept import stream_accepted
 from .acker import Acker
-from .auth import TokenProvider
+from .auth import TokenProvider, bearer_metadata
 from .backoff import Backoff
 from .config import StartPosition, SubscriptionConfig
 from .dedup import FailureCounts, RecentKeys
@@ -32,11 +33,15 @@ type RawHook = Callable[[events_pb2.SubscribeEventsResponse], None]
 type StateCallback = Callable[[ConnectionStatus], None]
 type Metadata = tuple[tuple[str, str], ...]
 
-# How long after the response headers a stream counts as established.
-_HEADERS_GRACE = 0.05
-
 # How long a stream without headers must stay open on a ready connection to count.
 _SILENT_ACCEPT_AFTER = 1.0
+
+# While the server is unreachable, a probe channel retries at least this often (s), so
+# the stream is back within about a second of the server, however long the backoff.
+_PROBE_RETRY_MAX = 0.5
+# Up to this long (s) at random between the probe connecting and the next attempt, so
+# clients that lost the same server do not all subscribe in the same instant.
+_PROBE_JITTER = 0.25
 
 # How long to let pending acks finish when a connection ends or the loop stops.
 _ACK_DRAIN_TIMEOUT = 1.0
@@ -90,7 +95,6 @@ class EventSubscription:
         self._stop_cancelled = False
         self._in_handler = False
         self._connected = False
-        self._connected_at = 0.0
         self._ever_connected = False
         self._max_sequence = 0
         # Received but not yet handled: where a plain subscription resumes after a drop.
@@ -204,7 +208,8 @@ class EventSubscription:
             return
         self._connected = True
         self._ever_connected = True
-        self._connected_at = time.monotonic()
+        # The server took the attempt: whatever failed before, the next delay is short.
+        self._backoff.reset()
         _LOGGER.debug("Event stream established")
         self._set_status(ConnectionStatus(ConnectionState.CONNECTED))
 
@@ -268,25 +273,61 @@ class EventSubscription:
                 raise self._fail(err) from None
             if self._should_stop():
                 break
+            unreachable = self._unreachable()
             await self._end_attempt()
-            if self._connected and time.monotonic() - self._connected_at >= (
-                self._config.healthy_after
-            ):
-                self._backoff.reset()
             delay = self._backoff.next_delay()
             _LOGGER.debug("Event stream ended (%s); retrying in %.1f s", reason, delay)
             self._set_status(
                 ConnectionStatus(ConnectionState.DISCONNECTED, reason=reason, retry_in=delay)
             )
-            await self._sleep(delay)
+            await self._sleep(delay, probe=unreachable)
 
-    async def _sleep(self, delay: float) -> None:
+    def _unreachable(self) -> bool:
+        """Whether the attempt ended without a working connection (server down, link lost).
+
+        A server that answers on a ready connection gets the full backoff instead: waking
+        up when a probe connects would hammer a server that is up but refusing.
+        """
+        channel = self._channel
+        if channel is None:
+            return False
+        return channel.get_state() is not grpc.ChannelConnectivity.READY
+
+    async def _sleep(self, delay: float, *, probe: bool = False) -> None:
+        """Wait ``delay`` seconds, or less when ``stop()`` or a connecting probe wakes us."""
         self._wakeup.clear()
         if self._stopping:
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(delay):
-                await self._wakeup.wait()
+        prober = asyncio.create_task(self._probe()) if probe else None
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wakeup.wait()
+        finally:
+            if prober is not None:
+                prober.cancel()
+                await asyncio.wait([prober])
+
+    async def _probe(self) -> None:
+        """Connect a bare channel with a short reconnect backoff; wake the loop once ready.
+
+        It sends nothing: connection attempts are cheap for both sides, a subscription is
+        not. A small random pause spreads clients that all waited for the same server.
+        """
+        config = self._config
+        channel = self._endpoint.create_channel(
+            keepalive_time=config.keepalive_time,
+            keepalive_timeout=config.keepalive_timeout,
+            reconnect_backoff_max=_PROBE_RETRY_MAX,
+            connect_timeout=config.connect_timeout,
+        )
+        try:
+            await channel.channel_ready()
+        finally:
+            await channel.close()
+        await asyncio.sleep(random.random() * _PROBE_JITTER)
+        _LOGGER.debug("Server reachable again; reconnecting now")
+        self._wakeup.set()
 
     async def _end_attempt(self) -> None:
         call, self._call = self._call, None
@@ -321,6 +362,7 @@ class EventSubscription:
             keepalive_time=config.keepalive_time,
             keepalive_timeout=config.keepalive_timeout,
             reconnect_backoff_max=config.backoff_max,
+            connect_timeout=config.connect_timeout,
             extra_options=config.extra_channel_options,
         )
         self._channel = channel
@@ -354,30 +396,14 @@ class EventSubscription:
             )
 
     async def _watch_connected(self, call: Any, channel: grpc.aio.Channel) -> None:
-        """Report CONNECTED once the server accepted the stream.
-
-        That is when its headers arrive, or, for servers that send headers only with the
-        first event, when the stream is still open on a ready connection a moment later
-        (a refusal comes back at once).
-        """
-        try:
-            async with asyncio.timeout(_SILENT_ACCEPT_AFTER):
-                await call.initial_metadata()
-            # A rejected call also "delivers" (empty) headers, together with its status;
-            # give that status a moment to land so a rejection never looks like a connect.
-            await asyncio.sleep(_HEADERS_GRACE)
-        except TimeoutError:
-            await channel.channel_ready()
-            await asyncio.sleep(_SILENT_ACCEPT_AFTER)
-        except grpc.aio.AioRpcError:  # pragma: no cover - headers do not raise today
-            return
-        if not call.done():
+        """Report CONNECTED once the server accepted the stream (events may come later)."""
+        if await stream_accepted(call, channel, _SILENT_ACCEPT_AFTER):
             self._mark_connected()
 
     def _set_metadata(self, token: str) -> None:
         if token is not self._metadata_token:
             self._metadata_token = token
-            self._metadata = (("authorization", f"Bearer {token}"),)
+            self._metadata = bearer_metadata(token)
 
     # -- per event ---------------------------------------------------------------------------
 
