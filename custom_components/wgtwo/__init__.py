@@ -24,11 +24,14 @@ from .const import DOMAIN, PLATFORMS
 from .coordinator import WgtwoCoordinator, async_create_scope_issue, service_identifier
 from .data import WgtwoConfigEntry, WgtwoRuntimeData
 from .hub import WgtwoHub
+from .migrate import async_migrate_entry
 from .services import async_setup_services
 from .settings import endpoint_from_data, get_settings
 from .storage import SnapshotStore
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+__all__ = ["async_migrate_entry"]  # Home Assistant calls it for entries of older versions
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:

@@ -18,6 +18,8 @@ import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.wgtwo.client import ConnectionState
 from custom_components.wgtwo.const import (
@@ -119,10 +121,12 @@ def make_entry(
     client_id: str = CLIENT_ID,
     client_secret: str = CLIENT_SECRET,
     options: dict[str, Any] | None = None,
+    entry_id: str | None = None,
 ) -> MockConfigEntry:
     """A config entry (not yet added to hass) for ``server``."""
     return MockConfigEntry(
         domain=DOMAIN,
+        entry_id=entry_id,
         title="wgtwo sandbox",
         unique_id=f"{ENV_CUSTOM}:{server.grpc_target}:{client_id}",
         data=entry_data_for(server, client_id=client_id, client_secret=client_secret),
@@ -232,3 +236,9 @@ async def publish_and_wait(
     await wait_for(lambda: hub.events_handled >= wanted, within)
     await hass.async_block_till_done()
     return sequences
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots in Home Assistant's form (registry ids and state times left out)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wgtwo.client import ActionError, MissingScopeError
+from custom_components.wgtwo.config_flow import unique_id_for
 from custom_components.wgtwo.const import (
     CONF_CLIENT_SECRET,
     CONF_EVENT_TYPES,
@@ -548,3 +549,19 @@ async def test_a_routine_stream_end_is_not_shown_as_a_loss(
     assert changes == [False]
     assert "Connection to the wgtwo event stream lost" in caplog.text
     assert await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_an_entry_of_the_previous_version_is_migrated_at_setup(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    """Home Assistant runs the migration before setup: the unique id takes the new form."""
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, unique_id=f"custom:{auth_sandbox.grpc_target.upper()}:{CLIENT_ID}"
+    )
+    assert entry.minor_version == 1
+    await async_setup_entry_and_connect(hass, entry)
+    assert entry.minor_version == 2
+    assert entry.unique_id == unique_id_for(entry.data)
+    await async_unload_and_wait(hass, entry, auth_sandbox)

@@ -1,0 +1,106 @@
+"""Every platform's entities and states, and the diagnostics, after a subscriber's day.
+
+The day (``fixtures/subscriber_day.json``) is handed to the coordinator as typed events
+under a frozen clock, so event entities and timestamps are the same in every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Generator
+from contextlib import asynccontextmanager
+from unittest.mock import PropertyMock, patch
+
+import pytest
+from freezegun import freeze_time
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
+
+from custom_components.wgtwo.const import CONF_PHONEBOOK, PLATFORMS
+from custom_components.wgtwo.diagnostics import async_get_config_entry_diagnostics
+from wgtwo_sandbox import SandboxServer
+
+from .conftest import (
+    async_setup_entry_and_connect,
+    async_unload_and_wait,
+    entry_options,
+    make_entry,
+)
+from .events import typed_events
+from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of
+
+ENTRY_ID = "01SNAPSHOTENTRY0000000000"
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create the entities that are disabled by default enabled, so they are snapshotted."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
+
+
+@pytest.fixture
+async def day_entry(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> AsyncGenerator[MockConfigEntry]:
+    """An entry with a phonebook, connected to the sandbox (unloaded at teardown)."""
+    phonebook = {ALICE: "Alice", BOB: "Bob", CAROL: "Carol"}
+    entry = make_entry(
+        auth_sandbox, options=entry_options(**{CONF_PHONEBOOK: phonebook}), entry_id=ENTRY_ID
+    )
+    entry.add_to_hass(hass)
+    yield entry
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+@asynccontextmanager
+async def a_day_lived(hass: HomeAssistant, entry: MockConfigEntry) -> AsyncIterator[None]:
+    """Connect, then let the fixture's events happen at their own times, and stay there.
+
+    The clock is frozen only once connected (the stream's own timing stays real) and is
+    released before the entry unloads.
+    """
+    await async_setup_entry_and_connect(hass, entry)
+    coordinator = coordinator_of(entry)
+    events = typed_events("subscriber_day")
+    with freeze_time(events[0].timestamp) as frozen:
+        for event in events:
+            frozen.move_to(event.timestamp)
+            await coordinator.async_handle_event(event)
+        await hass.async_block_till_done()
+        yield
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "quick_missed_calls")
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_platform_snapshot(
+    hass: HomeAssistant,
+    day_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    platform: Platform,
+) -> None:
+    with patch("custom_components.wgtwo.PLATFORMS", [platform]):
+        async with a_day_lived(hass, day_entry):
+            await snapshot_platform(hass, entity_registry, snapshot, day_entry.entry_id)
+
+
+@pytest.mark.usefixtures("quick_missed_calls")
+async def test_diagnostics_snapshot(
+    hass: HomeAssistant,
+    day_entry: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    async with a_day_lived(hass, day_entry):
+        diagnostics = await async_get_config_entry_diagnostics(hass, day_entry)
+    # The sandbox listens on free ports; when the stream last saw an event is wall time.
+    assert diagnostics == snapshot(
+        exclude=props("endpoint", "host", "token_url", "last_event_time", "reconnects")
+    )
