@@ -35,6 +35,7 @@ from custom_components.wgtwo.const import (
 from custom_components.wgtwo.settings import get_settings
 from tests.sandbox_fixtures import MakeSandbox, free_port
 from wgtwo_sandbox import SandboxServer
+from wgtwo_sandbox.relay import DelayRelay
 
 from .conftest import (
     ALL_EVENT_TYPES,
@@ -44,7 +45,9 @@ from .conftest import (
     change_settings,
     entry_data_for,
     entry_options,
+    hub_of,
     make_entry,
+    wait_for,
 )
 
 VOICE_SCOPE = "events.voice.subscribe"
@@ -934,3 +937,25 @@ def test_titles_never_show_secrets() -> None:
     assert title_for({CONF_ENVIRONMENT: ENV_SANDBOX}) == "wgtwo sandbox"
     title = title_for({CONF_ENVIRONMENT: ENV_EU, CONF_CLIENT_ID: "c", CONF_CLIENT_SECRET: "s"})
     assert title == "wgtwo EU (c)"
+
+
+async def test_custom_server_over_a_slow_link(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    """A link with a 1 s round trip: the check connects and the entry is created."""
+    change_settings(hass, check_timeout=10.0)
+    relay = DelayRelay(auth_sandbox.grpc_port, 0.5)
+    port = await relay.start()
+    try:
+        result = await start_user_flow(hass, ENV_CUSTOM, event_types=["voice"])
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], custom_input(auth_sandbox, **{CONF_HOST: f"127.0.0.1:{port}"})
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        entry = result["result"]
+        await hass.async_block_till_done()
+        await wait_for(lambda: hub_of(entry).connected, within=10)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    finally:
+        await relay.stop()
