@@ -26,9 +26,25 @@ VOICEMAIL_GET: Final = "voicemail.get"
 VOICEMAIL_UPDATE: Final = "voicemail.update"
 VOICEMAIL_DELETE: Final = "voicemail.delete"
 SMS_SEND: Final = "sms.text:send_from_subscriber"
+FORWARD_DISABLE: Final = "callforwarding.disable"
+FORWARD_TO_NUMBER: Final = "callforwarding.to_number"
+FORWARD_TO_VOICEMAIL: Final = "callforwarding.to_voicemail"
+LOOKUP: Final = "lookup.number:read"
+LOOKUP_DETAILED: Final = "lookup.number_detailed:read"
 
 ALL_SCOPES: Final = frozenset(
-    {*EVENT_SCOPES.values(), VOICEMAIL_GET, VOICEMAIL_UPDATE, VOICEMAIL_DELETE, SMS_SEND}
+    {
+        *EVENT_SCOPES.values(),
+        VOICEMAIL_GET,
+        VOICEMAIL_UPDATE,
+        VOICEMAIL_DELETE,
+        SMS_SEND,
+        FORWARD_DISABLE,
+        FORWARD_TO_NUMBER,
+        FORWARD_TO_VOICEMAIL,
+        LOOKUP,
+        LOOKUP_DETAILED,
+    }
 )
 
 # Which Event oneof field carries which EventType.

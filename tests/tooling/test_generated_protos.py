@@ -9,7 +9,9 @@ from pathlib import Path
 
 from homeassistant import const as ha_const
 
+from custom_components.wgtwo.client.proto.wgtwo.callforward.v0 import callforward_pb2
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from custom_components.wgtwo.client.proto.wgtwo.lookup.v0 import lookup_pb2
 from tools import gen_protos
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,3 +78,41 @@ def test_wire_bytes_of_the_sheet_example() -> None:
         "62060a040a022b31",  # owner(12) { phone_number(1) { e164(1) = "+1" } }
     ]
     assert wire == bytes.fromhex("".join(fields))
+
+
+def test_wire_bytes_of_call_forwarding_and_lookup() -> None:
+    """The call forwarding and number lookup messages use the sheet's field numbers."""
+    forward = callforward_pb2.NumberCallForwardingRequest()
+    forward.subscriber.e164 = "+1"
+    forward.conditional.no_reply.e164 = "+2"
+    assert forward.SerializeToString() == bytes.fromhex(
+        "0a040a022b31"  # subscriber(1) { e164(1) = "+1" }
+        "1a06"
+        "12040a022b32"  # conditional(3) { no_reply(2) { e164(1) = "+2" } }
+    )
+    voicemail = callforward_pb2.VoicemailCallForwardingRequest()
+    voicemail.default.SetInParent()
+    assert voicemail.SerializeToString() == bytes.fromhex("1200")  # default(2) = {}
+    reply = callforward_pb2.CallForwardingResponse(
+        status=callforward_pb2.CallForwardingResponse.REJECTED, error_message="x"
+    )
+    assert reply.SerializeToString() == bytes.fromhex("0802120178")  # status(1), error(2)
+
+    request = lookup_pb2.NumberLookupRequest(id="r")
+    request.number.e164 = "+1"
+    request.recipient.e164 = "+2"
+    # id(1), number(2) { e164 }, recipient(3) { e164 }
+    assert request.SerializeToString() == bytes.fromhex("0a017212040a022b311a040a022b32")
+    answer = lookup_pb2.NumberLookupResponse()
+    answer.number_lookup_request.id = "r"
+    answer.result.name = "A"
+    answer.cache_control.max_age.seconds = 900
+    assert answer.SerializeToString() == bytes.fromhex(
+        "0a030a0172"  # number_lookup_request(1) { id(1) = "r" }
+        "12030a0141"  # result(2) { name(1) = "A" }
+        "2205"
+        "0a03088407"  # cache_control(4) { max_age(1) { seconds(1) = 900 } }
+    )
+    error = lookup_pb2.NumberLookupResponse()
+    error.error.message = "m"
+    assert error.SerializeToString() == bytes.fromhex("1a030a016d")  # error(3) { message(1) }

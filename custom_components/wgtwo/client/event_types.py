@@ -41,8 +41,21 @@ SCOPE_VOICEMAIL_GET: Final = "voicemail.get"
 SCOPE_VOICEMAIL_UPDATE: Final = "voicemail.update"
 SCOPE_VOICEMAIL_DELETE: Final = "voicemail.delete"
 SCOPE_SMS_SEND: Final = "sms.text:send_from_subscriber"
+SCOPE_FORWARD_DISABLE: Final = "callforwarding.disable"
+SCOPE_FORWARD_TO_NUMBER: Final = "callforwarding.to_number"
+SCOPE_FORWARD_TO_VOICEMAIL: Final = "callforwarding.to_voicemail"
+SCOPE_LOOKUP: Final = "lookup.number:read"
+SCOPE_LOOKUP_DETAILED: Final = "lookup.number_detailed:read"
 ACTION_SCOPES: Final = frozenset(
-    {SCOPE_VOICEMAIL_GET, SCOPE_VOICEMAIL_UPDATE, SCOPE_VOICEMAIL_DELETE, SCOPE_SMS_SEND}
+    {
+        SCOPE_VOICEMAIL_GET,
+        SCOPE_VOICEMAIL_UPDATE,
+        SCOPE_VOICEMAIL_DELETE,
+        SCOPE_SMS_SEND,
+        SCOPE_FORWARD_DISABLE,
+        SCOPE_FORWARD_TO_NUMBER,
+        SCOPE_FORWARD_TO_VOICEMAIL,
+    }
 )
 
 
