@@ -30,6 +30,15 @@ CONF_EVENT_TYPES: Final = "event_types"
 CONF_HOME_COUNTRY: Final = "home_country"  # ISO 3166-1 alpha-2, empty: from the number
 CONF_PHONEBOOK: Final = "phonebook"  # dict E.164 -> name
 CONF_SHARE_SMS_TEXT: Final = "share_sms_text"
+# Per-subscriber options: {E.164 subscriber: {CONF_SMS_RECIPIENT: E.164, CONF_FORWARDING_NUMBER: E.164}}
+CONF_SUBSCRIBERS: Final = "subscribers"
+CONF_SMS_RECIPIENT: Final = "sms_recipient"  # the notify entity's recipient; default: itself
+CONF_FORWARDING_NUMBER: Final = "forwarding_number"  # target of "number" and "conditional"
+# Caller names on the subscribers' handsets (the number lookup stream)
+CONF_NAME_CALLERS: Final = "name_callers"  # bool, off by default
+CONF_NAME_MAX_AGE: Final = "name_max_age"  # minutes the operator may cache an answer
+DEFAULT_NAME_MAX_AGE: Final = 60
+MIN_NAME_MAX_AGE: Final = 15
 
 # User-facing event type choices -> API event types. Consent revoke is always on.
 EVENT_TYPE_CHOICES: Final[dict[str, EventType]] = {
