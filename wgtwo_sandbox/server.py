@@ -16,6 +16,7 @@ from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
 
 from .auth import TokenAuthority
 from .broker import Broker
+from .callforward_service import SERVICE_NAME as CALLFORWARD_SERVICE, CallForwardingServicer
 from .events_service import SERVICE_NAME as EVENTS_SERVICE, EventsServicer
 from .http_api import HttpApi
 from .journal import Journal
@@ -85,6 +86,7 @@ class SandboxServer:
             token_ttl,
         )
         self.voicemails = VoicemailStore(self.authority)
+        self.forwarding = CallForwardingServicer(self.authority)
         self.broker.listeners.append(self.voicemails.on_event)
         self.state_file = Path(state_file) if state_file is not None else None
         self._journal: Journal | None = None
@@ -129,10 +131,17 @@ class SandboxServer:
         events = EventsServicer(self.broker, self.authority)
         sms = SmsServicer(self.authority, self.publish_sync)
         server.add_generic_rpc_handlers(
-            (events.handler(), self.voicemails.handler(), sms.handler())
+            (events.handler(), self.voicemails.handler(), sms.handler(), self.forwarding.handler())
         )
         reflection.enable_server_reflection(
-            (EVENTS_SERVICE, VOICEMAIL_SERVICE, SMS_SERVICE, reflection.SERVICE_NAME), server
+            (
+                EVENTS_SERVICE,
+                VOICEMAIL_SERVICE,
+                SMS_SERVICE,
+                CALLFORWARD_SERVICE,
+                reflection.SERVICE_NAME,
+            ),
+            server,
         )
         if self.stall_relay:
             internal_port = server.add_insecure_port("127.0.0.1:0")
@@ -212,5 +221,6 @@ class SandboxServer:
         data = self.broker.snapshot()
         data["tokens_issued"] = self.authority.issued
         data["stalled"] = self.stalled
+        data["call_forwarding"] = self.forwarding.snapshot()
         data["connections"] = self._relay.connections // 2 if self._relay is not None else 0
         return json.loads(json.dumps(data))  # type: ignore[no-any-return]

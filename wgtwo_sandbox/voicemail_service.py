@@ -1,14 +1,17 @@
-"""VoicemailMediaService fake: voicemails appear when a NEW_VOICEMAIL event is published."""
+"""VoicemailMediaService fake: a playable voicemail appears for each published NEW_VOICEMAIL."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import math
 import struct
+import time
 import wave
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
@@ -25,22 +28,44 @@ if TYPE_CHECKING:
 SERVICE_NAME = "wgtwo.voicemail.v0.VoicemailMediaService"
 Context = grpc.aio.ServicerContext[Any, Any]
 VOICEMAIL_LIFETIME = timedelta(days=7)
-_SAMPLE_RATE = 8000
+SAMPLE_RATE = 8000
+# Length of each generated voicemail: 2 to 5 seconds, picked from its id.
+_LENGTHS = (2, 3, 4, 5)
+# Pitches (Hz) of the beeps a voicemail plays, one pair per pattern picked from its id.
+_PATTERNS = ((440.0, 660.0), (523.0, 392.0), (349.0, 587.0), (494.0, 330.0))
+_BEEP = 0.25  # seconds of tone, followed by as much silence
 
 
-def make_wav(seconds: float = 1.0, frequency: float = 440.0) -> bytes:
-    """Return a short mono 16-bit tone as a WAV file."""
-    frames = int(_SAMPLE_RATE * seconds)
-    samples = (
-        int(8000 * math.sin(2 * math.pi * frequency * i / _SAMPLE_RATE)) for i in range(frames)
-    )
+@functools.cache
+def make_wav(seconds: int = 1, pattern: int = 0) -> bytes:
+    """Return ``seconds`` of 8 kHz mono 16-bit WAV: beeps alternating between two pitches.
+
+    Cached: a handful of distinct patterns and lengths serve every voicemail.
+    """
+    low, high = _PATTERNS[pattern % len(_PATTERNS)]
+    frames = SAMPLE_RATE * seconds
+    beep = int(SAMPLE_RATE * _BEEP)
+    samples = []
+    for i in range(frames):
+        slot = i // beep
+        if slot % 2:
+            samples.append(0)
+            continue
+        frequency = low if slot % 4 == 0 else high
+        samples.append(int(8000 * math.sin(2 * math.pi * frequency * i / SAMPLE_RATE)))
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
-        out.setframerate(_SAMPLE_RATE)
+        out.setframerate(SAMPLE_RATE)
         out.writeframes(struct.pack(f"<{frames}h", *samples))
     return buffer.getvalue()
+
+
+def _shape(voicemail_id: str) -> tuple[int, int]:
+    """Length in seconds and beep pattern of a voicemail, stable for its id."""
+    digest = hashlib.sha256(voicemail_id.encode()).digest()
+    return _LENGTHS[digest[0] % len(_LENGTHS)], digest[1] % len(_PATTERNS)
 
 
 class VoicemailJournal(Protocol):
@@ -53,23 +78,29 @@ class VoicemailJournal(Protocol):
 @dataclass(slots=True)
 class _Voicemail:
     metadata: voicemail_pb2.VoicemailMetadata
-
-
-class VoicemailStore:
-    """Voicemails keyed by id, created from published events, served over gRPC."""
-
-    def __init__(self, authority: TokenAuthority) -> None:
-        self.authority = authority
-        self.voicemails: dict[str, _Voicemail] = {}
-        self.journal: VoicemailJournal | None = None
-        self._wav: bytes | None = None
+    seconds: int
+    pattern: int
 
     @property
     def wav(self) -> bytes:
-        """Return the WAV every fake voicemail plays (built once)."""
-        if self._wav is None:
-            self._wav = make_wav()
-        return self._wav
+        """The audio, exactly ``metadata.duration`` long."""
+        return make_wav(self.seconds, self.pattern)
+
+
+class VoicemailStore:
+    """Voicemails keyed by id, created from published events, served over gRPC.
+
+    A voicemail is recorded when the sandbox receives its NEW_VOICEMAIL event (an event
+    may carry any timestamp, e.g. replayed history): ``created`` is that moment by
+    ``clock``, ``expires`` seven days later. Expired voicemails are gone: not listed,
+    and fetching, marking or deleting one is NOT_FOUND.
+    """
+
+    def __init__(self, authority: TokenAuthority, clock: Callable[[], float] = time.time) -> None:
+        self.authority = authority
+        self.clock = clock
+        self.voicemails: dict[str, _Voicemail] = {}
+        self.journal: VoicemailJournal | None = None
 
     def on_event(self, event: events_pb2.Event, stored: StoredEvent) -> None:
         """Create a voicemail for each NEW_VOICEMAIL event."""
@@ -78,13 +109,25 @@ class VoicemailStore:
         source = event.voicemail_event
         if source.type != events_pb2.VoicemailEvent.NEW_VOICEMAIL or not source.voicemail_id:
             return
+        seconds, pattern = _shape(source.voicemail_id)
         metadata = voicemail_pb2.VoicemailMetadata(voicemail_id=source.voicemail_id)
         metadata.to.CopyFrom(source.to_number)
         getattr(metadata, "from").CopyFrom(source.from_number)
-        metadata.duration.FromSeconds(1)
-        metadata.created.CopyFrom(event.timestamp)
-        metadata.expires.FromDatetime(event.timestamp.ToDatetime() + VOICEMAIL_LIFETIME)
-        self.voicemails[source.voicemail_id] = _Voicemail(metadata)
+        metadata.duration.FromSeconds(seconds)
+        created = datetime.fromtimestamp(stored.stored_at, UTC)
+        metadata.created.FromDatetime(created)
+        metadata.expires.FromDatetime(created + VOICEMAIL_LIFETIME)
+        self.voicemails[source.voicemail_id] = _Voicemail(metadata, seconds, pattern)
+
+    def prune(self) -> None:
+        """Drop the voicemails whose seven days are over."""
+        now = self.clock()
+        for voicemail_id in [
+            key
+            for key, found in self.voicemails.items()
+            if found.metadata.expires.ToDatetime(UTC).timestamp() <= now
+        ]:
+            del self.voicemails[voicemail_id]
 
     def apply_change(self, voicemail_id: str, *, played: bool, deleted: bool) -> None:
         """Apply a read/delete change (live or replayed from the journal)."""
@@ -99,6 +142,7 @@ class VoicemailStore:
         await _authorize(self.authority, context, (scope,))
         if not voicemail_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "voicemail_id is required")
+        self.prune()
         found = self.voicemails.get(voicemail_id)
         if found is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "no such voicemail")
@@ -109,6 +153,7 @@ class VoicemailStore:
     ) -> voicemail_pb2.GetAllVoicemailMetadataResponse:
         """List voicemails, optionally only those left for one number."""
         await _authorize(self.authority, context, (VOICEMAIL_GET,))
+        self.prune()
         wanted = request.to.e164 if request.HasField("to") else ""
         return voicemail_pb2.GetAllVoicemailMetadataResponse(
             metadata=[
@@ -123,7 +168,7 @@ class VoicemailStore:
     ) -> voicemail_pb2.GetVoicemailResponse:
         """Return a voicemail's metadata and audio."""
         found = await self._find(context, request.voicemail_id, VOICEMAIL_GET)
-        return voicemail_pb2.GetVoicemailResponse(metadata=found.metadata, wav=self.wav)
+        return voicemail_pb2.GetVoicemailResponse(metadata=found.metadata, wav=found.wav)
 
     async def mark_read(
         self, request: voicemail_pb2.MarkVoicemailAsReadRequest, context: Context

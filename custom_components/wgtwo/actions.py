@@ -11,7 +11,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 
-from .client import Endpoint, SendSmsResult, Voicemail, WgtwoActions
+from .client import Endpoint, SendSmsResult, Voicemail, VoicemailInfo, WgtwoActions
 from .client.event_types import (
     SCOPE_SMS_SEND,
     SCOPE_VOICEMAIL_DELETE,
@@ -48,6 +48,10 @@ class ScopedActions:
     async def get_voicemail(self, voicemail_id: str) -> Voicemail:
         """Fetch a voicemail's metadata and audio."""
         return await self._client(SCOPE_VOICEMAIL_GET).get_voicemail(voicemail_id)
+
+    async def list_voicemails(self, to_number: str) -> list[VoicemailInfo]:
+        """List the voicemails the operator holds for a subscriber."""
+        return await self._client(SCOPE_VOICEMAIL_GET).list_voicemails(to_number)
 
     async def mark_voicemail_read(self, voicemail_id: str) -> None:
         """Mark a voicemail as played at the operator."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -19,6 +20,7 @@ from custom_components.wgtwo.client import (
     SmsDeliveryReportEvent,
     SmsEvent,
     TokenProvider,
+    VoicemailInfo,
     WgtwoActions,
 )
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
@@ -46,9 +48,11 @@ async def test_get_mark_and_delete_a_voicemail(
         assert voicemail.voicemail_id == "vm-1"
         assert voicemail.from_number == "+4799948352"
         assert voicemail.to_number == "+46724450024"
+        held = auth_sandbox.voicemails.voicemails["vm-1"]
+        assert voicemail.wav == held.wav
         assert voicemail.wav.startswith(b"RIFF")
         assert voicemail.played is False
-        assert voicemail.duration == timedelta(seconds=1)
+        assert voicemail.duration == timedelta(seconds=held.seconds)
         assert voicemail.created is not None
         assert voicemail.expires is not None
         assert voicemail.expires - voicemail.created == timedelta(days=7)
@@ -66,6 +70,60 @@ async def test_get_mark_and_delete_a_voicemail(
     finally:
         await actions.close()
         await actions.close()
+
+
+def _voicemail(voicemail_id: str, to_number: str) -> dict[str, Any]:
+    return {
+        "event": {
+            "voicemailEvent": {
+                "voicemailId": voicemail_id,
+                "type": "NEW_VOICEMAIL",
+                "fromNumber": {"e164": "+4799948352"},
+                "toNumber": {"e164": to_number},
+            }
+        }
+    }
+
+
+async def test_list_voicemails_of_one_subscriber_without_audio(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    await auth_sandbox.publish(
+        [
+            _voicemail("vm-1", "+46724450024"),
+            _voicemail("vm-2", "+46724450024"),
+            _voicemail("vm-other", "+4711111111"),
+        ]
+    )
+    auth_sandbox.voicemails.apply_change("vm-2", played=True, deleted=False)  # heard on the phone
+    actions = actions_for(auth_sandbox, session, scopes=frozenset({"voicemail.get"}))
+    try:
+        listed = await actions.list_voicemails("+46724450024")
+        assert await actions.list_voicemails("+4700000000") == []
+    finally:
+        await actions.close()
+    assert [type(info) for info in listed] == [VoicemailInfo, VoicemailInfo]
+    by_id = {info.voicemail_id: info for info in listed}
+    assert set(by_id) == {"vm-1", "vm-2"}
+    assert (by_id["vm-1"].played, by_id["vm-2"].played) == (False, True)
+    first = by_id["vm-1"]
+    assert first.from_number == "+4799948352"
+    assert first.to_number == "+46724450024"
+    assert first.duration == timedelta(seconds=auth_sandbox.voicemails.voicemails["vm-1"].seconds)
+    assert first.created is not None
+    assert first.expires == first.created + timedelta(days=7)
+
+
+async def test_listing_voicemails_needs_voicemail_get(
+    auth_sandbox: SandboxServer, session: aiohttp.ClientSession
+) -> None:
+    actions = actions_for(auth_sandbox, session, scopes=frozenset({"voicemail.delete"}))
+    try:
+        with pytest.raises(MissingScopeError) as info:
+            await actions.list_voicemails("+46724450024")
+    finally:
+        await actions.close()
+    assert info.value.missing_scopes == {"voicemail.get"}
 
 
 async def test_send_sms_produces_events(

@@ -38,6 +38,7 @@ from .errors import (
     WgtwoError,
 )
 from .event_types import ACTION_SCOPES, EVENT_TYPE_SCOPES, EventType, scopes_for
+from .forwarding import ForwardingMode, ForwardingRejectedError
 from .models import (
     AddressType,
     ConsentRevokeEvent,
@@ -88,6 +89,8 @@ __all__ = [
     "EventSubscription",
     "EventType",
     "FirstAttachmentEvent",
+    "ForwardingMode",
+    "ForwardingRejectedError",
     "Handset",
     "HandsetUpdateEvent",
     "InvalidEndpointError",

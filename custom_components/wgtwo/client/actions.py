@@ -23,6 +23,7 @@ from .event_types import (
 )
 from .grpc_errors import missing_scope_error
 from .models import enum_table, timestamp_to_datetime
+from .proto.wgtwo.common.v0 import phonenumber_pb2
 from .proto.wgtwo.sms.v1 import sms_pb2, sms_pb2_grpc
 from .proto.wgtwo.voicemail.v0 import voicemail_pb2, voicemail_pb2_grpc
 
@@ -42,8 +43,8 @@ _SEND_STATUSES = enum_table(
 
 
 @dataclass(frozen=True, slots=True)
-class Voicemail:
-    """A voicemail's metadata and its audio (WAV)."""
+class VoicemailInfo:
+    """A voicemail's metadata, as listed: everything but the audio."""
 
     voicemail_id: str
     from_number: str | None
@@ -52,7 +53,32 @@ class Voicemail:
     played: bool
     created: datetime | None
     expires: datetime | None
-    wav: bytes
+
+    @classmethod
+    def from_proto(
+        cls, meta: voicemail_pb2.VoicemailMetadata, voicemail_id: str = ""
+    ) -> VoicemailInfo:
+        """Read the wire metadata; ``voicemail_id`` stands in for an empty id."""
+        return cls(**_info_fields(meta, voicemail_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Voicemail(VoicemailInfo):
+    """A voicemail's metadata and its audio (WAV)."""
+
+    wav: bytes = b""
+
+
+def _info_fields(meta: voicemail_pb2.VoicemailMetadata, voicemail_id: str) -> dict[str, Any]:
+    return {
+        "voicemail_id": meta.voicemail_id or voicemail_id,
+        "from_number": getattr(meta, "from").e164 or None,
+        "to_number": meta.to.e164 or None,
+        "duration": _duration(meta.duration, meta.HasField("duration")),
+        "played": meta.played,
+        "created": _time(meta.created, meta.HasField("created")),
+        "expires": _time(meta.expires, meta.HasField("expires")),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,17 +164,19 @@ class WgtwoActions:
             SCOPE_VOICEMAIL_GET,
             lambda md: stub.GetVoicemail(request, metadata=md, timeout=self._timeout),
         )
-        meta = response.metadata
-        return Voicemail(
-            voicemail_id=meta.voicemail_id or voicemail_id,
-            from_number=getattr(meta, "from").e164 or None,
-            to_number=meta.to.e164 or None,
-            duration=_duration(meta.duration, meta.HasField("duration")),
-            played=meta.played,
-            created=_time(meta.created, meta.HasField("created")),
-            expires=_time(meta.expires, meta.HasField("expires")),
-            wav=response.wav,
+        return Voicemail(**_info_fields(response.metadata, voicemail_id), wav=response.wav)
+
+    async def list_voicemails(self, to_number: str) -> list[VoicemailInfo]:
+        """List the voicemails the operator still holds for a subscriber (E.164), no audio."""
+        stub = voicemail_pb2_grpc.VoicemailMediaServiceStub(self._open())
+        request = voicemail_pb2.GetAllVoicemailMetadataRequest(
+            to=phonenumber_pb2.PhoneNumber(e164=to_number)
         )
+        response: voicemail_pb2.GetAllVoicemailMetadataResponse = await self._call(
+            SCOPE_VOICEMAIL_GET,
+            lambda md: stub.GetAllVoicemailMetadata(request, metadata=md, timeout=self._timeout),
+        )
+        return [VoicemailInfo.from_proto(meta) for meta in response.metadata]
 
     async def mark_voicemail_read(self, voicemail_id: str) -> None:
         """Mark a voicemail as played."""
