@@ -1,4 +1,4 @@
-"""Print every event of a subscription as one JSON line (``scripts/listen``).
+"""Print every event of a subscription as one JSON line (``scripts/listen``, ``wgtwo listen``).
 
 Each received ``SubscribeEventsResponse`` is written to stdout in protobuf's JSON mapping,
 then acked; the stream reconnects on failure. Errors the user must fix (credentials,
@@ -10,56 +10,56 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import os
 import signal
 import sys
 import time
 from collections.abc import Sequence
 from typing import TextIO
 
-import aiohttp
 from google.protobuf import json_format
 
 from custom_components.wgtwo.client import (
-    DEFAULT_TOKEN_URL,
-    AuthenticationError,
     ConnectionState,
     ConnectionStatus,
-    Endpoint,
     EventSubscription,
     EventType,
-    MissingScopeError,
     StartPosition,
     SubscriptionConfig,
-    TokenProvider,
-    WgtwoError,
     WgtwoEvent,
     scopes_for,
 )
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from tools.wgtwo import (
+    EXIT_AUTH,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_SCOPE,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    Cli,
+    CliError,
+    CliParser,
+    UsageError,
+    add_common_arguments,
+    endpoint_from,
+    run_subcommand,
+    subcommand,
+)
 
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_SCOPE = 4
-EXIT_UNREACHABLE = 5
-EXIT_ERROR = 1
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_ERROR",
+    "EXIT_SCOPE",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
+    "async_main",
+    "build_parser",
+    "main",
+]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the command-line parser."""
-    parser = argparse.ArgumentParser(prog="scripts/listen", description=__doc__)
-    parser.add_argument("--target", required=True, help="API endpoint HOST:PORT")
-    parser.add_argument(
-        "--plaintext", action="store_true", help="no TLS (only for a loopback sandbox)"
-    )
-    parser.add_argument("--token-url", default=DEFAULT_TOKEN_URL)
-    parser.add_argument("--client-id", default=os.environ.get("WGTWO_CLIENT_ID", ""))
-    parser.add_argument(
-        "--client-secret",
-        default=os.environ.get("WGTWO_CLIENT_SECRET", ""),
-        help="or set WGTWO_CLIENT_SECRET (keeps it out of the process list)",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the subscription's own flags (the common ones come from ``tools.wgtwo``)."""
     parser.add_argument(
         "--type",
         dest="types",
@@ -84,11 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--keepalive", type=float, default=30.0, metavar="SECONDS")
     parser.add_argument("--max-events", type=int, default=0, help="exit after N events")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser of ``scripts/listen``."""
+    parser = CliParser(prog="scripts/listen", description=__doc__)
+    add_common_arguments(parser)
+    add_arguments(parser)
     return parser
-
-
-def _one_line(message: str, stderr: TextIO) -> None:
-    print(f"listen: {message}", file=stderr, flush=True)
 
 
 async def async_main(
@@ -99,17 +102,19 @@ async def async_main(
     stop: asyncio.Event | None = None,
 ) -> int:
     """Run the tool; return the process exit code (``stop`` ends it cleanly)."""
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
-    parser = build_parser()
+    cli = Cli(stdout or sys.stdout, stderr or sys.stderr, "listen", stop)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    except UsageError as exc:
+        return cli.fail(exc.code, exc.message)
+    return await run_subcommand(cli, listen, args)
+
+
+def _config(args: argparse.Namespace) -> SubscriptionConfig:
     try:
-        endpoint = Endpoint.parse(args.target, plaintext=args.plaintext)
-        start = StartPosition.parse(args.start)
-        config = SubscriptionConfig(
+        return SubscriptionConfig(
             event_types=tuple(EventType(t) for t in args.types),
             client_id=args.client_id,
             durable_name=args.durable_name,
@@ -117,57 +122,31 @@ async def async_main(
             max_in_flight=args.max_in_flight,
             manual_ack=not args.no_manual_ack,
             ack_timeout=args.manual_ack_timeout,
-            start=start,
+            start=StartPosition.parse(args.start),
             keepalive_time=args.keepalive,
             keepalive_timeout=min(10.0, args.keepalive),
             backoff_max=30.0,
         )
-    except (ValueError, WgtwoError) as exc:
-        _one_line(f"error: {exc}", err)
-        return EXIT_USAGE
-    if bool(args.client_id) != bool(args.client_secret):
-        _one_line("error: --client-id and --client-secret go together", err)
-        return EXIT_USAGE
-
-    async with aiohttp.ClientSession() as session:
-        provider = None
-        if args.client_id:
-            try:
-                provider = TokenProvider(
-                    session,
-                    args.client_id,
-                    args.client_secret,
-                    scopes_for(config.event_types),
-                    token_url=args.token_url,
-                )
-            except WgtwoError as exc:
-                _one_line(f"error: {exc}", err)
-                return EXIT_USAGE
-        return await _listen(endpoint, config, provider, args, out, err, stop)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
-async def _listen(
-    endpoint: Endpoint,
-    config: SubscriptionConfig,
-    provider: TokenProvider | None,
-    args: argparse.Namespace,
-    out: TextIO,
-    err: TextIO,
-    stop: asyncio.Event | None,
-) -> int:
-    done = stop or asyncio.Event()
+@subcommand("listen", "print every event as one JSON line and ack it", add_arguments)
+async def listen(cli: Cli, args: argparse.Namespace) -> int:
+    """Subscribe until stopped (or ``--max-events``); reconnect on transient failures."""
+    endpoint = endpoint_from(args)
+    config = _config(args)
+    provider = cli.token_provider(args, *scopes_for(config.event_types))
+    done = cli.stop
     printed = 0
     connected_once = False
     last_reason = "no answer"
 
     def print_raw(response: events_pb2.SubscribeEventsResponse) -> None:
         nonlocal printed
-        line = json.dumps(json_format.MessageToDict(response), separators=(",", ":"))
-        try:
-            out.write(line + "\n")
-            out.flush()
-        except BrokenPipeError:  # e.g. piped into `head`: the reader is gone
-            done.set()
+        # Keep protobuf's JSON mapping (camelCase, 64-bit numbers as strings).
+        if not cli.print_json(json_format.MessageToDict(response)):
+            done.set()  # e.g. piped into `head`: the reader is gone
             return
         printed += 1
 
@@ -179,10 +158,10 @@ async def _listen(
         nonlocal connected_once, last_reason
         if status.state is ConnectionState.CONNECTED:
             connected_once = True
-            _one_line(f"connected to {endpoint.target}", err)
+            cli.note(f"connected to {endpoint.target}")
         elif status.state is ConnectionState.DISCONNECTED:
             last_reason = status.reason or "unknown"
-            _one_line(f"disconnected ({last_reason}); retrying in {status.retry_in:.1f} s", err)
+            cli.note(f"disconnected ({last_reason}); retrying in {status.retry_in:.1f} s")
 
     subscription = EventSubscription(
         endpoint,
@@ -197,18 +176,13 @@ async def _listen(
     loop = asyncio.get_running_loop()
     installed = _install_signals(loop, done)
     deadline = time.monotonic() + args.connect_timeout
-    code = 0
+    unreachable = False
     try:
         while not runner.done() and not done.is_set():
             timeout = None if connected_once else max(0.0, deadline - time.monotonic())
             await asyncio.wait({runner, waiter}, timeout=min(timeout or 0.25, 0.25))
             if not connected_once and not runner.done() and time.monotonic() >= deadline:
-                _one_line(
-                    f"error: cannot reach {endpoint.target} ({last_reason}) "
-                    f"within {args.connect_timeout:g} s",
-                    err,
-                )
-                code = EXIT_UNREACHABLE
+                unreachable = True
                 break
     finally:
         for sig in installed:
@@ -217,18 +191,13 @@ async def _listen(
         waiter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await waiter
-    try:
-        await runner
-    except AuthenticationError as exc:
-        _one_line(f"error: authentication failed: {exc}", err)
-        return EXIT_AUTH
-    except MissingScopeError as exc:
-        _one_line(f"error: {exc}", err)
-        return EXIT_SCOPE
-    except WgtwoError as exc:
-        _one_line(f"error: {exc}", err)
-        return EXIT_ERROR
-    return code
+    await runner  # raises the client's error, if it ended on one
+    if unreachable:
+        raise CliError(
+            EXIT_UNREACHABLE,
+            f"cannot reach {endpoint.target} ({last_reason}) within {args.connect_timeout:g} s",
+        )
+    return EXIT_OK
 
 
 def _install_signals(loop: asyncio.AbstractEventLoop, done: asyncio.Event) -> list[int]:

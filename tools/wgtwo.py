@@ -1,0 +1,433 @@
+"""Developer command line over the client package (``scripts/wgtwo SUBCOMMAND ...``).
+
+Every subcommand talks to the API with the same client the integration uses
+(``custom_components/wgtwo/client``), asks for a token carrying only the scope it needs,
+prints the server's answer as one JSON line per object on stdout and, on failure, prints
+one line ``wgtwo SUBCOMMAND: error: ...`` on stderr and exits with one of the ``EXIT_*``
+codes below. Nothing that acts is ever retried: an SMS goes out at most once.
+
+Adding a subcommand is one function registered in the table (``SUBCOMMANDS``)::
+
+    def _arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--number", required=True)
+
+    @subcommand("my-thing", "one line of help", _arguments)
+    async def my_thing(cli: Cli, args: argparse.Namespace) -> int:
+        actions = cli.actions(args, SCOPE_VOICEMAIL_GET)  # closed when the run ends
+        ...
+        cli.print_json(answer)  # a dataclass, a dict, a list ...
+        return EXIT_OK
+
+Raise ``CliError(code, message)`` (or ``UsageError(message)``) to end with an error line;
+the client's errors (``WgtwoError``) are turned into a code and a line by ``describe``.
+A subcommand living in another module registers itself the same way when imported: add
+the module to ``SUBCOMMAND_MODULES``.
+
+Reusable helpers:
+
+- ``CliParser``: an ``ArgumentParser`` whose errors raise ``UsageError`` (one line, no
+  usage dump); ``add_common_arguments(parser)`` adds ``--target``, ``--plaintext``,
+  ``--token-url``, ``--client-id``, ``--client-secret`` (``WGTWO_CLIENT_ID`` /
+  ``WGTWO_CLIENT_SECRET`` from the environment); ``add_timeout_argument(parser)``.
+- ``endpoint_from(args)``: the ``Endpoint`` the flags name (``UsageError`` if malformed).
+- ``Cli``: one run's output and resources: ``print_json(obj)`` writes one JSON line,
+  ``fail(code, message)`` the one-line error, ``note(message)`` a progress line on stderr,
+  ``token_provider(args, *scopes)`` a provider for exactly those scopes (``None`` without
+  credentials), ``actions(args, *scopes)`` a ``WgtwoActions`` using it, ``stop`` an event
+  that ends long-running subcommands.
+- ``run_subcommand(cli, run, args)``: runs one subcommand with an HTTP session, maps its
+  errors to exit codes and closes what it opened (``tools/listen.py`` uses it standalone).
+- ``to_jsonable(obj)``: dataclasses, enums, datetimes (ISO 8601) and durations (seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import importlib
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Any, Final, NoReturn, TextIO
+
+import aiohttp
+
+from custom_components.wgtwo.client import (
+    DEFAULT_TOKEN_URL,
+    ActionError,
+    AuthenticationError,
+    CannotConnectError,
+    Endpoint,
+    InvalidEndpointError,
+    MissingScopeError,
+    TokenProvider,
+    WgtwoActions,
+    WgtwoError,
+)
+from custom_components.wgtwo.client.event_types import SCOPE_SMS_SEND, SCOPE_VOICEMAIL_GET
+
+EXIT_OK: Final = 0
+EXIT_ERROR: Final = 1  # any other failure the server or the client reported
+EXIT_USAGE: Final = 2  # bad arguments
+EXIT_AUTH: Final = 3  # credentials or token rejected
+EXIT_SCOPE: Final = 4  # the OAuth client lacks a scope
+EXIT_UNREACHABLE: Final = 5  # the API or the token endpoint cannot be reached
+EXIT_REJECTED: Final = 6  # the server refused the request (SMS, forwarding)
+EXIT_NOT_FOUND: Final = 7  # no such object (voicemail)
+
+PROG: Final = "wgtwo"
+DEFAULT_TIMEOUT: Final = 15.0
+# Modules whose import registers further subcommands (imported when the parser is built).
+SUBCOMMAND_MODULES: Final[tuple[str, ...]] = ("tools.listen",)
+
+
+class CliError(Exception):
+    """Ends a subcommand with ``code`` and one line on stderr."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class UsageError(CliError):
+    """Bad arguments: exit code ``EXIT_USAGE``."""
+
+    def __init__(self, message: str, prog: str | None = None) -> None:
+        super().__init__(EXIT_USAGE, message)
+        self.prog = prog
+
+
+class CliParser(argparse.ArgumentParser):
+    """Argument errors raise ``UsageError``, so they end as one line like every failure."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise instead of printing the usage and exiting."""
+        raise UsageError(message, self.prog)
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add where the API is and the OAuth client credentials (env defaults for the secret)."""
+    parser.add_argument("--target", required=True, help="API endpoint HOST:PORT")
+    parser.add_argument(
+        "--plaintext", action="store_true", help="no TLS (only for a loopback sandbox)"
+    )
+    parser.add_argument("--token-url", default=DEFAULT_TOKEN_URL)
+    parser.add_argument(
+        "--client-id",
+        default=os.environ.get("WGTWO_CLIENT_ID", ""),
+        help="OAuth client id (or set WGTWO_CLIENT_ID); none: no token is sent",
+    )
+    parser.add_argument(
+        "--client-secret",
+        default=os.environ.get("WGTWO_CLIENT_SECRET", ""),
+        help="or set WGTWO_CLIENT_SECRET (keeps it out of the process list)",
+    )
+
+
+def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--timeout`` for one API call."""
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up on the call after this time (default {DEFAULT_TIMEOUT:g})",
+    )
+
+
+def endpoint_from(args: argparse.Namespace) -> Endpoint:
+    """Return the endpoint named by ``--target`` / ``--plaintext``."""
+    try:
+        return Endpoint.parse(args.target, plaintext=args.plaintext)
+    except InvalidEndpointError as exc:
+        raise UsageError(f"--target: {exc}") from None
+
+
+def to_jsonable(value: Any) -> Any:
+    """Return ``value`` as JSON-ready data (dataclass fields, enum values, ISO times)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def describe(error: WgtwoError) -> tuple[int, str]:
+    """Return the exit code and the one-line message for a client error."""
+    if isinstance(error, AuthenticationError):
+        return EXIT_AUTH, f"authentication failed: {error}"
+    if isinstance(error, MissingScopeError):
+        return EXIT_SCOPE, str(error)
+    if isinstance(error, CannotConnectError):
+        return EXIT_UNREACHABLE, str(error)
+    if isinstance(error, InvalidEndpointError):
+        return EXIT_USAGE, str(error)
+    return EXIT_ERROR, str(error)
+
+
+class Cli:
+    """One run: where output goes, the HTTP session and the API clients to close."""
+
+    def __init__(
+        self,
+        out: TextIO,
+        err: TextIO,
+        prog: str = PROG,
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        self.out = out
+        self.err = err
+        self.prog = prog
+        self.stop = stop or asyncio.Event()
+        self._session: aiohttp.ClientSession | None = None
+        self._actions: list[WgtwoActions] = []
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The run's HTTP session (for token requests)."""
+        if self._session is None:
+            raise RuntimeError("no session outside run_subcommand()")
+        return self._session
+
+    def print_json(self, value: Any) -> bool:
+        """Write one JSON line; return False when the reader is gone (closed pipe)."""
+        line = json.dumps(to_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+        try:
+            self.out.write(line + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            return False
+        return True
+
+    def note(self, message: str) -> None:
+        """Write a progress line on stderr."""
+        print(f"{self.prog}: {message}", file=self.err, flush=True)
+
+    def fail(self, code: int, message: str) -> int:
+        """Write the one-line error and return ``code``."""
+        self.note(f"error: {message}")
+        return code
+
+    def token_provider(self, args: argparse.Namespace, *scopes: str) -> TokenProvider | None:
+        """Return a provider of tokens for exactly ``scopes``, or None without credentials."""
+        if bool(args.client_id) != bool(args.client_secret):
+            raise UsageError("--client-id and --client-secret go together")
+        if not args.client_id:
+            return None
+        try:
+            return TokenProvider(
+                self.session,
+                args.client_id,
+                args.client_secret,
+                frozenset(scopes),
+                token_url=args.token_url,
+            )
+        except InvalidEndpointError as exc:
+            raise UsageError(f"--token-url: {exc}") from None
+
+    def actions(self, args: argparse.Namespace, *scopes: str) -> WgtwoActions:
+        """Return unary API calls whose tokens carry only ``scopes`` (closed after the run)."""
+        endpoint = endpoint_from(args)
+        provider = self.token_provider(args, *scopes)
+        actions = WgtwoActions(
+            endpoint, provider, timeout=getattr(args, "timeout", DEFAULT_TIMEOUT)
+        )
+        self._actions.append(actions)
+        return actions
+
+    async def execute(self, run: Runner, args: argparse.Namespace) -> int:
+        """Run ``run`` with an HTTP session; close every client it opened."""
+        async with aiohttp.ClientSession() as session:
+            self._session = session
+            try:
+                return await run(self, args)
+            finally:
+                for actions in self._actions:
+                    await actions.close()
+                self._actions.clear()
+                self._session = None
+
+
+Runner = Callable[[Cli, argparse.Namespace], Awaitable[int]]
+Configure = Callable[[argparse.ArgumentParser], None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Subcommand:
+    """One entry of the table: its help line, its own arguments and what it runs."""
+
+    help: str
+    configure: Configure | None
+    run: Runner
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+def subcommand(
+    name: str, help_line: str, configure: Configure | None = None
+) -> Callable[[Runner], Runner]:
+    """Register ``run`` as ``scripts/wgtwo NAME`` (the common flags are added for it)."""
+
+    def register(run: Runner) -> Runner:
+        SUBCOMMANDS[name] = Subcommand(help_line, configure, run)
+        return run
+
+    return register
+
+
+async def run_subcommand(cli: Cli, run: Runner, args: argparse.Namespace) -> int:
+    """Run one subcommand; map its errors to an exit code and one line on stderr."""
+    try:
+        return await cli.execute(run, args)
+    except CliError as exc:
+        return cli.fail(exc.code, exc.message)
+    except WgtwoError as exc:
+        return cli.fail(*describe(exc))
+
+
+# --- send-sms --------------------------------------------------------------------------
+
+
+def _send_sms_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from", dest="from_number", required=True, metavar="N", help="sender, E.164"
+    )
+    parser.add_argument(
+        "--to", dest="to_address", required=True, metavar="N", help="recipient's number"
+    )
+    parser.add_argument("--text", required=True, metavar="T", help="1 to 2000 characters")
+    add_timeout_argument(parser)
+
+
+@subcommand(
+    "send-sms", "send a text from a subscriber (sent once, never retried)", _send_sms_arguments
+)
+async def send_sms(cli: Cli, args: argparse.Namespace) -> int:
+    """Send one SMS; print the server's answer (message id, status, fragments)."""
+    if not 1 <= len(args.text) <= 2000:
+        raise UsageError("--text must be 1 to 2000 characters")
+    actions = cli.actions(args, SCOPE_SMS_SEND)
+    try:
+        result = await actions.send_sms(args.from_number, args.to_address, args.text)
+    except CannotConnectError as exc:
+        raise CliError(EXIT_UNREACHABLE, f"{exc}; the SMS was not retried") from None
+    except ActionError as exc:
+        raise CliError(EXIT_REJECTED, f"SMS rejected by the server ({exc.status})") from None
+    if not result.ok:
+        status = to_jsonable(result.status)
+        detail = f": {result.description}" if result.description else ""
+        raise CliError(EXIT_REJECTED, f"SMS not sent ({status}){detail}")
+    cli.print_json(result)
+    return EXIT_OK
+
+
+# --- voicemail -------------------------------------------------------------------------
+
+
+def _voicemail_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--id", dest="voicemail_id", required=True, metavar="ID", help="the voicemail's id"
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="FILE", help="file to write the WAV to"
+    )
+    add_timeout_argument(parser)
+
+
+@subcommand("voicemail", "write a voicemail's audio (WAV) to a file", _voicemail_arguments)
+async def voicemail(cli: Cli, args: argparse.Namespace) -> int:
+    """Fetch one voicemail, write its WAV and print its metadata with the file written."""
+    if not args.voicemail_id:
+        raise UsageError("--id must not be empty")
+    actions = cli.actions(args, SCOPE_VOICEMAIL_GET)
+    try:
+        found = await actions.get_voicemail(args.voicemail_id)
+    except ActionError as exc:
+        if exc.not_found:
+            raise CliError(EXIT_NOT_FOUND, f"voicemail {args.voicemail_id} not found") from None
+        raise
+    out: Path = args.out
+    try:
+        # A few kilobytes, once: a thread would outlive the run for nothing.
+        out.write_bytes(found.wav)  # noqa: ASYNC240
+    except OSError as exc:
+        raise CliError(EXIT_ERROR, f"cannot write {out}: {exc.strerror}") from None
+    answer = to_jsonable(found)
+    del answer["wav"]
+    cli.print_json({**answer, "out": str(out), "wav_bytes": len(found.wav)})
+    return EXIT_OK
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+def load_subcommands() -> None:
+    """Import the modules that register further subcommands."""
+    for module in SUBCOMMAND_MODULES:
+        importlib.import_module(module)
+
+
+def build_parser() -> CliParser:
+    """Return the parser of every registered subcommand."""
+    load_subcommands()
+    parser = CliParser(
+        prog=PROG,
+        description="Developer command line for the wgtwo API (scripts/wgtwo).",
+        epilog="Exit codes: 0 ok, 1 error, 2 bad arguments, 3 credentials rejected, "
+        "4 missing scope, 5 cannot connect, 6 rejected by the server, 7 not found.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+    for name, entry in sorted(SUBCOMMANDS.items()):
+        sub = subparsers.add_parser(name, help=entry.help, description=entry.help)
+        add_common_arguments(sub)
+        if entry.configure is not None:
+            entry.configure(sub)
+    return parser
+
+
+async def async_main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Run the command line; return the exit code (``stop`` ends a long-running one)."""
+    cli = Cli(stdout or sys.stdout, stderr or sys.stderr, PROG, stop)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except UsageError as exc:
+        cli.prog = exc.prog or PROG
+        return cli.fail(exc.code, exc.message)
+    cli.prog = f"{PROG} {args.command}"
+    return await run_subcommand(cli, SUBCOMMANDS[args.command].run, args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``scripts/wgtwo``."""
+    return asyncio.run(async_main(argv))
+
+
+if __name__ == "__main__":
+    # Run the imported module, not this copy, so subcommands register in one table.
+    from tools.wgtwo import main as _main
+
+    sys.exit(_main())
