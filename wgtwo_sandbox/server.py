@@ -85,7 +85,8 @@ class SandboxServer:
             ALL_SCOPES if granted_scopes is None else granted_scopes,
             token_ttl,
         )
-        self.voicemails = VoicemailStore(self.authority)
+        # One clock for both: a voicemail is recorded, and expires, by the broker's time.
+        self.voicemails = VoicemailStore(self.authority, clock=lambda: self.broker.clock())
         self.forwarding = CallForwardingServicer(self.authority)
         self.broker.listeners.append(self.voicemails.on_event)
         self.state_file = Path(state_file) if state_file is not None else None

@@ -23,7 +23,7 @@ subscriptions and queue groups resume where the server kept their position.
 
 from __future__ import annotations
 
-from .actions import SendSmsResult, SendStatus, Voicemail, WgtwoActions
+from .actions import SendSmsResult, SendStatus, Voicemail, VoicemailInfo, WgtwoActions
 from .auth import TokenProvider
 from .backoff import Backoff
 from .check import async_check_subscription
@@ -119,6 +119,7 @@ __all__ = [
     "Voicemail",
     "VoicemailEvent",
     "VoicemailEventKind",
+    "VoicemailInfo",
     "WgtwoActions",
     "WgtwoError",
     "WgtwoEvent",

@@ -1,4 +1,4 @@
-"""Unary API calls behind user actions: voicemail media and sending SMS."""
+"""Unary API calls behind user actions: voicemail media, sending SMS, call forwarding."""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ from .event_types import (
     SCOPE_VOICEMAIL_DELETE,
     SCOPE_VOICEMAIL_GET,
     SCOPE_VOICEMAIL_UPDATE,
+)
+from .forwarding import (
+    FORWARDING_SCOPES,
+    ForwardingMode,
+    check_forwarding_response,
+    forwarding_call,
 )
 from .grpc_errors import missing_scope_error
 from .models import enum_table, timestamp_to_datetime
@@ -105,7 +111,7 @@ def _duration(message: Duration, present: bool) -> timedelta | None:
 
 
 class WgtwoActions:
-    """Voicemail and SMS calls on one lazily opened channel; ``close()`` when done."""
+    """Voicemail, SMS and forwarding calls on one lazily opened channel; ``close()`` when done."""
 
     def __init__(
         self,
@@ -195,6 +201,18 @@ class WgtwoActions:
             SCOPE_VOICEMAIL_DELETE,
             lambda md: stub.DeleteVoicemail(request, metadata=md, timeout=self._timeout),
         )
+
+    async def set_call_forwarding(
+        self, subscriber: str, mode: ForwardingMode | str, number: str | None = None
+    ) -> None:
+        """Set where a subscriber's calls go; ``ForwardingRejectedError`` if the operator refuses.
+
+        ``number`` is the target of ``number`` and ``conditional`` (busy, no reply and
+        unavailable all to it) and must be None for ``off`` and ``voicemail``.
+        """
+        mode = ForwardingMode(mode)
+        invoke = forwarding_call(self._open(), subscriber, mode, number, self._timeout)
+        check_forwarding_response(await self._call(FORWARDING_SCOPES[mode], invoke))
 
     async def send_sms(
         self,
