@@ -63,6 +63,8 @@ from custom_components.wgtwo.client import (
     AuthenticationError,
     CannotConnectError,
     Endpoint,
+    ForwardingMode,
+    ForwardingRejectedError,
     InvalidEndpointError,
     MissingScopeError,
     TokenProvider,
@@ -70,6 +72,7 @@ from custom_components.wgtwo.client import (
     WgtwoError,
 )
 from custom_components.wgtwo.client.event_types import SCOPE_SMS_SEND, SCOPE_VOICEMAIL_GET
+from custom_components.wgtwo.client.forwarding import FORWARDING_SCOPES, NEEDS_NUMBER
 
 EXIT_OK: Final = 0
 EXIT_ERROR: Final = 1  # any other failure the server or the client reported
@@ -370,6 +373,71 @@ async def voicemail(cli: Cli, args: argparse.Namespace) -> int:
     answer = to_jsonable(found)
     del answer["wav"]
     cli.print_json({**answer, "out": str(out), "wav_bytes": len(found.wav)})
+    return EXIT_OK
+
+
+def _voicemails_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--number", required=True, metavar="N", help="the subscriber's number, E.164"
+    )
+    add_timeout_argument(parser)
+
+
+@subcommand(
+    "voicemails",
+    "list a subscriber's voicemails (metadata, one JSON line each)",
+    _voicemails_arguments,
+)
+async def voicemails(cli: Cli, args: argparse.Namespace) -> int:
+    """Print one JSON line per voicemail the operator holds for the number (none: no line)."""
+    actions = cli.actions(args, SCOPE_VOICEMAIL_GET)
+    for info in await actions.list_voicemails(args.number):
+        if not cli.print_json(info):
+            break
+    return EXIT_OK
+
+
+# --- forward ---------------------------------------------------------------------------
+
+
+def _forward_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--subscriber", required=True, metavar="N", help="whose calls, E.164")
+    parser.add_argument(
+        "--mode",
+        required=True,
+        choices=[mode.value for mode in ForwardingMode],
+        help="off, voicemail, number (every call) or conditional (busy, no reply, unreachable)",
+    )
+    parser.add_argument("--number", metavar="N", help="target of number and conditional")
+    add_timeout_argument(parser)
+
+
+@subcommand("forward", "set where a subscriber's calls go", _forward_arguments)
+async def forward(cli: Cli, args: argparse.Namespace) -> int:
+    """Set the forwarding; print what the operator accepted."""
+    mode = ForwardingMode(args.mode)
+    needs_number = mode in NEEDS_NUMBER
+    if needs_number and not args.number:
+        raise UsageError(f"--mode {mode} needs --number")
+    if not needs_number and args.number:
+        raise UsageError(f"--mode {mode} takes no --number")
+    actions = cli.actions(args, FORWARDING_SCOPES[mode])
+    try:
+        await actions.set_call_forwarding(args.subscriber, mode, args.number)
+    except ForwardingRejectedError as exc:
+        raise CliError(EXIT_REJECTED, str(exc)) from None
+    except ActionError as exc:
+        raise CliError(
+            EXIT_REJECTED, f"call forwarding rejected by the server ({exc.status})"
+        ) from None
+    cli.print_json(
+        {
+            "subscriber": args.subscriber,
+            "mode": mode,
+            "number": args.number,
+            "status": "accepted",
+        }
+    )
     return EXIT_OK
 
 
