@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from enum import Enum
 
 import grpc
 
-from .errors import MissingScopeError
+from .errors import AuthenticationError, MissingScopeError, WgtwoError
 from .event_types import EVENT_TYPE_SCOPES, EventType, event_types_for_scopes
 
 # Codes after which a retry can succeed without anyone changing anything.
@@ -42,3 +43,41 @@ def missing_scope_error(
     missing = named or requested
     types = tuple(event_types)
     return MissingScopeError(missing, event_types_for_scopes(missing, types))
+
+
+class StreamRetry(Enum):
+    """How a long-lived stream goes on after a failed attempt it can get past."""
+
+    NEW_TOKEN_NOW = "new_token_now"  # token refused before the stream was up
+    NEW_TOKEN_LATER = "new_token_later"  # token refused on a stream that was up
+    BACK_OFF = "back_off"  # transient: wait, then try again
+
+
+def stream_retry(
+    err: grpc.aio.AioRpcError,
+    *,
+    authenticated: bool,
+    refreshed: bool,
+    connected: bool,
+    scopes: Iterable[str],
+    event_types: Iterable[EventType] = (),
+    what: str = "stream",
+) -> StreamRetry:
+    """Say how a stream retries after ``err``, or raise the typed error that ends it.
+
+    Shared by the event subscription and the number lookup stream, so both stop on the
+    same refusals: rejected credentials (a freshly issued token refused, or no token to
+    refresh), a missing scope and a request the server will never take.
+    """
+    code = err.code()
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        if not authenticated:
+            raise AuthenticationError("server requires authentication")
+        if refreshed and not connected:
+            raise AuthenticationError("server rejected a freshly issued token")
+        return StreamRetry.NEW_TOKEN_LATER if connected else StreamRetry.NEW_TOKEN_NOW
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        raise missing_scope_error(err.details(), scopes, event_types)
+    if code not in TRANSIENT_CODES:
+        raise WgtwoError(f"server refused the {what} ({code.name})")
+    return StreamRetry.BACK_OFF

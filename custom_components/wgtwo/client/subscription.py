@@ -19,9 +19,9 @@ from .backoff import Backoff
 from .config import StartPosition, SubscriptionConfig
 from .dedup import FailureCounts, RecentKeys
 from .endpoint import Endpoint
-from .errors import AuthenticationError, CannotConnectError, MissingScopeError, WgtwoError
+from .errors import CannotConnectError, MissingScopeError, WgtwoError
 from .event_types import event_types_for_scopes, scopes_for
-from .grpc_errors import TRANSIENT_CODES, missing_scope_error
+from .grpc_errors import StreamRetry, stream_retry
 from .models import SmsEvent, UnknownEvent, WgtwoEvent, event_from_proto
 from .proto.wgtwo.events.v0 import events_pb2, events_pb2_grpc
 from .status import ConnectionState, ConnectionStatus, SubscriptionStats
@@ -237,32 +237,25 @@ class EventSubscription:
             except grpc.aio.AioRpcError as err:
                 if self._should_stop():
                     break
-                code = err.code()
-                if code == grpc.StatusCode.UNAUTHENTICATED:
-                    if self._token_provider is None:
-                        raise self._fail(
-                            AuthenticationError("server requires authentication")
-                        ) from None
-                    if refreshed and not self._connected:
-                        raise self._fail(
-                            AuthenticationError("server rejected a freshly issued token")
-                        ) from None
+                try:
+                    retry = stream_retry(
+                        err,
+                        authenticated=self._token_provider is not None,
+                        refreshed=refreshed,
+                        connected=self._connected,
+                        scopes=self._scopes,
+                        event_types=self._config.event_types,
+                        what="subscription",
+                    )
+                except WgtwoError as fatal:
+                    raise self._fail(fatal) from None
+                if retry is StreamRetry.NEW_TOKEN_NOW:
+                    _LOGGER.debug("Token rejected; retrying once with a new token")
                     force_refresh = True
-                    if not self._connected:
-                        _LOGGER.debug("Token rejected; retrying once with a new token")
-                        await self._end_attempt()
-                        continue
-                    reason = "token rejected"
-                elif code == grpc.StatusCode.PERMISSION_DENIED:
-                    raise self._fail(
-                        missing_scope_error(err.details(), self._scopes, self._config.event_types)
-                    ) from None
-                elif code not in TRANSIENT_CODES:
-                    raise self._fail(
-                        WgtwoError(f"server refused the subscription ({code.name})")
-                    ) from None
-                else:
-                    reason = code.name
+                    await self._end_attempt()
+                    continue
+                force_refresh = retry is StreamRetry.NEW_TOKEN_LATER
+                reason = "token rejected" if force_refresh else err.code().name
             except CannotConnectError as err:
                 reason = str(err)
             except MissingScopeError as err:

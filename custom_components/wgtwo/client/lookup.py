@@ -1,0 +1,355 @@
+"""Answer the operator's number lookups: the names shown on the subscribers' handsets.
+
+The direction of this API is reversed: the client opens ``NumberLookup`` and the server
+asks over it, one request per incoming call, for the name of the calling number. The
+:class:`NumberLookupResponder` keeps that stream open (reconnecting with backoff, a new
+token when one is refused) and answers every request with what its resolver says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import grpc
+
+from .accept import stream_accepted
+from .auth import TokenProvider, bearer_metadata
+from .backoff import Backoff
+from .endpoint import Endpoint
+from .errors import CannotConnectError, MissingScopeError, WgtwoError
+from .event_types import SCOPE_LOOKUP, SCOPE_LOOKUP_DETAILED
+from .grpc_errors import StreamRetry, stream_retry
+from .proto.wgtwo.lookup.v0 import lookup_pb2, lookup_pb2_grpc
+from .status import ConnectionState, ConnectionStatus
+
+_LOGGER = logging.getLogger(__name__)
+
+type NameResolver = Callable[[str, str | None], str | None]
+"""``(number, recipient) -> name``: ``recipient`` is the called subscriber when the server
+names it (scope ``lookup.number_detailed:read``), ``None`` means no name is known."""
+type LookupStateCallback = Callable[[ConnectionStatus], None]
+
+_E164: Final = re.compile(r"^\+[1-9]\d{1,14}$")
+# The operator caches an answer at least this long, whatever the answer asks for.
+MIN_MAX_AGE: Final = 15 * 60.0
+# A name longer than this is a mistake in the phonebook, not a caller's name.
+MAX_NAME_LENGTH: Final = 256
+# How long a stream without headers must stay open on a ready connection to count.
+_SILENT_ACCEPT_AFTER: Final = 1.0
+
+LOOKUP_SCOPES: Final = frozenset({SCOPE_LOOKUP})
+DETAILED_LOOKUP_SCOPES: Final = frozenset({SCOPE_LOOKUP, SCOPE_LOOKUP_DETAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class LookupConfig:
+    """How the responder answers and reconnects (times in seconds)."""
+
+    max_age: float = 3600.0
+    keepalive_time: float = 30.0
+    keepalive_timeout: float = 10.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    connect_timeout: float = 20.0
+    scopes: frozenset[str] = LOOKUP_SCOPES
+
+    def __post_init__(self) -> None:
+        """Refuse a cache time the operator would raise anyway (say so here, not on the wire)."""
+        if self.max_age < MIN_MAX_AGE:
+            raise ValueError(f"max_age must be at least {MIN_MAX_AGE:.0f} s")
+
+
+@dataclass(slots=True)
+class LookupStats:
+    """Counters of one responder since it was created (no numbers, no names)."""
+
+    asked: int = 0
+    named: int = 0
+    unknown: int = 0
+    errors: int = 0
+    reconnects: int = 0
+    last_request_time: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for diagnostics)."""
+        return {
+            "asked": self.asked,
+            "named": self.named,
+            "unknown": self.unknown,
+            "errors": self.errors,
+            "reconnects": self.reconnects,
+            "last_request_time": (
+                self.last_request_time.isoformat() if self.last_request_time else None
+            ),
+        }
+
+
+class NumberLookupResponder:
+    """Keep the lookup stream open until ``stop()`` and answer each request once.
+
+    ``run()`` ends only by ``stop()`` or with the error the user must fix:
+    ``AuthenticationError`` (credentials rejected), ``MissingScopeError`` (the OAuth client
+    lacks ``lookup.number:read``) or ``WgtwoError`` (the server refuses the stream).
+    A malformed request gets an error reply; a failing resolver too. Numbers never
+    reach the log.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        resolver: NameResolver,
+        *,
+        config: LookupConfig | None = None,
+        token_provider: TokenProvider | None = None,
+        on_state: LookupStateCallback | None = None,
+    ) -> None:
+        self._endpoint = endpoint
+        self._resolver = resolver
+        self._config = config = config or LookupConfig()
+        self._token_provider = token_provider
+        self._on_state = on_state
+        self._backoff = Backoff(config.backoff_initial, config.backoff_max)
+        self._stats = LookupStats()
+        self._status = ConnectionStatus(ConnectionState.DISCONNECTED)
+        self._cache_control = lookup_pb2.CacheControl()
+        self._cache_control.max_age.FromTimedelta(timedelta(seconds=config.max_age))
+        self._token: str | None = None
+        self._connected = False
+        self._stopping = False
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[Any] | None = None
+        self._done = asyncio.Event()
+        self._done.set()
+
+    @property
+    def stats(self) -> LookupStats:
+        """Counters since this responder was created."""
+        return self._stats
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """The last reported connection status."""
+        return self._status
+
+    @property
+    def config(self) -> LookupConfig:
+        """The settings this responder runs with."""
+        return self._config
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Open the stream and keep reconnecting until ``stop()``; raise on a fatal error."""
+        if not self._done.is_set():
+            raise RuntimeError("responder is already running")
+        if self._stopping:  # stop() came first
+            self._stopping = False
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._done.clear()
+        try:
+            await self._loop()
+        except asyncio.CancelledError:
+            if self._should_stop() and task.uncancel() == 0:
+                return
+            raise
+        finally:
+            self._connected = False
+            self._task = None
+            self._stopping = False
+            self._done.set()
+
+    async def stop(self) -> None:
+        """End the stream and wait until ``run()`` returned; safe to call more than once."""
+        self._stopping = True
+        self._wakeup.set()
+        task = self._task
+        if task is None or task.done():
+            return
+        if task is not asyncio.current_task():
+            task.cancel()
+            await self._done.wait()
+
+    def _should_stop(self) -> bool:
+        return self._stopping
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _set_status(self, status: ConnectionStatus) -> None:
+        self._status = status
+        if self._on_state is None:
+            return
+        try:
+            self._on_state(status)
+        except Exception as err:
+            _LOGGER.warning("Lookup state callback failed: %s", type(err).__name__)
+
+    def _mark_connected(self) -> None:
+        if self._connected:
+            return
+        self._connected = True
+        self._backoff.reset()
+        _LOGGER.debug("Number lookup stream established")
+        self._set_status(ConnectionStatus(ConnectionState.CONNECTED))
+
+    def _fail(self, error: WgtwoError) -> WgtwoError:
+        _LOGGER.debug("Number lookup stopped: %s", type(error).__name__)
+        self._set_status(ConnectionStatus(ConnectionState.FAILED, reason=str(error), error=error))
+        return error
+
+    # -- reconnect loop ---------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        self._set_status(ConnectionStatus(ConnectionState.CONNECTING))
+        refresh = False
+        first = True
+        while not self._stopping:
+            if not first:
+                self._stats.reconnects += 1
+            first = False
+            refreshed, refresh = refresh, False
+            self._connected = False
+            try:
+                await self._connect_once(refreshed)
+                reason = "stream ended by server"
+            except grpc.aio.AioRpcError as err:
+                if self._should_stop():
+                    break
+                try:
+                    retry = stream_retry(
+                        err,
+                        authenticated=self._token_provider is not None,
+                        refreshed=refreshed,
+                        connected=self._connected,
+                        scopes=self._config.scopes,
+                        what="number lookup stream",
+                    )
+                except WgtwoError as fatal:
+                    raise self._fail(fatal) from None
+                if retry is StreamRetry.NEW_TOKEN_NOW:
+                    _LOGGER.debug("Token rejected; retrying once with a new token")
+                    refresh = True
+                    continue
+                refresh = retry is StreamRetry.NEW_TOKEN_LATER
+                reason = "token rejected" if refresh else err.code().name
+            except CannotConnectError as err:
+                reason = str(err)
+            except MissingScopeError as err:
+                raise self._fail(MissingScopeError(err.missing_scopes)) from None
+            except WgtwoError as err:
+                raise self._fail(err) from None
+            if self._should_stop():
+                break
+            delay = self._backoff.next_delay()
+            _LOGGER.debug("Number lookup stream ended (%s); retrying in %.1f s", reason, delay)
+            self._set_status(
+                ConnectionStatus(ConnectionState.DISCONNECTED, reason=reason, retry_in=delay)
+            )
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wakeup.wait()
+
+    async def _connect_once(self, refresh: bool) -> None:
+        config = self._config
+        metadata: tuple[tuple[str, str], ...] = ()
+        if self._token_provider is not None:
+            self._token = await self._token_provider.get_token(
+                force_refresh=refresh, rejected=self._token
+            )
+            metadata = bearer_metadata(self._token)
+        channel = self._endpoint.create_channel(
+            keepalive_time=config.keepalive_time,
+            keepalive_timeout=config.keepalive_timeout,
+            reconnect_backoff_max=config.backoff_max,
+            connect_timeout=config.connect_timeout,
+        )
+        try:
+            stub = lookup_pb2_grpc.NumberLookupServiceStub(channel)
+            call = stub.NumberLookup(metadata=metadata)
+            watcher = asyncio.create_task(self._watch_accepted(call, channel))
+            try:
+                while True:
+                    request = await call.read()
+                    if not isinstance(request, lookup_pb2.NumberLookupRequest):
+                        break  # EOF: the server ended the stream
+                    self._mark_connected()
+                    await call.write(self.answer(request))
+            finally:
+                watcher.cancel()
+                await asyncio.wait([watcher])
+                call.cancel()
+            code = await call.code()
+            if code != grpc.StatusCode.OK:
+                raise grpc.aio.AioRpcError(
+                    code,
+                    await call.initial_metadata(),
+                    await call.trailing_metadata(),
+                    await call.details(),
+                )
+        finally:
+            await channel.close()
+
+    async def _watch_accepted(self, call: Any, channel: grpc.aio.Channel) -> None:
+        """Report CONNECTED once the server accepted the stream (requests may come later)."""
+        if await stream_accepted(call, channel, _SILENT_ACCEPT_AFTER):
+            self._mark_connected()
+
+    # -- answers --------------------------------------------------------------------------
+
+    def answer(self, request: lookup_pb2.NumberLookupRequest) -> lookup_pb2.NumberLookupResponse:
+        """Build the reply to one request (the whole request echoed, the cache time set)."""
+        stats = self._stats
+        stats.asked += 1
+        stats.last_request_time = datetime.now(UTC)
+        response = lookup_pb2.NumberLookupResponse(cache_control=self._cache_control)
+        response.number_lookup_request.CopyFrom(request)
+        number = request.number.e164 if request.HasField("number") else ""
+        if not _E164.match(number):
+            stats.errors += 1
+            _LOGGER.debug("Lookup request without an E.164 number")
+            response.error.message = "number must be an E.164 phone number"
+            return response
+        recipient = request.recipient.e164 if request.HasField("recipient") else ""
+        try:
+            name = self._resolver(number, recipient if _E164.match(recipient) else None)
+        except Exception as err:
+            stats.errors += 1
+            _LOGGER.warning("Caller name lookup failed: %s", type(err).__name__)
+            response.error.message = "lookup failed"
+            return response
+        name = (name or "").strip()[:MAX_NAME_LENGTH]
+        if name:
+            stats.named += 1
+        else:
+            stats.unknown += 1
+        response.result.SetInParent()
+        response.result.name = name
+        return response
+
+
+def lookup_scopes(*, detailed: bool = False) -> frozenset[str]:
+    """Scopes a responder's token asks for (``detailed`` names the called subscriber)."""
+    return DETAILED_LOOKUP_SCOPES if detailed else LOOKUP_SCOPES
+
+
+__all__ = [
+    "DETAILED_LOOKUP_SCOPES",
+    "LOOKUP_SCOPES",
+    "MIN_MAX_AGE",
+    "LookupConfig",
+    "LookupStateCallback",
+    "LookupStats",
+    "NameResolver",
+    "NumberLookupResponder",
+    "lookup_scopes",
+]
