@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import aiohttp
 import grpc
@@ -22,7 +23,8 @@ from wgtwo_sandbox.callforward_service import calling_code
 from .conftest import Client
 
 Connect = Callable[..., Client]
-Stub = callforward_pb2_grpc.CallForwardingServiceAsyncStub
+if TYPE_CHECKING:
+    Stub = callforward_pb2_grpc.CallForwardingServiceAsyncStub
 ALICE = "+4791234567"
 HOME = "+4722334455"
 ACCEPTED = cf.CallForwardingResponse.ACCEPTED
