@@ -305,6 +305,9 @@ async def run_subcommand(cli: Cli, run: Runner, args: argparse.Namespace) -> int
 
 # --- send-sms --------------------------------------------------------------------------
 
+# Status codes meaning the server refused the request as such (nothing was sent).
+_REFUSED_BEFORE_SENDING: Final = frozenset({"INVALID_ARGUMENT", "FAILED_PRECONDITION"})
+
 
 def _send_sms_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -330,7 +333,12 @@ async def send_sms(cli: Cli, args: argparse.Namespace) -> int:
     except CannotConnectError as exc:
         raise CliError(EXIT_UNREACHABLE, f"{exc}; the SMS was not retried") from None
     except ActionError as exc:
-        raise CliError(EXIT_REJECTED, f"SMS rejected by the server ({exc.status})") from None
+        if exc.status in _REFUSED_BEFORE_SENDING:
+            raise CliError(EXIT_REJECTED, f"SMS rejected by the server ({exc.status})") from None
+        # The server may have sent it before failing: sending again could send it twice.
+        raise CliError(
+            EXIT_ERROR, f"SMS failed ({exc.status}); it may have been sent, not retried"
+        ) from None
     if not result.ok:
         status = to_jsonable(result.status)
         detail = f": {result.description}" if result.description else ""

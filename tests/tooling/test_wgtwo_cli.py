@@ -1,0 +1,453 @@
+"""scripts/wgtwo, run in-process against the sandbox over loopback (plus one real --help)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from custom_components.wgtwo.client import DEFAULT_TOKEN_URL
+from custom_components.wgtwo.client.event_types import (
+    SCOPE_FORWARD_DISABLE,
+    SCOPE_FORWARD_TO_NUMBER,
+    SCOPE_FORWARD_TO_VOICEMAIL,
+    SCOPE_SMS_SEND,
+    SCOPE_VOICEMAIL_GET,
+)
+from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from tests.client.helpers import publish, publish_voice, wait_for
+from tests.client.samples import sample_json
+from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox, free_port
+from tools import wgtwo
+from wgtwo_sandbox import SandboxServer
+
+REPO = Path(__file__).resolve().parents[2]
+SUBSCRIBER = "+46724450024"  # the samples' owner
+CALLER = "+4799948352"
+
+
+@dataclass
+class Result:
+    """What one run printed and returned."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.splitlines()]
+
+    @property
+    def line(self) -> dict[str, Any]:
+        [line] = self.lines
+        return line
+
+    @property
+    def error(self) -> str:
+        """The one error line (asserting there is exactly one line on stderr)."""
+        assert self.err.endswith("\n")
+        [line] = self.err.splitlines()
+        return line
+
+
+async def run(*argv: str) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    code = await asyncio.wait_for(wgtwo.async_main(list(argv), stdout=out, stderr=err), 20)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def on(server: SandboxServer, *, secret: str = TEST_CLIENT_SECRET) -> list[str]:
+    """The common flags for a sandbox with credentials."""
+    return [
+        "--target", server.grpc_target, "--plaintext", "--token-url", server.token_url,
+        "--client-id", TEST_CLIENT_ID, "--client-secret", secret,
+    ]  # fmt: skip
+
+
+def requested_scopes(server: SandboxServer) -> set[frozenset[str]]:
+    """The scope sets of every token the sandbox issued."""
+    return {token.scopes for token in server.authority.tokens.values()}
+
+
+def published_sms(server: SandboxServer) -> list[events_pb2.SmsEvent]:
+    """SMS events the sandbox published (the fake sends one per text it accepted)."""
+    events = [events_pb2.Event.FromString(stored.body) for stored in server.broker.history]
+    return [event.sms_event for event in events if event.HasField("sms_event")]
+
+
+async def sandbox_granting(make_sandbox: MakeSandbox, *scopes: str) -> SandboxServer:
+    return await make_sandbox(
+        client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET, granted_scopes=set(scopes)
+    )
+
+
+# --- send-sms --------------------------------------------------------------------------
+
+
+async def test_send_sms_prints_the_answer_and_sends_once(make_sandbox: MakeSandbox) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_SMS_SEND)  # nothing more
+    result = await run(
+        "send-sms", *on(server), "--from", SUBSCRIBER, "--to", CALLER, "--text", "hello"
+    )
+    assert result.code == wgtwo.EXIT_OK, result.err
+    assert result.err == ""
+    answer = result.line
+    assert answer == {
+        "message_id": answer["message_id"],
+        "status": "ok",
+        "description": "accepted",
+        "num_fragments": 1,
+    }
+    [sms] = published_sms(server)
+    assert sms.id == answer["message_id"]
+    assert (sms.from_e164.e164, sms.to_e164.e164, sms.text) == (SUBSCRIBER, CALLER, "hello")
+    assert requested_scopes(server) == {frozenset({SCOPE_SMS_SEND})}
+
+
+async def test_send_sms_without_credentials_and_fragments(sandbox: SandboxServer) -> None:
+    text = "x" * 300
+    result = await run(
+        "send-sms", "--target", sandbox.grpc_target, "--plaintext", "--client-id", "",
+        "--client-secret", "", "--from", SUBSCRIBER, "--to", "HomeBank", "--text", text,
+    )  # fmt: skip
+    assert result.code == wgtwo.EXIT_OK, result.err
+    assert result.line["num_fragments"] == 2
+    [sms] = published_sms(sandbox)
+    assert sms.to_text_address.text_address == "HomeBank"
+
+
+async def test_send_sms_rejected_by_the_server(auth_sandbox: SandboxServer) -> None:
+    result = await run(
+        "send-sms", *on(auth_sandbox), "--from", "0724450024", "--to", CALLER, "--text", "hi"
+    )
+    assert result.code == wgtwo.EXIT_REJECTED
+    assert result.out == ""
+    assert result.error == "wgtwo send-sms: error: SMS rejected by the server (INVALID_ARGUMENT)"
+    assert published_sms(auth_sandbox) == []
+
+
+async def test_send_sms_missing_scope(make_sandbox: MakeSandbox) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_VOICEMAIL_GET)
+    result = await run("send-sms", *on(server), "--from", SUBSCRIBER, "--to", CALLER, "--text", "a")
+    assert result.code == wgtwo.EXIT_SCOPE
+    assert result.error == "wgtwo send-sms: error: missing scope(s): " + SCOPE_SMS_SEND
+    assert published_sms(server) == []
+
+
+async def test_send_sms_rejected_credentials(auth_sandbox: SandboxServer) -> None:
+    result = await run(
+        "send-sms", *on(auth_sandbox, secret="wrong-secret"), "--from", SUBSCRIBER,
+        "--to", CALLER, "--text", "a",
+    )  # fmt: skip
+    assert result.code == wgtwo.EXIT_AUTH
+    assert result.error == (
+        "wgtwo send-sms: error: authentication failed: "
+        "client credentials rejected by the token endpoint (invalid_client)"
+    )
+    assert "wrong-secret" not in result.err
+
+
+async def test_send_sms_cannot_connect_is_not_retried(socket_enabled: None) -> None:
+    port = free_port()
+    result = await run(
+        "send-sms", "--target", f"127.0.0.1:{port}", "--plaintext", "--client-id", "",
+        "--from", SUBSCRIBER, "--to", CALLER, "--text", "a",
+    )  # fmt: skip
+    assert result.code == wgtwo.EXIT_UNREACHABLE
+    assert result.error == (
+        f"wgtwo send-sms: error: cannot reach 127.0.0.1:{port} (UNAVAILABLE); "
+        "the SMS was not retried"
+    )
+
+
+async def test_token_endpoint_unreachable(auth_sandbox: SandboxServer) -> None:
+    token_url = f"http://127.0.0.1:{free_port()}/oauth2/token"
+    result = await run(
+        "send-sms", "--target", auth_sandbox.grpc_target, "--plaintext", "--token-url",
+        token_url, "--client-id", TEST_CLIENT_ID, "--client-secret", TEST_CLIENT_SECRET,
+        "--from", SUBSCRIBER, "--to", CALLER, "--text", "a",
+    )  # fmt: skip
+    assert result.code == wgtwo.EXIT_UNREACHABLE
+    assert result.error.startswith("wgtwo send-sms: error: token endpoint unreachable")
+    assert published_sms(auth_sandbox) == []
+
+
+# --- voicemails / voicemail ------------------------------------------------------------
+
+
+async def publish_voicemail(server: SandboxServer, voicemail_id: str, to: str) -> None:
+    item = sample_json("voicemail")
+    item["event"]["voicemailEvent"]["voicemailId"] = voicemail_id
+    item["event"]["voicemailEvent"]["toNumber"] = {"e164": to}
+    await server.publish(item)
+
+
+async def test_voicemails_prints_one_line_per_voicemail_of_the_number(
+    make_sandbox: MakeSandbox,
+) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_VOICEMAIL_GET)
+    await publish_voicemail(server, "vm-a", SUBSCRIBER)
+    await publish_voicemail(server, "vm-b", SUBSCRIBER)
+    await publish_voicemail(server, "vm-other", "+4798765432")
+    result = await run("voicemails", *on(server), "--number", SUBSCRIBER)
+    assert result.code == wgtwo.EXIT_OK, result.err
+    lines = sorted(result.lines, key=lambda line: str(line["voicemail_id"]))
+    assert [line["voicemail_id"] for line in lines] == ["vm-a", "vm-b"]
+    for line in lines:
+        stored = server.voicemails.voicemails[line["voicemail_id"]].metadata
+        assert line == {
+            "voicemail_id": stored.voicemail_id,
+            "from_number": CALLER,
+            "to_number": SUBSCRIBER,
+            "duration": float(stored.duration.seconds),
+            "played": False,
+            "created": stored.created.ToDatetime().isoformat() + "+00:00",
+            "expires": stored.expires.ToDatetime().isoformat() + "+00:00",
+        }
+    assert requested_scopes(server) == {frozenset({SCOPE_VOICEMAIL_GET})}
+
+
+async def test_voicemails_none_prints_nothing(auth_sandbox: SandboxServer) -> None:
+    result = await run("voicemails", *on(auth_sandbox), "--number", SUBSCRIBER)
+    assert (result.code, result.out, result.err) == (wgtwo.EXIT_OK, "", "")
+
+
+async def test_voicemails_missing_scope(make_sandbox: MakeSandbox) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_SMS_SEND)
+    result = await run("voicemails", *on(server), "--number", SUBSCRIBER)
+    assert result.code == wgtwo.EXIT_SCOPE
+    assert result.error == "wgtwo voicemails: error: missing scope(s): " + SCOPE_VOICEMAIL_GET
+
+
+async def test_voicemail_writes_the_sandboxs_wav(make_sandbox: MakeSandbox, tmp_path: Path) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_VOICEMAIL_GET)
+    await publish(server, "voicemail")  # vm-1
+    out = tmp_path / "vm-1.wav"
+    result = await run("voicemail", *on(server), "--id", "vm-1", "--out", str(out))
+    assert result.code == wgtwo.EXIT_OK, result.err
+    stored = server.voicemails.voicemails["vm-1"]
+    assert out.read_bytes() == stored.wav
+    assert stored.wav.startswith(b"RIFF")
+    answer = result.line
+    assert answer["voicemail_id"] == "vm-1"
+    assert (answer["from_number"], answer["to_number"]) == (CALLER, SUBSCRIBER)
+    assert answer["duration"] == float(stored.metadata.duration.seconds)
+    assert answer["played"] is False
+    assert answer["out"] == str(out)
+    assert answer["wav_bytes"] == len(stored.wav)
+    assert "wav" not in answer
+    assert requested_scopes(server) == {frozenset({SCOPE_VOICEMAIL_GET})}
+
+
+async def test_voicemail_not_found(auth_sandbox: SandboxServer, tmp_path: Path) -> None:
+    out = tmp_path / "missing.wav"
+    result = await run("voicemail", *on(auth_sandbox), "--id", "nope", "--out", str(out))
+    assert result.code == wgtwo.EXIT_NOT_FOUND
+    assert result.out == ""
+    assert result.error == "wgtwo voicemail: error: voicemail nope not found"
+    assert not out.exists()
+
+
+async def test_voicemail_other_server_errors_and_unwritable_file(
+    auth_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    await publish(auth_sandbox, "voicemail")
+    out = tmp_path / "no-such-dir" / "vm.wav"
+    result = await run("voicemail", *on(auth_sandbox), "--id", "vm-1", "--out", str(out))
+    assert result.code == wgtwo.EXIT_ERROR
+    assert result.error == f"wgtwo voicemail: error: cannot write {out}: No such file or directory"
+    bad = await run("voicemail", *on(auth_sandbox), "--id", "", "--out", str(out))
+    assert bad.code == wgtwo.EXIT_USAGE
+    assert bad.error == "wgtwo voicemail: error: --id must not be empty"
+
+
+# --- forward ---------------------------------------------------------------------------
+
+
+async def test_forward_every_mode(auth_sandbox: SandboxServer) -> None:
+    home = "+46812345678"
+    cases: list[tuple[list[str], dict[str, str]]] = [
+        (["--mode", "number", "--number", home], {"mode": "unconditional", "to": home}),
+        (
+            ["--mode", "conditional", "--number", home],
+            {"mode": "conditional", "busy": home, "no_reply": home, "unavailable": home},
+        ),
+        (["--mode", "voicemail"], {"mode": "voicemail"}),
+        (["--mode", "off"], {"mode": "disabled"}),
+    ]
+    for flags, operator_state in cases:
+        result = await run("forward", *on(auth_sandbox), "--subscriber", SUBSCRIBER, *flags)
+        assert result.code == wgtwo.EXIT_OK, (flags, result.err)
+        assert result.line == {
+            "subscriber": SUBSCRIBER,
+            "mode": flags[1],
+            "number": flags[3] if len(flags) == 4 else None,
+            "status": "accepted",
+        }
+        assert auth_sandbox.forwarding.state[SUBSCRIBER] == operator_state
+    assert requested_scopes(auth_sandbox) == {
+        frozenset({SCOPE_FORWARD_TO_NUMBER}),
+        frozenset({SCOPE_FORWARD_TO_VOICEMAIL}),
+        frozenset({SCOPE_FORWARD_DISABLE}),
+    }
+
+
+async def test_forward_rejected_by_the_operator(auth_sandbox: SandboxServer) -> None:
+    result = await run(
+        "forward", *on(auth_sandbox), "--subscriber", SUBSCRIBER, "--mode", "number",
+        "--number", "+4799948352",
+    )  # fmt: skip
+    assert result.code == wgtwo.EXIT_REJECTED
+    assert result.out == ""
+    assert result.error == (
+        "wgtwo forward: error: call forwarding rejected: "
+        "forwarding to international numbers is not allowed"
+    )
+    assert SUBSCRIBER not in auth_sandbox.forwarding.state
+    malformed = await run(
+        "forward", *on(auth_sandbox), "--subscriber", "724450024", "--mode", "off"
+    )
+    assert malformed.code == wgtwo.EXIT_REJECTED
+    assert malformed.error == (
+        "wgtwo forward: error: call forwarding rejected by the server (INVALID_ARGUMENT)"
+    )
+
+
+async def test_forward_asks_for_the_modes_scope_only(make_sandbox: MakeSandbox) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_FORWARD_DISABLE)
+    off = await run("forward", *on(server), "--subscriber", SUBSCRIBER, "--mode", "off")
+    assert off.code == wgtwo.EXIT_OK, off.err
+    result = await run("forward", *on(server), "--subscriber", SUBSCRIBER, "--mode", "voicemail")
+    assert result.code == wgtwo.EXIT_SCOPE
+    assert result.error == "wgtwo forward: error: missing scope(s): " + SCOPE_FORWARD_TO_VOICEMAIL
+
+
+async def test_forward_number_flags_are_checked() -> None:
+    common = ["forward", "--target", "127.0.0.1:1", "--plaintext", "--subscriber", SUBSCRIBER]
+    needs = await run(*common, "--mode", "conditional")
+    assert needs.code == wgtwo.EXIT_USAGE
+    assert needs.error == "wgtwo forward: error: --mode conditional needs --number"
+    takes = await run(*common, "--mode", "off", "--number", "+46812345678")
+    assert takes.code == wgtwo.EXIT_USAGE
+    assert takes.error == "wgtwo forward: error: --mode off takes no --number"
+
+
+# --- listen and the command line -------------------------------------------------------
+
+
+async def test_listen_subcommand(auth_sandbox: SandboxServer) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    task = asyncio.create_task(
+        wgtwo.async_main(
+            ["listen", *on(auth_sandbox), "--type", "VOICE_EVENT", "--max-events", "1"],
+            stdout=out,
+            stderr=err,
+        )
+    )
+    await wait_for(lambda: "connected" in err.getvalue(), message="connected")
+    [sequence] = await publish_voice(auth_sandbox, 1)
+    assert await asyncio.wait_for(task, 5) == wgtwo.EXIT_OK
+    [line] = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert line["event"]["metadata"]["sequence"] == str(sequence)
+    assert err.getvalue().startswith(f"wgtwo listen: connected to {auth_sandbox.grpc_target}")
+    assert requested_scopes(auth_sandbox) == {frozenset({"events.voice.subscribe"})}
+
+
+async def test_listen_subcommand_error_line(make_sandbox: MakeSandbox) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_SMS_SEND)
+    result = await run("listen", *on(server), "--type", "VOICE_EVENT")
+    assert result.code == wgtwo.EXIT_SCOPE
+    assert result.error == (
+        "wgtwo listen: error: missing scope(s): events.voice.subscribe (for VOICE_EVENT)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "wgtwo: error: the following arguments are required: SUBCOMMAND"),
+        (["nope"], "wgtwo: error: argument SUBCOMMAND: invalid choice: 'nope'"),
+        (
+            ["send-sms", "--target", "127.0.0.1:1"],
+            "wgtwo send-sms: error: the following arguments are required: --from, --to, --text",
+        ),
+        (
+            ["voicemails", "--target", "10.1.2.3:443", "--plaintext", "--number", SUBSCRIBER],
+            "wgtwo voicemails: error: --target: plaintext is only allowed for loopback hosts",
+        ),
+        (
+            ["voicemails", "--target", "127.0.0.1:1", "--client-id", "x", "--number", "+1"],
+            "wgtwo voicemails: error: --client-id and --client-secret go together",
+        ),
+        (
+            ["voicemails", "--target", "127.0.0.1:1", "--client-id", "x", "--client-secret",
+             "y", "--token-url", "http://id.example.com/token", "--number", "+1"],
+            "wgtwo voicemails: error: --token-url: "
+            "token URL must use https unless the host is loopback",
+        ),
+        (
+            ["send-sms", "--target", "127.0.0.1:1", "--from", "+1", "--to", "+1", "--text", ""],
+            "wgtwo send-sms: error: --text must be 1 to 2000 characters",
+        ),
+        (
+            ["send-sms", "--target", "127.0.0.1:1", "--from", "+1", "--to", "+1",
+             "--text", "x" * 2001],
+            "wgtwo send-sms: error: --text must be 1 to 2000 characters",
+        ),
+        (
+            ["forward", "--target", "127.0.0.1:1", "--subscriber", "+1", "--mode", "away"],
+            "wgtwo forward: error: argument --mode: invalid choice: 'away'",
+        ),
+        (
+            ["listen", "--target", "127.0.0.1:1", "--type", "VOICE_EVENT", "--start", "soon"],
+            "wgtwo listen: error: invalid start position 'soon'",
+        ),
+    ],
+)  # fmt: skip
+async def test_bad_arguments_give_one_line_and_exit_code_2(argv: list[str], message: str) -> None:
+    result = await run(*argv)
+    assert result.code == wgtwo.EXIT_USAGE
+    assert result.out == ""
+    assert result.error.startswith(message), result.error
+
+
+async def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert await wgtwo.async_main(["forward", "--help"]) == 0
+    assert "--subscriber" in capsys.readouterr().out
+
+
+def test_every_subcommand_takes_the_common_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WGTWO_CLIENT_ID", "id-from-env")
+    monkeypatch.setenv("WGTWO_CLIENT_SECRET", "secret-from-env")
+    parser = wgtwo.build_parser()
+    required = {
+        "listen": ["--type", "VOICE_EVENT"],
+        "send-sms": ["--from", "+1", "--to", "+1", "--text", "t"],
+        "voicemails": ["--number", "+1"],
+        "voicemail": ["--id", "v", "--out", "f"],
+        "forward": ["--subscriber", "+1", "--mode", "off"],
+    }
+    for name, flags in required.items():
+        args = parser.parse_args([name, "--target", "h:1", *flags])
+        assert (args.target, args.plaintext, args.token_url) == ("h:1", False, DEFAULT_TOKEN_URL)
+        assert (args.client_id, args.client_secret) == ("id-from-env", "secret-from-env")
+
+
+def test_wrapper_script_shows_help() -> None:
+    result = subprocess.run(
+        [str(REPO / "scripts" / "wgtwo"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("listen", "send-sms", "voicemails", "voicemail", "forward"):
+        assert name in result.stdout
