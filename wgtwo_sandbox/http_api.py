@@ -13,11 +13,14 @@ import grpc
 from aiohttp import web
 
 from .auth import TokenError
+from .lookup_service import NoAnswerError
 
 if TYPE_CHECKING:
     from .server import SandboxServer
 
 _LOGGER = logging.getLogger(__name__)
+# How long POST /control/lookup waits for the product's answer.
+LOOKUP_TIMEOUT = 2.0
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -52,6 +55,7 @@ class HttpApi:
         app.router.add_post("/control/expire-tokens", self.expire_tokens)
         app.router.add_post("/control/revoke-tokens", self.revoke_tokens)
         app.router.add_get("/control/stats", self.stats)
+        app.router.add_post("/control/lookup", self.lookup)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
 
     async def start(self, port: int) -> int:
@@ -149,3 +153,18 @@ class HttpApi:
     async def stats(self, request: web.Request) -> web.Response:
         """Return the counters."""
         return web.json_response(self.server.stats)
+
+    async def lookup(self, request: web.Request) -> web.Response:
+        """Ask the lookup stream once: {"number": "+47...", "recipient": "+47..."}."""
+        body = await self._json(request)
+        number = body.get("number") if isinstance(body, dict) else None
+        recipient = body.get("recipient") if isinstance(body, dict) else None
+        if not isinstance(number, str) or not isinstance(recipient, str | None):
+            return _error(400, 'expected {"number": "+4712345678", "recipient": "+4787654321"}')
+        try:
+            answer = await self.server.lookups.ask(number, recipient, LOOKUP_TIMEOUT)
+        except NoAnswerError as err:
+            return _error(504, str(err))
+        if answer.error is not None:
+            return web.json_response({"error": answer.error, "max_age": answer.max_age})
+        return web.json_response({"name": answer.name, "max_age": answer.max_age})

@@ -20,6 +20,7 @@ from .callforward_service import SERVICE_NAME as CALLFORWARD_SERVICE, CallForwar
 from .events_service import SERVICE_NAME as EVENTS_SERVICE, EventsServicer
 from .http_api import HttpApi
 from .journal import Journal
+from .lookup_service import SERVICE_NAME as LOOKUP_SERVICE, LookupService
 from .relay import StallableRelay
 from .scopes import ALL_SCOPES
 from .sms_service import SERVICE_NAME as SMS_SERVICE, SmsServicer
@@ -89,6 +90,8 @@ class SandboxServer:
         self.voicemails = VoicemailStore(self.authority, clock=lambda: self.broker.clock())
         self.forwarding = CallForwardingServicer(self.authority)
         self.broker.listeners.append(self.voicemails.on_event)
+        self.lookups = LookupService(self.authority)
+        self.broker.listeners.append(self.lookups.on_event)
         self.state_file = Path(state_file) if state_file is not None else None
         self._journal: Journal | None = None
         self._grpc: grpc.aio.Server | None = None
@@ -132,7 +135,13 @@ class SandboxServer:
         events = EventsServicer(self.broker, self.authority)
         sms = SmsServicer(self.authority, self.publish_sync)
         server.add_generic_rpc_handlers(
-            (events.handler(), self.voicemails.handler(), sms.handler(), self.forwarding.handler())
+            (
+                events.handler(),
+                self.voicemails.handler(),
+                sms.handler(),
+                self.forwarding.handler(),
+                self.lookups.handler(),
+            )
         )
         reflection.enable_server_reflection(
             (
@@ -140,6 +149,7 @@ class SandboxServer:
                 VOICEMAIL_SERVICE,
                 SMS_SERVICE,
                 CALLFORWARD_SERVICE,
+                LOOKUP_SERVICE,
                 reflection.SERVICE_NAME,
             ),
             server,
@@ -169,6 +179,7 @@ class SandboxServer:
         if self._grpc is not None:
             await self._grpc.stop(grace=None)
             self._grpc = None
+        await self.lookups.close()
         self.broker.close()
         if self._journal is not None:
             self._journal.close()
@@ -222,6 +233,7 @@ class SandboxServer:
         data = self.broker.snapshot()
         data["tokens_issued"] = self.authority.issued
         data["stalled"] = self.stalled
+        data["lookup"] = self.lookups.snapshot()
         data["call_forwarding"] = self.forwarding.snapshot()
         data["connections"] = self._relay.connections // 2 if self._relay is not None else 0
         return json.loads(json.dumps(data))  # type: ignore[no-any-return]

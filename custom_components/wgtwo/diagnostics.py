@@ -30,7 +30,7 @@ TO_REDACT: Final = {
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: WgtwoConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry's settings, connection state, counters and a subscriber summary."""
+    """Return the entry's settings, both streams' state and counters, a subscriber summary."""
     options = dict(entry.options)
     phonebook = options.get(CONF_PHONEBOOK) or {}
     # Phonebook keys are phone numbers and its values are names: keep only the size.
@@ -59,5 +59,10 @@ async def async_get_config_entry_diagnostics(
             "options": async_redact_data(options, TO_REDACT),
         },
         "connection": async_redact_data(runtime.hub.stats, TO_REDACT),
+        "caller_names": (
+            {"enabled": False}
+            if (caller_names := runtime.hub.caller_names) is None
+            else {"enabled": True, **async_redact_data(caller_names.stats, TO_REDACT)}
+        ),
         "subscribers": subscribers,
     }

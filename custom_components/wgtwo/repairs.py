@@ -2,15 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Final
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.components.repairs.models import RepairsFlowResult
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN
+
+# The caller names' own issue: the event stream clears its scope issue when it connects,
+# which says nothing about the lookup stream.
+LOOKUP_SCOPE_ISSUE_KEY: Final = "missing_lookup_scope"  # translation key in "issues"
+LOOKUP_SCOPE_ISSUE_ID: Final = "missing_lookup_scope_{entry_id}"
+
+
+def lookup_scope_issue_id(entry_id: str) -> str:
+    """Return the id of an entry's missing lookup-scope repair issue."""
+    return LOOKUP_SCOPE_ISSUE_ID.format(entry_id=entry_id)
+
+
+@callback
+def async_create_lookup_scope_issue(
+    hass: HomeAssistant, entry: ConfigEntry[Any], scopes: Iterable[str]
+) -> None:
+    """Raise the fixable issue that names the lookup scopes the OAuth client lacks."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        lookup_scope_issue_id(entry.entry_id),
+        is_fixable=True,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=LOOKUP_SCOPE_ISSUE_KEY,
+        translation_placeholders={"scopes": ", ".join(sorted(scopes)), "title": entry.title},
+        data={"entry_id": entry.entry_id},
+    )
+
+
+@callback
+def async_delete_lookup_scope_issue(hass: HomeAssistant, entry_id: str) -> None:
+    """Clear the lookup-scope issue (the lookup stream was accepted)."""
+    ir.async_delete_issue(hass, DOMAIN, lookup_scope_issue_id(entry_id))
 
 
 class ReconnectRepairFlow(ConfirmRepairFlow):
-    """After the user granted the missing scopes: reload the entry so the stream restarts."""
+    """After the user granted the missing scopes: reload the entry so the streams restart."""
 
     def __init__(self, entry_id: str | None) -> None:
         """Remember which entry to reload."""
@@ -31,6 +70,6 @@ class ReconnectRepairFlow(ConfirmRepairFlow):
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
-    """Create the fix flow of a fixable issue (only the missing-scopes issue is fixable)."""
+    """Create the fix flow of a fixable issue (a missing scope of either stream)."""
     entry_id = data.get("entry_id") if data else None
     return ReconnectRepairFlow(str(entry_id) if entry_id else None)
