@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -173,20 +172,17 @@ async def listen(cli: Cli, args: argparse.Namespace) -> int:
     )
     runner = asyncio.create_task(subscription.run())
     waiter = asyncio.create_task(done.wait())
-    loop = asyncio.get_running_loop()
-    installed = _install_signals(loop, done)
     deadline = time.monotonic() + args.connect_timeout
     unreachable = False
     try:
-        while not runner.done() and not done.is_set():
-            timeout = None if connected_once else max(0.0, deadline - time.monotonic())
-            await asyncio.wait({runner, waiter}, timeout=min(timeout or 0.25, 0.25))
-            if not connected_once and not runner.done() and time.monotonic() >= deadline:
-                unreachable = True
-                break
+        with cli.stop_on_signals():
+            while not runner.done() and not done.is_set():
+                timeout = None if connected_once else max(0.0, deadline - time.monotonic())
+                await asyncio.wait({runner, waiter}, timeout=min(timeout or 0.25, 0.25))
+                if not connected_once and not runner.done() and time.monotonic() >= deadline:
+                    unreachable = True
+                    break
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
         await subscription.stop()
         waiter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -198,17 +194,6 @@ async def listen(cli: Cli, args: argparse.Namespace) -> int:
             f"cannot reach {endpoint.target} ({last_reason}) within {args.connect_timeout:g} s",
         )
     return EXIT_OK
-
-
-def _install_signals(loop: asyncio.AbstractEventLoop, done: asyncio.Event) -> list[int]:
-    installed: list[int] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, done.set)
-        except NotImplementedError, RuntimeError, ValueError:
-            continue
-        installed.append(sig)
-    return installed
 
 
 def main(argv: Sequence[str] | None = None) -> int:

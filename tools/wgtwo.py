@@ -44,12 +44,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import importlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
@@ -224,6 +226,23 @@ class Cli:
         """Write the one-line error and return ``code``."""
         self.note(f"error: {message}")
         return code
+
+    @contextlib.contextmanager
+    def stop_on_signals(self) -> Iterator[None]:
+        """Set ``stop`` on SIGINT/SIGTERM while inside (a clean end instead of a traceback)."""
+        loop = asyncio.get_running_loop()
+        installed: list[signal.Signals] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.stop.set)
+            except NotImplementedError, RuntimeError, ValueError:
+                continue  # not the main thread, or no signals on this platform
+            installed.append(sig)
+        try:
+            yield
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
 
     def token_provider(self, args: argparse.Namespace, *scopes: str) -> TokenProvider | None:
         """Return a provider of tokens for exactly ``scopes``, or None without credentials."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -358,6 +361,19 @@ async def test_listen_subcommand(auth_sandbox: SandboxServer) -> None:
     assert line["event"]["metadata"]["sequence"] == str(sequence)
     assert err.getvalue().startswith(f"wgtwo listen: connected to {auth_sandbox.grpc_target}")
     assert requested_scopes(auth_sandbox) == {frozenset({"events.voice.subscribe"})}
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(), reason="signals need the main thread"
+)
+async def test_ctrl_c_ends_listen_cleanly(sandbox: SandboxServer) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["listen", "--target", sandbox.grpc_target, "--plaintext", "--type", "VOICE_EVENT"]
+    task = asyncio.create_task(wgtwo.async_main(argv, stdout=out, stderr=err))
+    await wait_for(lambda: "connected" in err.getvalue(), message="connected")
+    os.kill(os.getpid(), signal.SIGINT)
+    assert await asyncio.wait_for(task, 5) == wgtwo.EXIT_OK
+    assert "error" not in err.getvalue()
 
 
 async def test_listen_subcommand_error_line(make_sandbox: MakeSandbox) -> None:
