@@ -34,7 +34,8 @@ Reusable helpers:
   ``fail(code, message)`` the one-line error, ``note(message)`` a progress line on stderr,
   ``token_provider(args, *scopes)`` a provider for exactly those scopes (``None`` without
   credentials), ``actions(args, *scopes)`` a ``WgtwoActions`` using it, ``stop`` an event
-  that ends long-running subcommands.
+  that ends long-running subcommands; inside ``with cli.stop_on_signals():`` SIGINT and
+  SIGTERM set it (a long-running subcommand waits for it there, see ``tools/listen.py``).
 - ``run_subcommand(cli, run, args)``: runs one subcommand with an HTTP session, maps its
   errors to exit codes and closes what it opened (``tools/listen.py`` uses it standalone).
 - ``to_jsonable(obj)``: dataclasses, enums, datetimes (ISO 8601) and durations (seconds).
