@@ -3,13 +3,18 @@
 Every bus event carries ``type``, ``subscriber`` (E.164), ``device_id``, ``timestamp`` (ISO
 8601, UTC, from the network) and ``sequence`` (the stream's sequence number), then the
 payload fields below. Numbers of callers that hid their number are never included.
+
+Call, voicemail and SMS events also carry ``from_name`` and ``to_name``: the phonebook's
+name of each party, None when the number has no name or was hidden (:func:`party_names`).
+``call_ended`` adds ``answered`` and ``duration`` (:func:`call_end_payload`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Final
 
-from .call_state import CallDirection
+from .call_state import Call, CallDirection
 from .client import (
     CountryChangeEvent,
     HandsetUpdateEvent,
@@ -20,6 +25,7 @@ from .client import (
     VoicemailEvent,
     WgtwoEvent,
 )
+from .phonebook import Phonebook
 
 ATTR_TYPE: Final = "type"
 ATTR_SUBSCRIBER: Final = "subscriber"
@@ -65,6 +71,25 @@ def call_payload(event: VoiceEvent, direction: CallDirection, hidden: bool) -> d
         "to_number": event.to_number,
         "caller_id_hidden": hidden,
     }
+
+
+def party_names(
+    phonebook: Phonebook, from_number: str | None, to_number: str | None, *, hidden: bool = False
+) -> dict[str, Any]:
+    """Names of both parties (None when unknown); a hidden caller is never named."""
+    return {
+        "from_name": None if hidden else phonebook.name_for(from_number),
+        "to_name": phonebook.name_for(to_number),
+    }
+
+
+def call_end_payload(call: Call, ended: datetime) -> dict[str, Any]:
+    """End-of-call fields: whether it was answered, and seconds from answer to end.
+
+    Both come from what was handled before the end: an answer delivered after it (out of
+    order) is not reflected, so ``answered`` is False and ``duration`` None then.
+    """
+    return {"answered": call.answered, "duration": call.duration(ended)}
 
 
 def voicemail_payload(event: VoicemailEvent, hidden: bool) -> dict[str, Any]:

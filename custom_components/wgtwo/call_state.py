@@ -6,6 +6,10 @@ delivery) and does not change the state, so an ENDED delivered before the ANSWER
 same call leaves the subscriber idle, not talking. A late ANSWERED is still remembered on a
 finished call so a pending "missed call" decision can be cancelled.
 
+The time of the first ANSWERED is kept, so an ENDED that follows it gives the call's duration
+(from answer to end, both as the network stamped them). An ENDED handled before the call's
+ANSWERED (reordered delivery) has no duration: what happens later cannot be told then.
+
 Memory is bounded: at most ``max_active`` calls in progress (the oldest are dropped),
 calls in progress without news for ``max_age`` (answered) or ``max_unanswered_age`` (still
 ringing or dialling) are dropped, also by a periodic sweep, so a lost CALL_ENDED cannot
@@ -85,6 +89,8 @@ class Call:
     # Whether an event showed the phone was reached (initiated, ringing or forwarded):
     # a call known only from its CALL_ENDED (e.g. answered before a restart) is not missed.
     reached: bool = False
+    # When the network said the call was answered (the earliest such event).
+    answered_at: datetime | None = None
 
     @property
     def finished(self) -> bool:
@@ -95,6 +101,15 @@ class Call:
     def unanswered_incoming(self) -> bool:
         """Whether this is an incoming call that finished without being answered."""
         return self.direction == CallDirection.INCOMING and self.finished and not self.answered
+
+    def duration(self, ended: datetime) -> float | None:
+        """Seconds from the answer to ``ended`` (ms precision); None if no answer is known.
+
+        Clocks of different network nodes may disagree slightly: never negative.
+        """
+        if self.answered_at is None:
+            return None
+        return round(max((ended - self.answered_at).total_seconds(), 0.0), 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +170,10 @@ class CallTracker:
         if call is None:
             call = Call(call_id, direction, phase, timestamp)
             self._store(call)
-            self._note(call, phase)
+            self._note(call, phase, timestamp)
             return CallUpdate(call, new_call=True, advanced=True)
         # Remembered even when stale, so a "missed" decision can be revisited.
-        self._note(call, phase)
+        self._note(call, phase, timestamp)
         if phase <= call.phase:
             return CallUpdate(call, new_call=False, advanced=False)
         call.phase = phase
@@ -169,9 +184,11 @@ class CallTracker:
         return CallUpdate(call, new_call=False, advanced=True)
 
     @staticmethod
-    def _note(call: Call, phase: CallPhase) -> None:
+    def _note(call: Call, phase: CallPhase, timestamp: datetime) -> None:
         if phase == CallPhase.ANSWERED:
             call.answered = True
+            if call.answered_at is None or timestamp < call.answered_at:
+                call.answered_at = timestamp
         elif phase != CallPhase.ENDED:
             call.reached = True
 

@@ -14,6 +14,10 @@ never answered, so that a ``call_answered`` delivered late (out of order) cancel
 known only from its ``call_ended`` (no initiated/ringing/forwarded event, e.g. answered before
 a restart) is not missed. Each call is reported missed at most once; the ``call_missed`` bus
 event carries the envelope (sequence, timestamp) of the event that decided it.
+
+``call_ended`` tells whether the call was answered and for how long, from the events handled
+before it: an answer delivered after the end (out of order) cannot change an event already
+fired, it only cancels the pending ``call_missed``.
 """
 
 from __future__ import annotations
@@ -413,10 +417,15 @@ class WgtwoCoordinator:
                     time=event.timestamp if update.new_call or last is None else last.time,
                 )
                 aspects |= Aspect.LAST_CALLER
-        payload = bus.call_payload(event, direction, hidden)
+        payload = bus.call_payload(event, direction, hidden) | bus.party_names(
+            self.phonebook, event.from_number, event.to_number, hidden=hidden
+        )
         bus_type, trigger_type = _CALL_TYPES[phase]
-        self._fire(event, bus_type, sub, payload)
-        triggers = [EntityTrigger(EVENT_CALL, trigger_type, payload)]
+        fired = payload
+        if phase == CallPhase.ENDED:
+            fired = payload | bus.call_end_payload(call, event.timestamp)
+        self._fire(event, bus_type, sub, fired)
+        triggers = [EntityTrigger(EVENT_CALL, trigger_type, fired)]
         if update.advanced and call.unanswered_incoming:
             if phase == CallPhase.FORWARDED:
                 if missed := self._report_missed(sub, event, payload):
@@ -462,7 +471,9 @@ class WgtwoCoordinator:
 
     def _voicemail(self, sub: Subscriber, event: VoicemailEvent) -> SubscriberUpdate:
         hidden = sub.caller_hidden(event.from_number)
-        payload = bus.voicemail_payload(event, hidden)
+        payload = bus.voicemail_payload(event, hidden) | bus.party_names(
+            self.phonebook, event.from_number, event.to_number, hidden=hidden
+        )
         sub.add_voicemail(
             UnheardVoicemail(event.voicemail_id, payload["from_number"], event.timestamp)
         )
@@ -476,7 +487,9 @@ class WgtwoCoordinator:
             sent = False
         else:
             sent = event.from_address == sub.number
-        payload = bus.sms_payload(event, self._share_sms_text)
+        payload = bus.sms_payload(event, self._share_sms_text) | bus.party_names(
+            self.phonebook, event.from_address, event.to_address
+        )
         self._fire(event, bus.TYPE_SMS_SENT if sent else bus.TYPE_SMS_RECEIVED, sub, payload)
         # Entity attributes are recorded in history: the text only ever goes on the bus.
         attributes = {key: value for key, value in payload.items() if key not in ("text", "data")}
@@ -484,7 +497,9 @@ class WgtwoCoordinator:
         return SubscriberUpdate(Aspect(0), (trigger,))
 
     def _delivery_report(self, sub: Subscriber, event: SmsDeliveryReportEvent) -> SubscriberUpdate:
-        payload = bus.delivery_report_payload(event)
+        payload = bus.delivery_report_payload(event) | bus.party_names(
+            self.phonebook, event.from_address, event.to_address
+        )
         self._fire(event, bus.TYPE_SMS_DELIVERY_REPORT, sub, payload)
         return SubscriberUpdate(Aspect(0), (EntityTrigger(EVENT_SMS, "delivery_report", payload),))
 

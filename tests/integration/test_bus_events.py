@@ -114,12 +114,19 @@ async def test_schema_of_every_type(
             "from_number": BOB,
             "to_number": ALICE,
             "caller_id_hidden": False,
+            # Nobody is in the phonebook: no names.
+            "from_name": None,
+            "to_name": None,
         }
 
     assert events["call_initiated"] == envelope("call_initiated", 0, 0) | call_fields("c1")
     assert events["call_ringing"] == envelope("call_ringing", 1, 1) | call_fields("c1")
     assert events["call_answered"] == envelope("call_answered", 2, 2) | call_fields("c1")
-    assert events["call_ended"] == envelope("call_ended", 3, 3) | call_fields("c1")
+    # Answered at 10:00:02, ended at 10:00:03.
+    assert events["call_ended"] == envelope("call_ended", 3, 3) | call_fields("c1") | {
+        "answered": True,
+        "duration": 1.0,
+    }
     assert events["call_forwarded_to_voicemail"] == envelope(
         "call_forwarded_to_voicemail", 4, 10
     ) | call_fields("c2")
@@ -129,18 +136,24 @@ async def test_schema_of_every_type(
         "voicemail_id": "vm1",
         "from_number": BOB,
         "to_number": ALICE,
+        "from_name": None,
+        "to_name": None,
     }
     addresses_in = {
         "from_address": BOB,
         "from_address_type": "e164",
         "to_address": ALICE,
         "to_address_type": "e164",
+        "from_name": None,
+        "to_name": None,
     }
     addresses_out = {
         "from_address": ALICE,
         "from_address_type": "e164",
         "to_address": BOB,
         "to_address_type": "e164",
+        "from_name": None,
+        "to_name": None,
     }
     # No text: sharing SMS text is off by default.
     assert events["sms_received"] == envelope("sms_received", 6, 30) | {
