@@ -135,7 +135,8 @@ class LookupService:
             _LOGGER.debug("Lookup stream %d closed", stream.ident)
         if stream.ended.done():
             code, details = stream.ended.result()
-            await context.abort(code, details)
+            if code != grpc.StatusCode.OK:
+                await context.abort(code, details)
 
     async def _read(
         self, stream: _Stream, replies: AsyncIterator[lookup_pb2.NumberLookupResponse]

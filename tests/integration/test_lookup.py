@@ -35,6 +35,7 @@ from .conftest import (
     CLIENT_SECRET,
     async_setup_entry_and_connect,
     async_unload_and_wait,
+    change_settings,
     entry_options,
     hub_of,
     make_entry,
@@ -341,3 +342,28 @@ async def test_turning_names_off_clears_a_stale_issue(
     assert lookup_issue(hass, entry) is None
     assert hub_of(entry).caller_names is None
     await async_unload_and_wait(hass, entry, server)
+
+
+async def test_a_refused_lookup_stream_is_tried_again_later(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    change_settings(hass, refused_retry_initial=0.2, refused_retry_max=0.4)
+    entry = make_entry(auth_sandbox, options=names_options())
+    names = await setup_with_names(hass, auth_sandbox, entry)
+
+    auth_sandbox.lookups.end_streams(grpc.StatusCode.INVALID_ARGUMENT, "bad request")
+    await wait_for(lambda: "Caller names stopped" in caplog.text)
+    assert names.error is not None
+    assert names.last_error is not None
+    assert hub_of(entry).connected
+    await wait_for(lambda: auth_sandbox.stats["lookup"]["streams_opened"] == 2)
+    await wait_for(lambda: names.state == "connected" and names.error is None)
+    assert (await auth_sandbox.lookups.ask(CALLER)).name == "Dora"
+    assert lookup_issue(hass, entry) is None
+
+    # Refused again, then unloaded while the retry waits: nothing runs afterwards.
+    auth_sandbox.lookups.end_streams(grpc.StatusCode.INVALID_ARGUMENT, "bad request")
+    await wait_for(lambda: names.error is not None)
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+    assert names.state == "stopped"
+    assert not auth_sandbox.lookups.streams
