@@ -89,6 +89,7 @@ class SandboxServer:
         # One clock for both: a voicemail is recorded, and expires, by the broker's time.
         self.voicemails = VoicemailStore(self.authority, clock=lambda: self.broker.clock())
         self.forwarding = CallForwardingServicer(self.authority)
+        self.sms = SmsServicer(self.authority, self.publish_sync)
         self.broker.listeners.append(self.voicemails.on_event)
         self.lookups = LookupService(self.authority)
         self.broker.listeners.append(self.lookups.on_event)
@@ -133,12 +134,11 @@ class SandboxServer:
             self.voicemails.journal = self._journal
         server = grpc.aio.server(options=GRPC_SERVER_OPTIONS)
         events = EventsServicer(self.broker, self.authority)
-        sms = SmsServicer(self.authority, self.publish_sync)
         server.add_generic_rpc_handlers(
             (
                 events.handler(),
                 self.voicemails.handler(),
-                sms.handler(),
+                self.sms.handler(),
                 self.forwarding.handler(),
                 self.lookups.handler(),
             )
@@ -232,6 +232,7 @@ class SandboxServer:
         """Return counters and per-subscription state (JSON-ready)."""
         data = self.broker.snapshot()
         data["tokens_issued"] = self.authority.issued
+        data["sms_sent"] = len(self.sms.sent)
         data["stalled"] = self.stalled
         data["lookup"] = self.lookups.snapshot()
         data["call_forwarding"] = self.forwarding.snapshot()

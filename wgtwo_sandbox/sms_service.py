@@ -62,7 +62,12 @@ def sms_events(from_subscriber: str, to_address: str, content: str) -> list[even
 
 
 class SmsServicer:
-    """Accepts texts and publishes what the operator's sandbox would."""
+    """Accepts texts and publishes what the operator's sandbox would.
+
+    ``sent`` lists every text accepted (so a test can tell a resend); ``refuse_with``
+    answers the next sends with that status and description instead; ``fail_after_send``
+    accepts and publishes a text, then fails the call with that code (the answer is lost).
+    """
 
     def __init__(
         self,
@@ -71,6 +76,11 @@ class SmsServicer:
     ) -> None:
         self.authority = authority
         self.publish = publish
+        self.sent: list[sms_pb2.SendTextFromSubscriberRequest] = []
+        self.refuse_with: tuple[sms_pb2.SendMessageResponse.SendStatus.ValueType, str] | None = (
+            None
+        )
+        self.fail_after_send: grpc.StatusCode | None = None
 
     async def send_text(
         self, request: sms_pb2.SendTextFromSubscriberRequest, context: Context
@@ -88,8 +98,14 @@ class SmsServicer:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "from_subscriber must be E.164")
         if not request.to_address:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "to_address is required")
+        if self.refuse_with is not None:
+            status, description = self.refuse_with
+            return sms_pb2.SendMessageResponse(status=status, description=description)
         events = sms_events(request.from_subscriber, request.to_address, request.content)
+        self.sent.append(request)
         self.publish(events)
+        if self.fail_after_send is not None:
+            await context.abort(self.fail_after_send, "connection lost after sending")
         return sms_pb2.SendMessageResponse(
             message_id=events[0].sms_event.id,
             status=sms_pb2.SendMessageResponse.SEND_STATUS_OK,

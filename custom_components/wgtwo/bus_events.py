@@ -116,9 +116,11 @@ def _text(value: object) -> str | None:
 
 
 def sms_payload(event: SmsEvent, share_text: bool) -> dict[str, Any]:
-    """SMS fields; ``text`` (and base64 ``data`` for binary SMS) only when sharing is on."""
+    """SMS fields (``message_id`` is the SMS id); ``text`` and ``data`` only when sharing is on."""
     payload: dict[str, Any] = {
         "sms_id": event.sms_id,
+        # What sending returned, so an automation can wait for the message's report.
+        "message_id": event.sms_id,
         "uuid": event.uuid,
         **_addresses(event),
         "direction": _text(event.direction),
@@ -131,10 +133,11 @@ def sms_payload(event: SmsEvent, share_text: bool) -> dict[str, Any]:
 
 
 def delivery_report_payload(event: SmsDeliveryReportEvent) -> dict[str, Any]:
-    """Delivery report fields: report_id, sms_id, status, direction and the addresses."""
+    """Report fields: report_id, sms_id = message_id (the SMS), status, direction, addresses."""
     return {
         "report_id": event.report_id,
         "sms_id": event.sms_id,
+        "message_id": event.sms_id,  # the sent message's id, as the send responded
         "status": _text(event.status),
         "direction": _text(event.direction),
         **_addresses(event),

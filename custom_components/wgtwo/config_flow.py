@@ -9,6 +9,7 @@ and every refusal the API gives is shown as a translated error, never as ``unkno
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -23,9 +24,14 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.generated.countries import COUNTRIES
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.selector import (
     BooleanSelector,
     CountrySelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -49,27 +55,41 @@ from .client import (
 from .client.auth import MAX_CREDENTIAL_LENGTH
 from .client.endpoint import check_token_url, normalize_target
 from .client.errors import TokenRequestError
+from .client.event_types import SCOPE_LOOKUP
 from .const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_ENVIRONMENT,
     CONF_EVENT_TYPES,
+    CONF_FORWARDING_NUMBER,
     CONF_HOME_COUNTRY,
     CONF_HOST,
+    CONF_NAME_CALLERS,
+    CONF_NAME_MAX_AGE,
     CONF_PHONEBOOK,
     CONF_PLAINTEXT,
     CONF_SHARE_SMS_TEXT,
+    CONF_SMS_RECIPIENT,
+    CONF_SUBSCRIBERS,
     CONF_TOKEN_URL,
     DEFAULT_EVENT_TYPES,
+    DEFAULT_NAME_MAX_AGE,
     DOMAIN,
     ENV_CUSTOM,
     ENV_EU,
     ENV_SANDBOX,
     ENVIRONMENT_OPTIONS,
     EVENT_TYPE_CHOICES,
+    MIN_NAME_MAX_AGE,
 )
 from .data import WgtwoConfigEntry
-from .phonebook import DuplicateNumberError, PhonebookError, format_phonebook, parse_phonebook
+from .phonebook import (
+    DuplicateNumberError,
+    PhonebookError,
+    format_phonebook,
+    normalize_number,
+    parse_phonebook,
+)
 from .settings import (
     create_token_provider,
     endpoint_from_data,
@@ -134,6 +154,31 @@ OPTIONS_SCHEMA: Final = vol.Schema(
         vol.Optional(CONF_HOME_COUNTRY): CountrySelector(),
         vol.Optional(CONF_PHONEBOOK): TextSelector(TextSelectorConfig(multiline=True)),
         vol.Optional(CONF_SHARE_SMS_TEXT, default=False): BooleanSelector(),
+    }
+)
+
+
+CONF_SUBSCRIBER: Final = "subscriber"
+OPTIONS_MENU: Final = ["general", "subscriber", "caller_names"]
+_E164: Final = re.compile(r"^\+[1-9]\d{5,14}$")
+_PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
+SUBSCRIBER_SCHEMA: Final = vol.Schema(
+    {vol.Optional(CONF_SMS_RECIPIENT): _PHONE, vol.Optional(CONF_FORWARDING_NUMBER): _PHONE}
+)
+# A day is the operator's own default; longer is never useful for a changed name.
+_MAX_NAME_MAX_AGE: Final = 24 * 60
+CALLER_NAMES_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_NAME_CALLERS, default=False): BooleanSelector(),
+        vol.Required(CONF_NAME_MAX_AGE, default=DEFAULT_NAME_MAX_AGE): NumberSelector(
+            NumberSelectorConfig(
+                min=MIN_NAME_MAX_AGE,
+                max=_MAX_NAME_MAX_AGE,
+                step=1,
+                unit_of_measurement="min",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
     }
 )
 
@@ -269,7 +314,7 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: WgtwoConfigEntry) -> WgtwoOptionsFlow:
-        """Options: event types, home country, phonebook, SMS text sharing."""
+        """Options: events and phonebook, a subscriber's numbers, caller names."""
         return WgtwoOptionsFlow()
 
     # -- user ---------------------------------------------------------------------------
@@ -486,17 +531,39 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class WgtwoOptionsFlow(OptionsFlowWithReload):
-    """Event types, home country, phonebook and SMS text sharing; reloads the entry."""
+    """A menu: events and phonebook, one subscriber's numbers, caller names; reloads the entry.
+
+    Each step saves the whole options dict, merged with what is there.
+    """
+
+    def __init__(self) -> None:
+        """No subscriber chosen yet."""
+        self._number = ""
+        self._name = ""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and check the options."""
+        """Offer the option groups."""
+        return self.async_show_menu(step_id="init", menu_options=OPTIONS_MENU)
+
+    def _async_save(self, changes: Mapping[str, Any]) -> ConfigFlowResult:
+        return self.async_create_entry(data={**self.config_entry.options, **changes})
+
+    # -- general ------------------------------------------------------------------------
+
+    async def async_step_general(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Event types, home country, phonebook and SMS text sharing."""
         entry = self.config_entry
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
             options, errors, placeholders = await self._async_parse(user_input)
             if not errors:
-                return self.async_create_entry(data=options)
+                merged = {**entry.options, **options}
+                if CONF_HOME_COUNTRY not in options:  # none: derived from each number
+                    merged.pop(CONF_HOME_COUNTRY, None)
+                return self.async_create_entry(data=merged)
             suggested: Mapping[str, Any] = user_input
         else:
             suggested = {
@@ -506,7 +573,7 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
                 CONF_SHARE_SMS_TEXT: entry.options.get(CONF_SHARE_SMS_TEXT, False),
             }
         return self.async_show_form(
-            step_id="init",
+            step_id="general",
             data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, suggested),
             errors=errors,
             description_placeholders=placeholders,
@@ -539,3 +606,125 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
         if country:
             options[CONF_HOME_COUNTRY] = country
         return options, {}, {}
+
+    # -- one subscriber ---------------------------------------------------------------
+
+    def _subscribers(self) -> dict[str, str]:
+        """Return the entry's subscriber numbers and device names, from the device registry.
+
+        Every subscriber the coordinator knows has a device, also while the entry is not
+        loaded.
+        """
+        entry_id = self.config_entry.entry_id
+        prefix = f"{entry_id}_"
+        found: dict[str, str] = {}
+        for device in dr.async_entries_for_config_entry(dr.async_get(self.hass), entry_id):
+            for domain, identifier in device.identifiers:
+                if domain == DOMAIN and identifier.startswith(prefix):
+                    number = identifier.removeprefix(prefix)
+                    found[number] = device.name_by_user or device.name or number
+        return dict(sorted(found.items(), key=lambda item: item[1].casefold()))
+
+    async def async_step_subscriber(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the subscriber whose numbers to set."""
+        subscribers = self._subscribers()
+        if not subscribers:
+            return self.async_abort(reason="no_subscribers")
+        if user_input is not None:
+            self._number = str(user_input[CONF_SUBSCRIBER])
+            self._name = subscribers[self._number]
+            return await self.async_step_subscriber_settings()
+        options = [
+            SelectOptionDict(value=number, label=name if name == number else f"{name} ({number})")
+            for number, name in subscribers.items()
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SUBSCRIBER): SelectSelector(
+                    SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST)
+                )
+            }
+        )
+        return self.async_show_form(step_id="subscriber", data_schema=schema)
+
+    async def async_step_subscriber_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set the notify entity's recipient and the call forwarding number of one subscriber."""
+        entry = self.config_entry
+        subscribers: dict[str, Any] = dict(entry.options.get(CONF_SUBSCRIBERS) or {})
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings: dict[str, str] = {}
+            for key in (CONF_SMS_RECIPIENT, CONF_FORWARDING_NUMBER):
+                text = str(user_input.get(key) or "").strip()
+                number = normalize_number(text)
+                if text and not _E164.match(number):
+                    errors[key] = "invalid_number"
+                settings[key] = number if text else ""
+            if not errors:
+                subscribers[self._number] = settings
+                return self._async_save({CONF_SUBSCRIBERS: subscribers})
+            suggested: Mapping[str, Any] = user_input
+        else:
+            suggested = subscribers.get(self._number) or {}
+        return self.async_show_form(
+            step_id="subscriber_settings",
+            data_schema=self.add_suggested_values_to_schema(SUBSCRIBER_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders={"name": self._name},
+        )
+
+    # -- caller names ---------------------------------------------------------------
+
+    async def async_step_caller_names(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Name callers on the subscribers' handsets from the phonebook (number lookup)."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            name_callers = bool(user_input[CONF_NAME_CALLERS])
+            if name_callers and not entry.options.get(CONF_NAME_CALLERS):
+                errors, placeholders = await self._async_check_scope(SCOPE_LOOKUP)
+            if not errors:
+                return self._async_save(
+                    {
+                        CONF_NAME_CALLERS: name_callers,
+                        CONF_NAME_MAX_AGE: int(user_input[CONF_NAME_MAX_AGE]),
+                    }
+                )
+            suggested: Mapping[str, Any] = user_input
+        else:
+            suggested = {
+                CONF_NAME_CALLERS: entry.options.get(CONF_NAME_CALLERS, False),
+                CONF_NAME_MAX_AGE: entry.options.get(CONF_NAME_MAX_AGE, DEFAULT_NAME_MAX_AGE),
+            }
+        return self.async_show_form(
+            step_id="caller_names",
+            data_schema=self.add_suggested_values_to_schema(CALLER_NAMES_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_check_scope(self, scope: str) -> tuple[dict[str, str], dict[str, str]]:
+        """Check that the OAuth client is granted ``scope`` (a token that carries it)."""
+        provider = create_token_provider(
+            self.hass, self.config_entry.data, {scope}, get_settings(self.hass)
+        )
+        if provider is None:  # a server without authentication grants everything
+            return {}, {}
+        try:
+            await provider.get_token()
+        except MissingScopeError:
+            return {"base": "missing_lookup_scope"}, {"scope": scope}
+        except AuthenticationError:
+            return {"base": "invalid_auth"}, {}
+        except CannotConnectError:
+            return {"base": "cannot_connect"}, {}
+        except TokenRequestError as err:
+            return {"base": "token_rejected"}, {"status": str(err.status)}
+        return {}, {}

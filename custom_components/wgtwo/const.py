@@ -57,7 +57,13 @@ ALWAYS_ON_EVENT_TYPES: Final = frozenset({EventType.CONSENT_REVOKE_EVENT})
 EVENT_WGTWO: Final = "wgtwo_event"
 
 # Platforms the integration sets up (entities are created per subscriber by the coordinator)
-PLATFORMS: Final = [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.EVENT, Platform.BUTTON]
+PLATFORMS: Final = [
+    Platform.SENSOR,
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.BUTTON,
+    Platform.NOTIFY,
+]
 
 # Repair issue id of a missing OAuth scope (formatted with the config entry id)
 ISSUE_MISSING_SCOPES: Final = "missing_scopes_{entry_id}"

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Final
 
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.core import HomeAssistant, ServiceCall, SupportsResponse, callback
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.service import async_register_batched_platform_entity_service
 
 from .const import DOMAIN
 from .coordinator import WgtwoCoordinator
 from .entity import WgtwoSubscriberEntity
+from .sms import SEND_SMS_SCHEMA, SERVICE_SEND_SMS, async_handle_send_sms
 from .subscriber import Subscriber
 
 SERVICE_RESET_MISSED_CALLS: Final = "reset_missed_calls"
@@ -60,4 +61,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entity_domain=Platform.BINARY_SENSOR,
         func=_mark_voicemail_heard,
         schema=None,
+    )
+    # A plain action with a target: its response belongs to one send from one subscriber.
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SEND_SMS,
+        async_handle_send_sms,
+        schema=SEND_SMS_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )

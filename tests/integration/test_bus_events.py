@@ -158,12 +158,14 @@ async def test_schema_of_every_type(
     # No text: sharing SMS text is off by default.
     assert events["sms_received"] == envelope("sms_received", 6, 30) | {
         "sms_id": "sms-1",
+        "message_id": "sms-1",
         "uuid": "uuid-1",
         "direction": "to_subscriber",
         **addresses_in,
     }
     assert events["sms_sent"] == envelope("sms_sent", 7, 31) | {
         "sms_id": "sms-2",
+        "message_id": "sms-2",
         "uuid": "uuid-2",
         "direction": "from_subscriber",
         **addresses_out,
@@ -171,6 +173,7 @@ async def test_schema_of_every_type(
     assert events["sms_delivery_report"] == envelope("sms_delivery_report", 8, 32) | {
         "report_id": "report-1",
         "sms_id": "sms-1",
+        "message_id": "sms-1",
         "status": "delivered",
         "direction": "from_subscriber",
         **addresses_out,

@@ -89,6 +89,17 @@ async def start_user_flow(hass: HomeAssistant, environment: str, **extra: Any) -
     )
 
 
+async def open_options(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> ConfigFlowResult:
+    """Open the options menu and choose ``step``."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "init"
+    assert result["menu_options"] == ["general", "subscriber", "caller_names"]
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+
+
 def point_preset_at(hass: HomeAssistant, name: str, server: SandboxServer) -> None:
     """Resolve a preset environment to the local sandbox (only the endpoint lookup)."""
     host, port = server.grpc_target.split(":")
@@ -815,8 +826,8 @@ async def test_options_update_and_reload(
 ) -> None:
     entry = setup_integration
     hub_before = entry.runtime_data.hub
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await open_options(hass, entry, "general")
+    assert result["step_id"] == "general"
     assert suggested(result, CONF_SHARE_SMS_TEXT) is False
     assert suggested(result, CONF_PHONEBOOK) == ""
 
@@ -842,7 +853,7 @@ async def test_options_update_and_reload(
     assert entry.runtime_data.hub is not hub_before
 
     # The form shows the saved phonebook as text again.
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_options(hass, entry, "general")
     assert suggested(result, CONF_PHONEBOOK) == "+4799900001 = Alice\n+46700000003 = Carol"
     assert suggested(result, CONF_HOME_COUNTRY) == "NO"
     hass.config_entries.options.async_abort(result["flow_id"])
@@ -858,7 +869,7 @@ async def test_options_errors_keep_input(
         CONF_PHONEBOOK: "+4799900001 = Alice",
         CONF_SHARE_SMS_TEXT: False,
     }
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_options(hass, entry, "general")
     result = await hass.config_entries.options.async_configure(result["flow_id"], entered)
     assert result["errors"] == {CONF_HOME_COUNTRY: "invalid_country"}
     assert suggested(result, CONF_PHONEBOOK) == "+4799900001 = Alice"
@@ -887,7 +898,7 @@ async def test_options_refuse_a_number_listed_twice(
         CONF_PHONEBOOK: "+47 123 45 678 = Alice\n+4699900002 = Bob\n004712345678 = Carol",
         CONF_SHARE_SMS_TEXT: False,
     }
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_options(hass, entry, "general")
 
     result = await hass.config_entries.options.async_configure(result["flow_id"], entered)
 
@@ -910,7 +921,7 @@ async def test_options_check_new_event_types(
     )
     entry = make_entry(server, options=entry_options(**{CONF_EVENT_TYPES: ["voice"]}))
     entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_options(hass, entry, "general")
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],

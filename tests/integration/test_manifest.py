@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import homeassistant
+import probatio as vol
 from homeassistant.util.yaml import load_yaml_dict
 from packaging.requirements import Requirement
 
@@ -78,8 +79,14 @@ def test_every_flow_field_has_a_label_and_description() -> None:
         ("config", "reauth_confirm"): config_flow.CREDENTIALS_SCHEMA,
         ("config", "custom"): config_flow.CUSTOM_SCHEMA,
         ("config", "reconfigure"): config_flow.RECONFIGURE_SCHEMA,
-        ("options", "init"): config_flow.OPTIONS_SCHEMA,
+        ("options", "general"): config_flow.OPTIONS_SCHEMA,
+        ("options", "subscriber"): vol.Schema({vol.Required(config_flow.CONF_SUBSCRIBER): str}),
+        ("options", "subscriber_settings"): config_flow.SUBSCRIBER_SCHEMA,
+        ("options", "caller_names"): config_flow.CALLER_NAMES_SCHEMA,
     }
+    menu = strings["options"]["step"]["init"]["menu_options"]
+    assert list(menu) == config_flow.OPTIONS_MENU
+    assert all(menu.values())
     for (flow, step), schema in steps.items():
         texts = strings[flow]["step"][step]
         assert texts["title"]
@@ -94,8 +101,13 @@ def test_every_error_and_abort_is_translated() -> None:
     source = Path(config_flow.__file__).read_text()
     config_errors = set(strings["config"]["error"])
     option_errors = set(strings["options"]["error"])
-    for error in re.findall(r'"(?:base|host|plaintext|token_url)"\s*:\s*"(\w+)"', source):
+    config_source, _, options_source = source.partition("class WgtwoOptionsFlow")
+    for error in re.findall(r'"(?:base|host|plaintext|token_url)"\s*:\s*"(\w+)"', config_source):
         assert error in config_errors, error
+    for error in re.findall(r'"base"\s*:\s*"(\w+)"|: "(\w+)"}', options_source):
+        assert {e for e in error if e} <= option_errors, error
+    for reason in re.findall(r'async_abort\(reason="(\w+)"\)', options_source):
+        assert reason in strings["options"]["abort"], reason
     for error in ("invalid_country", "invalid_phonebook_line", "missing_scopes", "invalid_auth"):
         assert error in option_errors
     for error in ("invalid_host", "invalid_auth", "missing_scopes", "cannot_connect", "unknown"):

@@ -1,0 +1,47 @@
+"""A notify entity per subscriber: texts a message from the subscriber's own number.
+
+The recipient is the one chosen in the subscriber's options, by default the subscriber
+itself, so "text me when the alarm goes off" needs no other gateway.
+"""
+
+from __future__ import annotations
+
+from homeassistant.components.notify import NotifyEntity, NotifyEntityDescription
+from homeassistant.components.notify.const import NotifyEntityFeature
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .data import WgtwoConfigEntry
+from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .sms import async_send_sms, notify_recipient
+
+# Sends cost money and are never retried; one at a time per entity is plenty.
+PARALLEL_UPDATES = 1
+
+SMS_NOTIFY = NotifyEntityDescription(key="sms", translation_key="sms")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: WgtwoConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the notify entity of every subscriber, now and when new ones appear."""
+    async_setup_subscriber_entities(
+        entry,
+        async_add_entities,
+        lambda coordinator, sub: [WgtwoSmsNotify(coordinator, sub, SMS_NOTIFY)],
+    )
+
+
+class WgtwoSmsNotify(WgtwoSubscriberEntity, NotifyEntity):
+    """Sends the message (the title, if any, as its first line) as an SMS."""
+
+    _attr_supported_features = NotifyEntityFeature.TITLE
+
+    async def async_send_message(self, message: str, title: str | None = None) -> None:
+        """Text the message to the configured recipient, once."""
+        text = f"{title}\n{message}" if title else message
+        coordinator = self.coordinator
+        recipient = notify_recipient(coordinator.entry, self.subscriber)
+        await async_send_sms(coordinator, self.subscriber, recipient, text)

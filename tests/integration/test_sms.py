@@ -1,0 +1,330 @@
+"""The wgtwo.send_sms action against the sandbox: response, delivery report, errors, no resend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
+from custom_components.wgtwo.const import CONF_PHONEBOOK, DOMAIN, EVENT_WGTWO
+from custom_components.wgtwo.coordinator import service_identifier
+from tests.sandbox_fixtures import MakeSandbox
+from wgtwo_sandbox import SandboxServer
+from wgtwo_sandbox.scopes import ALL_SCOPES, SMS_SEND
+
+from .conftest import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    async_setup_entry_and_connect,
+    async_unload_and_wait,
+    entry_options,
+    make_entry,
+    publish_and_wait,
+    wait_for,
+)
+from .wgtwo_events import ALICE, BOB, CAROL, entity_id, sms
+
+Response = sms_pb2.SendMessageResponse
+
+entry_options_override = pytest.fixture(
+    lambda: {CONF_PHONEBOOK: {ALICE: "Alice", BOB: "Bob", CAROL: "Carol"}},
+    name="entry_options_override",
+)
+
+
+def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
+    )
+    assert device is not None
+    return device.id
+
+
+async def add_subscribers(
+    hass: HomeAssistant, server: SandboxServer, entry: MockConfigEntry, *numbers: str
+) -> None:
+    """Give each number its device with a first event (a received SMS)."""
+    events = [
+        sms(owner=n, from_number=CAROL, to_number=n, direction="TO_SUBSCRIBER", sms_id=f"in-{n}")
+        for n in numbers
+    ]
+    await publish_and_wait(hass, server, entry, events)
+
+
+async def send(hass: HomeAssistant, target: dict[str, Any], to: str, message: str) -> Any:
+    return await hass.services.async_call(
+        DOMAIN,
+        "send_sms",
+        {**target, "to": to, "message": message},
+        blocking=True,
+        return_response=True,
+    )
+
+
+@pytest.fixture
+async def alice(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> dict[str, Any]:
+    """A target naming Alice's device (Alice has sent an event)."""
+    await add_subscribers(hass, auth_sandbox, setup_integration, ALICE)
+    return {"device_id": device_id_of(hass, setup_integration, ALICE)}
+
+
+async def test_send_responds_and_the_delivery_report_carries_the_message_id(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    alice: dict[str, Any],
+) -> None:
+    fired = async_capture_events(hass, EVENT_WGTWO)
+
+    response = await send(hass, alice, BOB, "Call me back")
+
+    [sent] = auth_sandbox.sms.sent
+    assert (sent.from_subscriber, sent.to_address, sent.content) == (ALICE, BOB, "Call me back")
+    assert response == {"message_id": response["message_id"], "status": "ok", "fragments": 1}
+    assert response["message_id"]
+    # The operator reports what happened to the message under the id the send returned.
+    await wait_for(lambda: any(e.data["type"] == "sms_delivery_report" for e in fired))
+    await hass.async_block_till_done()
+    by_type = {event.data["type"]: event.data for event in fired}
+    assert by_type["sms_sent"]["message_id"] == response["message_id"]
+    assert by_type["sms_sent"]["sms_id"] == response["message_id"]
+    report = by_type["sms_delivery_report"]
+    assert report["message_id"] == response["message_id"]
+    assert report["status"] == "delivered"
+    state = hass.states.get(entity_id(hass, setup_integration, "event", ALICE, "sms"))
+    assert state is not None
+    assert state.attributes["event_type"] == "delivery_report"
+    assert state.attributes["message_id"] == response["message_id"]
+
+
+async def test_long_text_counts_its_fragments(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any]
+) -> None:
+    response = await send(hass, alice, BOB, "x" * 2000)
+
+    assert response["fragments"] == 14
+    assert auth_sandbox.sms.sent[0].content == "x" * 2000
+
+
+@pytest.mark.parametrize(
+    ("to", "number"),
+    [
+        ("Bob", BOB),
+        ("  bOB ", BOB),
+        ("+47 999 00 002", BOB),
+        ("0047-999-00-002", BOB),
+        ("(+46) 7000 0003", CAROL),
+    ],
+)
+async def test_recipient_by_name_or_any_spelling(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any], to: str, number: str
+) -> None:
+    await send(hass, alice, to, "hi")
+
+    assert [text.to_address for text in auth_sandbox.sms.sent] == [number]
+
+
+async def test_target_by_any_entity_of_the_subscriber(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    alice: dict[str, Any],
+) -> None:
+    entry = setup_integration
+    missed = entity_id(hass, entry, "sensor", ALICE, "missed_calls")
+    notify = entity_id(hass, entry, "notify", ALICE, "sms")
+
+    await send(hass, {"entity_id": missed}, BOB, "one")
+    # The device and two of its entities name one subscriber: one text.
+    await send(hass, {"entity_id": [notify, missed], **alice}, BOB, "two")
+
+    assert [(t.from_subscriber, t.content) for t in auth_sandbox.sms.sent] == [
+        (ALICE, "one"),
+        (ALICE, "two"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("to", "message", "key", "placeholders"),
+    [
+        ("Dave", "hi", "sms_unknown_name", {"name": "Dave"}),
+        ("12345", "hi", "sms_invalid_number", None),
+        ("+0123456789", "hi", "sms_invalid_number", None),
+        ("  ", "hi", "sms_no_recipient", None),
+        (BOB, "", "sms_empty", None),
+        (BOB, " \n ", "sms_empty", None),
+        (BOB, "x" * 2001, "sms_too_long", {"length": "2001", "max_length": "2000"}),
+    ],
+)
+async def test_invalid_input_is_refused_unsent(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    alice: dict[str, Any],
+    to: str,
+    message: str,
+    key: str,
+    placeholders: dict[str, str] | None,
+) -> None:
+    with pytest.raises(ServiceValidationError) as caught:
+        await send(hass, alice, to, message)
+
+    assert caught.value.translation_domain == DOMAIN
+    assert caught.value.translation_key == key
+    assert caught.value.translation_placeholders == placeholders
+    assert auth_sandbox.sms.sent == []
+
+
+async def test_a_name_given_two_numbers_is_ambiguous(
+    hass: HomeAssistant, make_sandbox: MakeSandbox
+) -> None:
+    server = await make_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    phonebook = {BOB: "Bob", CAROL: "bob"}
+    entry = make_entry(server, options=entry_options(**{CONF_PHONEBOOK: phonebook}))
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    await add_subscribers(hass, server, entry, ALICE)
+
+    with pytest.raises(ServiceValidationError) as caught:
+        await send(hass, {"device_id": device_id_of(hass, entry, ALICE)}, "Bob", "hi")
+
+    assert caught.value.translation_key == "sms_ambiguous_name"
+    assert caught.value.translation_placeholders == {"name": "Bob", "count": "2"}
+    assert server.sms.sent == []
+    await async_unload_and_wait(hass, entry, server)
+
+
+async def test_target_must_name_exactly_one_subscriber(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await add_subscribers(hass, auth_sandbox, entry, ALICE, BOB)
+    service_device = dr.async_get(hass).async_get_device_by_identifier(
+        service_identifier(entry.entry_id), entry.entry_id
+    )
+    assert service_device is not None
+    both = {"device_id": [device_id_of(hass, entry, ALICE), device_id_of(hass, entry, BOB)]}
+
+    with pytest.raises(ServiceValidationError) as caught:
+        await send(hass, both, CAROL, "hi")
+    assert caught.value.translation_key == "sms_several_subscribers"
+    assert caught.value.translation_placeholders == {"count": "2"}
+
+    for target in ({"device_id": service_device.id}, {"device_id": "no-such-device"}):
+        with pytest.raises(ServiceValidationError) as caught:
+            await send(hass, target, CAROL, "hi")
+        assert caught.value.translation_key == "sms_no_subscriber"
+    assert auth_sandbox.sms.sent == []
+
+
+@pytest.mark.parametrize(
+    ("status", "key"),
+    [(Response.SEND_STATUS_REJECT, "sms_rejected"), (Response.SEND_STATUS_ERROR, "sms_send_error")],
+)
+async def test_refusal_names_the_servers_description(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any], status: int, key: str
+) -> None:
+    auth_sandbox.sms.refuse_with = (status, "destination barred")  # type: ignore[assignment]
+
+    with pytest.raises(HomeAssistantError) as caught:
+        await send(hass, alice, BOB, "hi")
+
+    assert caught.value.translation_key == key
+    assert caught.value.translation_placeholders == {"description": "destination barred"}
+    assert auth_sandbox.sms.sent == []
+
+
+@pytest.mark.parametrize(
+    ("code", "key", "placeholders"),
+    [
+        (grpc.StatusCode.UNAVAILABLE, "sms_cannot_connect", {}),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, "sms_cannot_connect", {}),
+        (grpc.StatusCode.INTERNAL, "sms_failed", {"code": "INTERNAL"}),
+    ],
+)
+async def test_failure_after_the_server_sent_is_not_sent_again(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    alice: dict[str, Any],
+    code: grpc.StatusCode,
+    key: str,
+    placeholders: dict[str, str],
+) -> None:
+    auth_sandbox.sms.fail_after_send = code
+
+    with pytest.raises(HomeAssistantError) as caught:
+        await send(hass, alice, BOB, "once only")
+
+    assert caught.value.translation_key == key
+    assert (caught.value.translation_placeholders or {}) == placeholders
+    # The text went out; the lost answer does not make a second one.
+    assert len(auth_sandbox.sms.sent) == 1
+    assert auth_sandbox.stats["sms_sent"] == 1
+
+
+async def test_expired_token_is_refreshed_and_the_text_sent_once(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any]
+) -> None:
+    await send(hass, alice, BOB, "first")
+    issued = auth_sandbox.authority.issued
+    auth_sandbox.expire_tokens()
+
+    response = await send(hass, alice, BOB, "second")
+
+    # Refused before sending, then sent with a new token: each text went out once.
+    assert response["status"] == "ok"
+    assert [text.content for text in auth_sandbox.sms.sent] == ["first", "second"]
+    assert auth_sandbox.authority.issued > issued
+
+
+async def test_rejected_credentials_are_named(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any]
+) -> None:
+    auth_sandbox.authority.client_secret = "rotated"  # the stream keeps its valid token
+
+    with pytest.raises(HomeAssistantError) as caught:
+        await send(hass, alice, BOB, "hi")
+
+    assert caught.value.translation_key == "sms_invalid_auth"
+    assert auth_sandbox.sms.sent == []
+
+
+async def test_missing_scope_is_named(hass: HomeAssistant, make_sandbox: MakeSandbox) -> None:
+    server = await make_sandbox(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, granted_scopes=ALL_SCOPES - {SMS_SEND}
+    )
+    entry = make_entry(server)
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    await add_subscribers(hass, server, entry, ALICE)
+
+    with pytest.raises(HomeAssistantError) as caught:
+        await send(hass, {"device_id": device_id_of(hass, entry, ALICE)}, BOB, "hi")
+
+    assert caught.value.translation_key == "sms_missing_scope"
+    assert caught.value.translation_placeholders == {"scope": "sms.text:send_from_subscriber"}
+    assert server.sms.sent == []
+    await async_unload_and_wait(hass, entry, server)
+
+
+async def test_scope_missing_from_the_token_the_server_checks(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any]
+) -> None:
+    """A token without the scope (the server's grants changed): PERMISSION_DENIED, unsent."""
+    auth_sandbox.authority.granted_scopes = frozenset(ALL_SCOPES)
+    await send(hass, alice, BOB, "allowed")
+    for token in auth_sandbox.authority.tokens.values():
+        object.__setattr__(token, "scopes", token.scopes - {SMS_SEND})
+
+    with pytest.raises(HomeAssistantError) as caught:
+        await send(hass, alice, BOB, "refused")
+
+    assert caught.value.translation_key == "sms_missing_scope"
+    assert [text.content for text in auth_sandbox.sms.sent] == ["allowed"]
