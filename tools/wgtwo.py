@@ -33,7 +33,8 @@ Reusable helpers:
 - ``Cli``: one run's output and resources: ``print_json(obj)`` writes one JSON line,
   ``fail(code, message)`` the one-line error, ``note(message)`` a progress line on stderr,
   ``token_provider(args, *scopes)`` a provider for exactly those scopes (``None`` without
-  credentials), ``actions(args, *scopes)`` a ``WgtwoActions`` using it, ``stop`` an event
+  credentials), ``actions(args, *scopes)`` a ``WgtwoActions`` using it (or
+  ``actions_using(args, provider)`` one you made), ``stop`` an event
   that ends long-running subcommands; inside ``with cli.stop_on_signals():`` SIGINT and
   SIGTERM set it (a long-running subcommand waits for it there, see ``tools/listen.py``).
 - ``run_subcommand(cli, run, args)``: runs one subcommand with an HTTP session, maps its
@@ -89,7 +90,7 @@ EXIT_NOT_FOUND: Final = 7  # no such object (voicemail)
 PROG: Final = "wgtwo"
 DEFAULT_TIMEOUT: Final = 15.0
 # Modules whose import registers further subcommands (imported when the parser is built).
-SUBCOMMAND_MODULES: Final[tuple[str, ...]] = ("tools.listen",)
+SUBCOMMAND_MODULES: Final[tuple[str, ...]] = ("tools.listen", "tools.serve_names")
 
 
 class CliError(Exception):
@@ -264,8 +265,13 @@ class Cli:
 
     def actions(self, args: argparse.Namespace, *scopes: str) -> WgtwoActions:
         """Return unary API calls whose tokens carry only ``scopes`` (closed after the run)."""
+        return self.actions_using(args, self.token_provider(args, *scopes))
+
+    def actions_using(
+        self, args: argparse.Namespace, provider: TokenProvider | None
+    ) -> WgtwoActions:
+        """Return unary API calls with the given tokens (closed after the run)."""
         endpoint = endpoint_from(args)
-        provider = self.token_provider(args, *scopes)
         actions = WgtwoActions(
             endpoint, provider, timeout=getattr(args, "timeout", DEFAULT_TIMEOUT)
         )
@@ -347,15 +353,22 @@ async def send_sms(cli: Cli, args: argparse.Namespace) -> int:
     """Send one SMS; print the server's answer (message id, status, fragments)."""
     if not 1 <= len(args.text) <= 2000:
         raise UsageError("--text must be 1 to 2000 characters")
-    actions = cli.actions(args, SCOPE_SMS_SEND)
+    endpoint_from(args)  # a malformed target is a usage error before anything is asked
+    provider = cli.token_provider(args, SCOPE_SMS_SEND)
+    if provider is not None:
+        # Token trouble ends the run here, when nothing can have been sent yet.
+        await provider.get_token()
+    actions = cli.actions_using(args, provider)
     try:
         result = await actions.send_sms(args.from_number, args.to_address, args.text)
     except CannotConnectError as exc:
-        raise CliError(EXIT_UNREACHABLE, f"{exc}; the SMS was not retried") from None
+        # The request may have reached the server: sending again could send it twice.
+        raise CliError(
+            EXIT_UNREACHABLE, f"{exc}; the SMS may have been sent, not retried"
+        ) from None
     except ActionError as exc:
         if exc.status in _REFUSED_BEFORE_SENDING:
             raise CliError(EXIT_REJECTED, f"SMS rejected by the server ({exc.status})") from None
-        # The server may have sent it before failing: sending again could send it twice.
         raise CliError(
             EXIT_ERROR, f"SMS failed ({exc.status}); it may have been sent, not retried"
         ) from None
