@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from custom_components.wgtwo.client import DEFAULT_TOKEN_URL
@@ -24,6 +25,7 @@ from custom_components.wgtwo.client.event_types import (
     SCOPE_VOICEMAIL_GET,
 )
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
 from tests.client.helpers import publish, publish_voice, wait_for
 from tests.client.samples import sample_json
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox, free_port
@@ -136,6 +138,59 @@ async def test_send_sms_rejected_by_the_server(auth_sandbox: SandboxServer) -> N
     assert published_sms(auth_sandbox) == []
 
 
+async def test_send_sms_refused_in_the_answer(auth_sandbox: SandboxServer) -> None:
+    reject = sms_pb2.SendMessageResponse.SEND_STATUS_REJECT
+    auth_sandbox.sms.refuse_with = (reject, "recipient blocked")
+    result = await run(
+        "send-sms", *on(auth_sandbox), "--from", SUBSCRIBER, "--to", CALLER, "--text", "a"
+    )
+    assert result.code == wgtwo.EXIT_REJECTED
+    assert result.out == ""
+    assert result.error == "wgtwo send-sms: error: SMS not sent (reject): recipient blocked"
+    auth_sandbox.sms.refuse_with = (sms_pb2.SendMessageResponse.SEND_STATUS_ERROR, "")
+    error = await run(
+        "send-sms", *on(auth_sandbox), "--from", SUBSCRIBER, "--to", CALLER, "--text", "a"
+    )
+    assert error.code == wgtwo.EXIT_REJECTED
+    assert error.error == "wgtwo send-sms: error: SMS not sent (error)"
+    assert auth_sandbox.sms.sent == []
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code", "message"),
+    [
+        (
+            grpc.StatusCode.UNAVAILABLE,
+            wgtwo.EXIT_UNREACHABLE,
+            "cannot reach {target} (UNAVAILABLE); the SMS may have been sent, not retried",
+        ),
+        (
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            wgtwo.EXIT_UNREACHABLE,
+            "cannot reach {target} (DEADLINE_EXCEEDED); the SMS may have been sent, not retried",
+        ),
+        (
+            grpc.StatusCode.INTERNAL,
+            wgtwo.EXIT_ERROR,
+            "SMS failed (INTERNAL); it may have been sent, not retried",
+        ),
+    ],
+)
+async def test_a_send_failing_after_the_server_sent_it_is_not_repeated(
+    auth_sandbox: SandboxServer, code: grpc.StatusCode, exit_code: int, message: str
+) -> None:
+    auth_sandbox.sms.fail_after_send = code
+    result = await run(
+        "send-sms", *on(auth_sandbox), "--from", SUBSCRIBER, "--to", CALLER, "--text", "once"
+    )
+    assert result.code == exit_code
+    assert result.out == ""
+    expected = message.format(target=auth_sandbox.grpc_target)
+    assert result.error == f"wgtwo send-sms: error: {expected}"
+    assert [request.content for request in auth_sandbox.sms.sent] == ["once"]
+    assert len(published_sms(auth_sandbox)) == 1
+
+
 async def test_send_sms_missing_scope(make_sandbox: MakeSandbox) -> None:
     server = await sandbox_granting(make_sandbox, SCOPE_VOICEMAIL_GET)
     result = await run("send-sms", *on(server), "--from", SUBSCRIBER, "--to", CALLER, "--text", "a")
@@ -166,7 +221,7 @@ async def test_send_sms_cannot_connect_is_not_retried(socket_enabled: None) -> N
     assert result.code == wgtwo.EXIT_UNREACHABLE
     assert result.error == (
         f"wgtwo send-sms: error: cannot reach 127.0.0.1:{port} (UNAVAILABLE); "
-        "the SMS was not retried"
+        "the SMS may have been sent, not retried"
     )
 
 
