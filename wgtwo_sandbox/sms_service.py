@@ -77,9 +77,7 @@ class SmsServicer:
         self.authority = authority
         self.publish = publish
         self.sent: list[sms_pb2.SendTextFromSubscriberRequest] = []
-        self.refuse_with: tuple[sms_pb2.SendMessageResponse.SendStatus.ValueType, str] | None = (
-            None
-        )
+        self.refuse_with: tuple[sms_pb2.SendMessageResponse.SendStatus.ValueType, str] | None = None
         self.fail_after_send: grpc.StatusCode | None = None
 
     async def send_text(

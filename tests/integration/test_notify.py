@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from homeassistant.components.notify import ATTR_MESSAGE, ATTR_TITLE, SERVICE_SEND_MESSAGE
+from homeassistant.components.notify.const import ATTR_MESSAGE, ATTR_TITLE, SERVICE_SEND_MESSAGE
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from homeassistant.components.notify import ATTR_MESSAGE, SERVICE_SEND_MESSAGE
+from homeassistant.components.notify.const import ATTR_MESSAGE, SERVICE_SEND_MESSAGE
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant

@@ -8,7 +8,7 @@ import grpc
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
@@ -217,7 +217,13 @@ async def test_target_must_name_exactly_one_subscriber(
     assert caught.value.translation_key == "sms_several_subscribers"
     assert caught.value.translation_placeholders == {"count": "2"}
 
-    for target in ({"device_id": service_device.id}, {"device_id": "no-such-device"}):
+    other = er.async_get(hass).async_get_or_create("light", "other", "lamp-1")
+    targets = (
+        {"device_id": service_device.id},
+        {"device_id": "no-such-device"},
+        {"entity_id": other.entity_id},  # another integration's entity
+    )
+    for target in targets:
         with pytest.raises(ServiceValidationError) as caught:
             await send(hass, target, CAROL, "hi")
         assert caught.value.translation_key == "sms_no_subscriber"
