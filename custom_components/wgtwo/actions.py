@@ -11,13 +11,21 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 
-from .client import Endpoint, SendSmsResult, Voicemail, VoicemailInfo, WgtwoActions
+from .client import (
+    Endpoint,
+    ForwardingMode,
+    SendSmsResult,
+    Voicemail,
+    VoicemailInfo,
+    WgtwoActions,
+)
 from .client.event_types import (
     SCOPE_SMS_SEND,
     SCOPE_VOICEMAIL_DELETE,
     SCOPE_VOICEMAIL_GET,
     SCOPE_VOICEMAIL_UPDATE,
 )
+from .client.forwarding import FORWARDING_SCOPES
 from .settings import WgtwoSettings, create_token_provider
 
 
@@ -64,6 +72,12 @@ class ScopedActions:
     async def send_sms(self, from_subscriber: str, to_address: str, content: str) -> SendSmsResult:
         """Send a text SMS on behalf of a subscriber."""
         return await self._client(SCOPE_SMS_SEND).send_sms(from_subscriber, to_address, content)
+
+    async def set_call_forwarding(
+        self, subscriber: str, mode: ForwardingMode, number: str | None
+    ) -> None:
+        """Set a subscriber's call forwarding with a token of that mode's scope only."""
+        await self._client(FORWARDING_SCOPES[mode]).set_call_forwarding(subscriber, mode, number)
 
     async def close(self) -> None:
         """Close every channel opened so far."""

@@ -63,6 +63,7 @@ PLATFORMS: Final = [
     Platform.EVENT,
     Platform.BUTTON,
     Platform.NOTIFY,
+    Platform.SELECT,
 ]
 
 # Repair issue id of a missing OAuth scope (formatted with the config entry id)

@@ -36,11 +36,13 @@ from homeassistant.helpers.event import async_call_later, async_track_time_inter
 
 from . import bus_events as bus
 from .actions import ScopedActions
+from .call_forwarding import async_request_forwarding, forwarding_target
 from .call_state import PHASES, CallDirection, CallPhase, call_direction
 from .client import (
     AuthenticationError,
     ConsentRevokeEvent,
     CountryChangeEvent,
+    ForwardingMode,
     HandsetUpdateEvent,
     LocationUpdateEvent,
     MissingScopeError,
@@ -334,6 +336,22 @@ class WgtwoCoordinator:
                 return
             except WgtwoError as err:
                 _LOGGER.debug("Voicemail not marked read at the operator: %s", type(err).__name__)
+
+    async def async_set_call_forwarding(
+        self, subscriber: Subscriber, mode: ForwardingMode, number: str | None = None
+    ) -> None:
+        """Set where the subscriber's calls go and remember it (the API has no getter).
+
+        ``number`` overrides the forwarding number of the subscriber's options. On any
+        failure a translated error is raised and the remembered forwarding stays as it was.
+        """
+        target = forwarding_target(
+            mode, number, self.entry.options, subscriber.number, subscriber.name
+        )
+        subscriber.forwarding = await async_request_forwarding(
+            self.actions, subscriber.number, mode, target
+        )
+        self._notify(subscriber, SubscriberUpdate(Aspect.FORWARDING))
 
     # -- events ------------------------------------------------------------------------
 

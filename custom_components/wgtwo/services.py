@@ -14,6 +14,13 @@ from homeassistant.core import HomeAssistant, ServiceCall, SupportsResponse, cal
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.service import async_register_batched_platform_entity_service
 
+from .call_forwarding import (
+    ATTR_MODE,
+    ATTR_NUMBER,
+    SERVICE_SET_CALL_FORWARDING,
+    SET_CALL_FORWARDING_SCHEMA,
+)
+from .client import ForwardingMode
 from .const import DOMAIN
 from .coordinator import WgtwoCoordinator
 from .entity import WgtwoSubscriberEntity
@@ -43,6 +50,12 @@ async def _mark_voicemail_heard(entities: list[Entity], call: ServiceCall) -> No
         await coordinator.async_mark_voicemail_heard(subscriber)
 
 
+async def _set_call_forwarding(entities: list[Entity], call: ServiceCall) -> None:
+    mode = ForwardingMode(call.data[ATTR_MODE])
+    for coordinator, subscriber in _subscribers(entities):
+        await coordinator.async_set_call_forwarding(subscriber, mode, call.data.get(ATTR_NUMBER))
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (from the integration's ``async_setup``)."""
@@ -61,6 +74,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entity_domain=Platform.BINARY_SENSOR,
         func=_mark_voicemail_heard,
         schema=None,
+    )
+    async_register_batched_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_SET_CALL_FORWARDING,
+        entity_domain=Platform.SELECT,
+        func=_set_call_forwarding,
+        schema=SET_CALL_FORWARDING_SCHEMA,
     )
     # A plain action with a target: its response belongs to one send from one subscriber.
     hass.services.async_register(

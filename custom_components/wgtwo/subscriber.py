@@ -1,9 +1,10 @@
 """What Home Assistant knows about one subscriber number; the entities render it.
 
 The coordinator changes this state from events and keeps a snapshot of its lasting facts
-(last caller, counters, unheard voicemails, country, handset, serving nodes) in the
-entry's store, so the entities show them again after a restart. Calls in progress are
-not kept: after a restart the phone is idle until its next call event.
+(last caller, counters, unheard voicemails, country, handset, serving nodes, the call
+forwarding last set) in the entry's store, so the entities show them again after a
+restart. Calls in progress are not kept: after a restart the phone is idle until its next
+call event.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Final
 
 from homeassistant.util import dt as dt_util
 
+from .call_forwarding import ForwardingState
 from .call_state import CallState, CallTracker
 from .client import Country, Handset, Locations
 from .countries import country_from_number, normalize_country_code
@@ -36,6 +38,7 @@ class Aspect(IntFlag):
     HANDSET = auto()
     LAST_EVENT = auto()
     CONNECTION = auto()
+    FORWARDING = auto()  # the call forwarding last set (the API has no getter)
 
 
 ALL_ASPECTS: Final = Aspect(sum(Aspect))
@@ -82,6 +85,7 @@ class Subscriber:
         self.location: Locations | None = None
         self.handset: Handset | None = None
         self.last_event: datetime | None = None
+        self.forwarding: ForwardingState | None = None
         # Caller number -> whether that caller's latest call hid the number, so a
         # voicemail left by a hidden caller does not reveal it either.
         self._callers_hidden: OrderedDict[str, bool] = OrderedDict()
@@ -153,6 +157,7 @@ class Subscriber:
             "location": _as_dict(self.location),
             "handset": _as_dict(self.handset),
             "last_event": _iso(self.last_event),
+            "forwarding": self.forwarding.as_dict() if self.forwarding is not None else None,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -194,6 +199,7 @@ class Subscriber:
                 imei=imei, software_version=_str(handset.get("software_version")) or ""
             )
         self.last_event = _time(data.get("last_event"))
+        self.forwarding = ForwardingState.from_dict(data.get("forwarding"))
 
 
 def _iso(value: datetime | None) -> str | None:

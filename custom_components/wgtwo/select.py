@@ -1,0 +1,69 @@
+"""Call forwarding of a subscriber as a select: off, voicemail, a number, or conditional.
+
+The operator's API cannot be asked for the current forwarding, so the state is what Home
+Assistant last set (assumed): unknown until then, kept across restarts by the coordinator,
+and unchanged when a request fails. A forwarding changed on the phone is not seen.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .call_forwarding import FORWARDING_OPTIONS
+from .client import ForwardingMode
+from .data import WgtwoConfigEntry
+from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .subscriber import Aspect
+
+PARALLEL_UPDATES = 1
+
+CALL_FORWARDING: Final = SelectEntityDescription(
+    key="call_forwarding", translation_key="call_forwarding", options=FORWARDING_OPTIONS
+)
+ATTR_ASSUMED: Final = "assumed"
+ATTR_SET_AT: Final = "set_at"
+ATTR_FORWARDED_TO: Final = "forwarded_to"
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: WgtwoConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the call forwarding select of every subscriber, now and when new ones appear."""
+    async_setup_subscriber_entities(
+        entry,
+        async_add_entities,
+        lambda coordinator, sub: [WgtwoCallForwardingSelect(coordinator, sub, CALL_FORWARDING)],
+    )
+
+
+class WgtwoCallForwardingSelect(WgtwoSubscriberEntity, SelectEntity):
+    """Where the subscriber's incoming calls go, as last set from Home Assistant."""
+
+    _attr_assumed_state = True
+    aspects = Aspect.FORWARDING
+
+    @property
+    def current_option(self) -> str | None:
+        """Return the forwarding last set (None: never set from here)."""
+        forwarding = self.subscriber.forwarding
+        return str(forwarding.mode) if forwarding is not None else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Say that the state is assumed, since when, and where calls go."""
+        forwarding = self.subscriber.forwarding
+        return {
+            ATTR_ASSUMED: True,
+            ATTR_SET_AT: forwarding.set_at.isoformat() if forwarding is not None else None,
+            ATTR_FORWARDED_TO: forwarding.number if forwarding is not None else None,
+        }
+
+    async def async_select_option(self, option: str) -> None:
+        """Ask the operator for the forwarding; the state changes only once it accepted."""
+        await self.coordinator.async_set_call_forwarding(self.subscriber, ForwardingMode(option))

@@ -1,0 +1,380 @@
+"""Call forwarding: the select, the wgtwo.set_call_forwarding action, against the sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.wgtwo.call_forwarding import ForwardingState, _error
+from custom_components.wgtwo.client import (
+    ActionError,
+    ForwardingMode,
+    WgtwoError,
+)
+from custom_components.wgtwo.client.errors import TokenRequestError
+from custom_components.wgtwo.const import CONF_FORWARDING_NUMBER, CONF_SUBSCRIBERS, DOMAIN
+from custom_components.wgtwo.subscriber import Subscriber
+from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
+from wgtwo_sandbox import SandboxServer
+from wgtwo_sandbox.scopes import ALL_SCOPES, FORWARD_TO_NUMBER
+
+from .conftest import (
+    async_setup_entry_and_connect,
+    async_unload_and_wait,
+    entry_options,
+    make_entry,
+    publish_and_wait,
+)
+from .wgtwo_events import ALICE, CAROL, country, entity_id
+
+HOME = "+4722334455"  # Alice's home phone, the forwarding number in her options
+OFFICE = "+4722001122"
+
+
+def options_with(numbers: dict[str, str]) -> dict[str, Any]:
+    subscribers = {number: {CONF_FORWARDING_NUMBER: target} for number, target in numbers.items()}
+    return entry_options(**{CONF_SUBSCRIBERS: subscribers})
+
+
+async def connected_entry(
+    hass: HomeAssistant, server: SandboxServer, options: dict[str, Any]
+) -> MockConfigEntry:
+    """Set up an entry and let Alice's device appear (her first event)."""
+    entry = make_entry(server, options=options)
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    await publish_and_wait(hass, server, entry, [country(ALICE, "NO", "Norway")])
+    return entry
+
+
+@pytest.fixture
+async def alice_entry(hass: HomeAssistant, auth_sandbox: SandboxServer) -> Any:
+    entry = await connected_entry(hass, auth_sandbox, options_with({ALICE: HOME}))
+    yield entry
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+def select_id(hass: HomeAssistant, entry: MockConfigEntry, number: str = ALICE) -> str:
+    return entity_id(hass, entry, "select", number, "call_forwarding")
+
+
+def state_of(hass: HomeAssistant, entry: MockConfigEntry, number: str = ALICE) -> State:
+    state = hass.states.get(select_id(hass, entry, number))
+    assert state is not None
+    return state
+
+
+def operator_side(server: SandboxServer, number: str = ALICE) -> dict[str, str] | None:
+    subscribers: dict[str, dict[str, str]] = server.stats["call_forwarding"]["subscribers"]
+    return subscribers.get(number)
+
+
+async def choose(hass: HomeAssistant, entry: MockConfigEntry, option: str) -> None:
+    await hass.services.async_call(
+        "select",
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: select_id(hass, entry), ATTR_OPTION: option},
+        blocking=True,
+    )
+
+
+def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
+    )
+    assert device is not None
+    return device.id
+
+
+async def test_select_round_trip(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice_entry: MockConfigEntry
+) -> None:
+    entry = alice_entry
+    state = state_of(hass, entry)
+    assert state.state == STATE_UNKNOWN
+    assert state.attributes["options"] == ["off", "voicemail", "number", "conditional"]
+    assert state.attributes["assumed_state"] is True
+    assert state.attributes["assumed"] is True
+    assert state.attributes["set_at"] is None
+    assert operator_side(auth_sandbox) is None
+
+    await choose(hass, entry, "number")
+    assert operator_side(auth_sandbox) == {"mode": "unconditional", "to": HOME}
+    state = state_of(hass, entry)
+    assert state.state == "number"
+    assert state.attributes["forwarded_to"] == HOME
+    assert state.attributes["set_at"] is not None
+
+    await choose(hass, entry, "conditional")
+    assert operator_side(auth_sandbox) == {
+        "mode": "conditional",
+        "busy": HOME,
+        "no_reply": HOME,
+        "unavailable": HOME,
+    }
+    assert state_of(hass, entry).state == "conditional"
+
+    await choose(hass, entry, "voicemail")
+    assert operator_side(auth_sandbox) == {"mode": "voicemail"}
+    assert state_of(hass, entry).state == "voicemail"
+    assert state_of(hass, entry).attributes["forwarded_to"] is None
+
+    await choose(hass, entry, "off")
+    assert operator_side(auth_sandbox) == {"mode": "disabled"}
+    assert state_of(hass, entry).state == "off"
+
+
+async def test_state_comes_back_after_reload_and_restart(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    alice_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry = alice_entry
+    await choose(hass, entry, "conditional")
+    before = state_of(hass, entry)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    after = state_of(hass, entry)
+    assert after.state == "conditional"
+    assert after.attributes["set_at"] == before.attributes["set_at"]
+    assert after.attributes["forwarded_to"] == HOME
+
+    # A restart: the entry unloads (its store is flushed) and is set up anew.
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.facts"]["data"]["subscribers"][ALICE]
+    assert stored["forwarding"]["mode"] == "conditional"
+    assert stored["forwarding"]["number"] == HOME
+    await async_setup_entry_and_connect(hass, entry)
+    assert state_of(hass, entry).state == "conditional"
+    assert state_of(hass, entry).attributes["set_at"] == before.attributes["set_at"]
+
+
+async def test_action_with_a_number_override(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice_entry: MockConfigEntry
+) -> None:
+    entry = alice_entry
+    await hass.services.async_call(
+        DOMAIN,
+        "set_call_forwarding",
+        {
+            "device_id": device_id_of(hass, entry, ALICE),
+            "mode": "number",
+            "number": "+47 22 00 11 22",
+        },
+        blocking=True,
+    )
+    assert operator_side(auth_sandbox) == {"mode": "unconditional", "to": OFFICE}
+    assert state_of(hass, entry).state == "number"
+    assert state_of(hass, entry).attributes["forwarded_to"] == OFFICE
+    # Without a number the option's number is used; a number given for voicemail is ignored.
+    await hass.services.async_call(
+        DOMAIN,
+        "set_call_forwarding",
+        {"entity_id": select_id(hass, entry), "mode": "conditional"},
+        blocking=True,
+    )
+    assert operator_side(auth_sandbox) == {
+        "mode": "conditional",
+        "busy": HOME,
+        "no_reply": HOME,
+        "unavailable": HOME,
+    }
+    await hass.services.async_call(
+        DOMAIN,
+        "set_call_forwarding",
+        {"entity_id": select_id(hass, entry), "mode": "voicemail", "number": OFFICE},
+        blocking=True,
+    )
+    assert operator_side(auth_sandbox) == {"mode": "voicemail"}
+
+
+async def test_action_reaches_every_targeted_subscriber_once(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    entry = await connected_entry(
+        hass, auth_sandbox, options_with({ALICE: HOME, CAROL: "+4681234567"})
+    )
+    await publish_and_wait(hass, auth_sandbox, entry, [country(CAROL, "SE", "Sweden")])
+    await hass.services.async_call(
+        DOMAIN,
+        "set_call_forwarding",
+        {
+            "device_id": [device_id_of(hass, entry, ALICE), device_id_of(hass, entry, CAROL)],
+            "entity_id": select_id(hass, entry, ALICE),
+            "mode": "number",
+        },
+        blocking=True,
+    )
+    assert operator_side(auth_sandbox, ALICE) == {"mode": "unconditional", "to": HOME}
+    assert operator_side(auth_sandbox, CAROL) == {"mode": "unconditional", "to": "+4681234567"}
+    assert auth_sandbox.stats["call_forwarding"]["requests"] == 2
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("+46701234567", "forwarding to international numbers is not allowed"),
+        ("+4782012345", "forwarding to premium-rate numbers is not allowed"),
+    ],
+)
+async def test_rejected_target_keeps_the_state(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    alice_entry: MockConfigEntry,
+    target: str,
+    reason: str,
+) -> None:
+    entry = alice_entry
+    await choose(hass, entry, "voicemail")
+    with pytest.raises(HomeAssistantError) as info:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_call_forwarding",
+            {"entity_id": select_id(hass, entry), "mode": "number", "number": target},
+            blocking=True,
+        )
+    assert info.value.translation_key == "forwarding_rejected"
+    assert str(info.value) == f"The operator refused the call forwarding: {reason}"
+    assert state_of(hass, entry).state == "voicemail"
+    assert operator_side(auth_sandbox) == {"mode": "voicemail"}
+
+
+async def test_rejected_option_number_through_the_select(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    entry = await connected_entry(hass, auth_sandbox, options_with({ALICE: "+4782912345"}))
+    with pytest.raises(HomeAssistantError, match="premium-rate"):
+        await choose(hass, entry, "conditional")
+    assert state_of(hass, entry).state == STATE_UNKNOWN
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+async def test_missing_scope_is_named(hass: HomeAssistant, make_sandbox: MakeSandbox) -> None:
+    server = await make_sandbox(
+        client_id=TEST_CLIENT_ID,
+        client_secret=TEST_CLIENT_SECRET,
+        granted_scopes=ALL_SCOPES - {FORWARD_TO_NUMBER},
+    )
+    entry = await connected_entry(hass, server, options_with({ALICE: HOME}))
+    with pytest.raises(HomeAssistantError) as info:
+        await choose(hass, entry, "number")
+    assert info.value.translation_key == "forwarding_missing_scope"
+    assert info.value.translation_placeholders == {"scope": "callforwarding.to_number"}
+    assert "callforwarding.to_number" in str(info.value)
+    assert state_of(hass, entry).state == STATE_UNKNOWN
+    # The other modes have their own scopes and still work.
+    await choose(hass, entry, "voicemail")
+    assert state_of(hass, entry).state == "voicemail"
+    await async_unload_and_wait(hass, entry, server)
+
+
+async def test_no_forwarding_number(hass: HomeAssistant, auth_sandbox: SandboxServer) -> None:
+    entry = await connected_entry(hass, auth_sandbox, entry_options())
+    for option in ("number", "conditional"):
+        with pytest.raises(ServiceValidationError) as info:
+            await choose(hass, entry, option)
+        assert info.value.translation_key == "forwarding_number_missing"
+        assert "options" in str(info.value)
+    assert state_of(hass, entry).state == STATE_UNKNOWN
+    assert auth_sandbox.stats["call_forwarding"]["requests"] == 0
+    # Voicemail and off need no number.
+    await choose(hass, entry, "off")
+    assert operator_side(auth_sandbox) == {"mode": "disabled"}
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+@pytest.mark.parametrize("number", ["98765432", "+47 abc", "+0123456789"])
+async def test_malformed_number_is_refused_before_sending(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice_entry: MockConfigEntry, number: str
+) -> None:
+    with pytest.raises(ServiceValidationError) as info:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_call_forwarding",
+            {"entity_id": select_id(hass, alice_entry), "mode": "number", "number": number},
+            blocking=True,
+        )
+    assert info.value.translation_key == "forwarding_invalid_number"
+    assert number not in str(info.value)
+    assert auth_sandbox.stats["call_forwarding"]["requests"] == 0
+
+
+async def test_rejected_credentials(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice_entry: MockConfigEntry
+) -> None:
+    auth_sandbox.authority.client_secret = "rotated"
+    with pytest.raises(HomeAssistantError) as info:
+        await choose(hass, alice_entry, "voicemail")
+    assert info.value.translation_key == "forwarding_invalid_auth"
+    assert state_of(hass, alice_entry).state == STATE_UNKNOWN
+    auth_sandbox.authority.client_secret = TEST_CLIENT_SECRET
+
+
+async def test_unreachable_operator(hass: HomeAssistant, auth_sandbox: SandboxServer) -> None:
+    entry = await connected_entry(hass, auth_sandbox, options_with({ALICE: HOME}))
+    await auth_sandbox.stop()
+    with pytest.raises(HomeAssistantError) as info:
+        await choose(hass, entry, "number")
+    assert info.value.translation_key == "forwarding_cannot_connect"
+    assert state_of(hass, entry).state == STATE_UNKNOWN
+    await async_unload_and_wait(hass, entry)
+
+
+@pytest.mark.parametrize(
+    ("error", "key", "placeholders"),
+    [
+        (TokenRequestError(400, "invalid_request"), "forwarding_failed", {"code": "HTTP 400"}),
+        (ActionError("failed", "INTERNAL"), "forwarding_failed", {"code": "INTERNAL"}),
+        (WgtwoError("odd"), "forwarding_failed", {"code": "WgtwoError"}),
+        (ActionError("bad", "INVALID_ARGUMENT"), "forwarding_invalid_number", None),
+    ],
+)
+def test_other_failures_are_translated(
+    error: WgtwoError, key: str, placeholders: dict[str, str] | None
+) -> None:
+    translated = _error(error, ForwardingMode.OFF)
+    assert translated.translation_key == key
+    assert translated.translation_placeholders == placeholders
+    assert translated.translation_domain == DOMAIN
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        None,
+        "number",
+        {"mode": "sideways", "number": HOME, "set_at": "2026-11-27T09:00:00+00:00"},
+        {"mode": "number", "number": None, "set_at": "2026-11-27T09:00:00+00:00"},
+        {"mode": "number", "number": HOME, "set_at": "2026-11-27T09:00:00"},
+        {"mode": "off", "set_at": 5},
+    ],
+)
+def test_malformed_stored_forwarding_is_dropped(stored: Any) -> None:
+    subscriber = Subscriber(ALICE, "device", "Alice")
+    subscriber.restore({"forwarding": stored})
+    assert subscriber.forwarding is None
+
+
+def test_stored_forwarding_round_trip() -> None:
+    subscriber = Subscriber(ALICE, "device", "Alice")
+    subscriber.restore(
+        {"forwarding": {"mode": "voicemail", "number": HOME, "set_at": "2026-11-27T09:00:00Z"}}
+    )
+    forwarding = subscriber.forwarding
+    assert isinstance(forwarding, ForwardingState)
+    assert forwarding.mode is ForwardingMode.VOICEMAIL
+    assert forwarding.number is None  # voicemail has no target
+    assert subscriber.snapshot()["forwarding"] == {
+        "mode": "voicemail",
+        "number": None,
+        "set_at": "2026-11-27T09:00:00+00:00",
+    }
