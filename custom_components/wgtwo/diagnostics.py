@@ -7,7 +7,14 @@ from typing import Any, Final
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_PHONEBOOK
+from .const import (
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_FORWARDING_NUMBER,
+    CONF_PHONEBOOK,
+    CONF_SMS_RECIPIENT,
+    CONF_SUBSCRIBERS,
+)
 from .data import WgtwoConfigEntry
 
 TO_REDACT: Final = {
@@ -35,6 +42,14 @@ async def async_get_config_entry_diagnostics(
     phonebook = options.get(CONF_PHONEBOOK) or {}
     # Phonebook keys are phone numbers and its values are names: keep only the size.
     options[CONF_PHONEBOOK] = {"entries": len(phonebook)}
+    if CONF_SUBSCRIBERS in options:
+        # Keyed by subscriber number, with numbers as values: keep what is set, not who.
+        settings = list((options[CONF_SUBSCRIBERS] or {}).values())
+        options[CONF_SUBSCRIBERS] = {
+            "entries": len(settings),
+            CONF_SMS_RECIPIENT: sum(bool(s.get(CONF_SMS_RECIPIENT)) for s in settings),
+            CONF_FORWARDING_NUMBER: sum(bool(s.get(CONF_FORWARDING_NUMBER)) for s in settings),
+        }
     runtime = entry.runtime_data
     subscribers = [
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from custom_components.wgtwo.const import (
     CONF_SUBSCRIBERS,
     CONF_TOKEN_URL,
 )
+from custom_components.wgtwo.diagnostics import async_get_config_entry_diagnostics
 from tests.sandbox_fixtures import MakeSandbox, free_port
 from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.scopes import ALL_SCOPES, LOOKUP
@@ -189,6 +191,17 @@ async def test_subscriber_numbers_are_checked_saved_and_used(
     assert suggested(result, CONF_FORWARDING_NUMBER) == ""
     hass.config_entries.options.async_abort(result["flow_id"])
     assert ALICE in coordinator_of(entry).subscribers
+
+    # Diagnostics tell what is set, never the numbers.
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["entry"]["options"][CONF_SUBSCRIBERS] == {
+        "entries": 1,
+        CONF_SMS_RECIPIENT: 1,
+        CONF_FORWARDING_NUMBER: 0,
+    }
+    dumped = json.dumps(diagnostics)
+    assert BOB[1:] not in dumped
+    assert ALICE[1:] not in dumped
 
 
 async def test_caller_names_defaults_and_save(
