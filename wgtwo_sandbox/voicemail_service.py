@@ -109,15 +109,38 @@ class VoicemailStore:
         source = event.voicemail_event
         if source.type != events_pb2.VoicemailEvent.NEW_VOICEMAIL or not source.voicemail_id:
             return
-        seconds, pattern = _shape(source.voicemail_id)
-        metadata = voicemail_pb2.VoicemailMetadata(voicemail_id=source.voicemail_id)
-        metadata.to.CopyFrom(source.to_number)
-        getattr(metadata, "from").CopyFrom(source.from_number)
+        self.add(
+            source.voicemail_id,
+            source.to_number.e164,
+            source.from_number.e164,
+            created=stored.stored_at,
+        )
+
+    def add(
+        self,
+        voicemail_id: str,
+        to_number: str,
+        from_number: str = "",
+        *,
+        created: float | None = None,
+        played: bool = False,
+    ) -> voicemail_pb2.VoicemailMetadata:
+        """Record a voicemail (``created``: a ``clock`` time, default now); return its metadata.
+
+        Tests use it directly for voicemails left while no one listened to the events.
+        """
+        seconds, pattern = _shape(voicemail_id)
+        metadata = voicemail_pb2.VoicemailMetadata(voicemail_id=voicemail_id, played=played)
+        if to_number:
+            metadata.to.e164 = to_number
+        if from_number:
+            getattr(metadata, "from").e164 = from_number
         metadata.duration.FromSeconds(seconds)
-        created = datetime.fromtimestamp(stored.stored_at, UTC)
-        metadata.created.FromDatetime(created)
-        metadata.expires.FromDatetime(created + VOICEMAIL_LIFETIME)
-        self.voicemails[source.voicemail_id] = _Voicemail(metadata, seconds, pattern)
+        when = datetime.fromtimestamp(self.clock() if created is None else created, UTC)
+        metadata.created.FromDatetime(when)
+        metadata.expires.FromDatetime(when + VOICEMAIL_LIFETIME)
+        self.voicemails[voicemail_id] = _Voicemail(metadata, seconds, pattern)
+        return metadata
 
     def prune(self) -> None:
         """Drop the voicemails whose seven days are over."""

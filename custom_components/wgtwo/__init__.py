@@ -28,6 +28,7 @@ from .migrate import async_migrate_entry
 from .services import async_setup_services
 from .settings import endpoint_from_data, get_settings
 from .storage import SnapshotStore
+from .views import async_register_view
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -35,8 +36,9 @@ __all__ = ["async_migrate_entry"]  # Home Assistant calls it for entries of olde
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once, so they exist even while no entry is loaded."""
+    """Register the actions and the voicemail audio view once, even while no entry is loaded."""
     async_setup_services(hass)
+    async_register_view(hass)
     return True
 
 

@@ -22,23 +22,27 @@ fired, it only cancels the pending ``call_missed``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from homeassistant.const import CONF_NAME
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.util import dt as dt_util
 
 from . import bus_events as bus
 from .actions import ScopedActions
 from .call_forwarding import async_request_forwarding, forwarding_target
 from .call_state import PHASES, CallDirection, CallPhase, call_direction
 from .client import (
+    ActionError,
     AuthenticationError,
     ConsentRevokeEvent,
     CountryChangeEvent,
@@ -55,6 +59,7 @@ from .client import (
     WgtwoError,
     WgtwoEvent,
 )
+from .client.event_types import SCOPE_VOICEMAIL_DELETE, SCOPE_VOICEMAIL_GET
 from .const import (
     CONF_HOME_COUNTRY,
     CONF_PHONEBOOK,
@@ -70,15 +75,19 @@ from .settings import WgtwoSettings
 from .storage import SnapshotStore
 from .subscriber import (
     ALL_ASPECTS,
+    MAX_UNHEARD_VOICEMAILS,
     STORED_ASPECTS,
     Aspect,
     LastCaller,
     Subscriber,
     UnheardVoicemail,
 )
+from .voicemail import voicemail_error, voicemail_media_content_id
 
 _LOGGER = logging.getLogger(__name__)
 
+# Stands in for the creation time of a voicemail listed without one.
+_NEVER: Final = datetime.min.replace(tzinfo=UTC)
 # How often calls whose end never arrived are looked for.
 CALL_SWEEP_INTERVAL: Final = timedelta(minutes=1)
 MANUFACTURER: Final = "Working Group Two"
@@ -197,6 +206,7 @@ class WgtwoCoordinator:
         self._stream_listeners: list[Callable[[], None]] = []
         self._new_subscriber_listeners: list[SubscriberListener] = []
         self._pending_missed: dict[tuple[str, str], CALLBACK_TYPE] = {}
+        self._voicemail_sync: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -273,6 +283,7 @@ class WgtwoCoordinator:
         self.stream_state = state
         if state is StreamState.CONNECTED:
             ir.async_delete_issue(self.hass, DOMAIN, scope_issue_id(self.entry.entry_id))
+            self._schedule_voicemail_sync()
         elif isinstance(error, MissingScopeError):
             async_create_scope_issue(self.hass, self.entry, error.missing_scopes)
         for listener in list(self._stream_listeners):
@@ -352,6 +363,109 @@ class WgtwoCoordinator:
             self.actions, subscriber.number, mode, target
         )
         self._notify(subscriber, SubscriberUpdate(Aspect.FORWARDING))
+
+    async def async_delete_voicemail(self, subscriber: Subscriber, voicemail_id: str | None) -> str:
+        """Delete a voicemail at the operator (default: the newest) and from the unheard list.
+
+        Returns the deleted id. Errors are translated for the action that called it.
+        """
+        if voicemail_id is None:
+            voicemail_id = await self._newest_voicemail_id(subscriber)
+        try:
+            await self.actions.delete_voicemail(voicemail_id)
+        except ActionError as err:
+            if err.not_found:  # gone already (deleted on the phone, or expired)
+                self._drop_unheard(subscriber, voicemail_id)
+            raise voicemail_error(
+                err, SCOPE_VOICEMAIL_DELETE, HomeAssistantError, voicemail_id
+            ) from err
+        except WgtwoError as err:
+            raise voicemail_error(
+                err, SCOPE_VOICEMAIL_DELETE, HomeAssistantError, voicemail_id
+            ) from err
+        self._drop_unheard(subscriber, voicemail_id)
+        return voicemail_id
+
+    async def _newest_voicemail_id(self, subscriber: Subscriber) -> str:
+        """Return the newest voicemail at the operator (without voicemail.get: newest unheard)."""
+        found: str | None = None
+        try:
+            listed = await self.actions.list_voicemails(subscriber.number)
+        except MissingScopeError:
+            if (newest := subscriber.latest_voicemail) is not None:
+                found = newest.voicemail_id
+        except WgtwoError as err:
+            raise voicemail_error(err, SCOPE_VOICEMAIL_GET, HomeAssistantError) from err
+        else:
+            if listed:
+                found = max(listed, key=lambda v: v.created or _NEVER).voicemail_id
+        if found is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_voicemail",
+                translation_placeholders={CONF_NAME: subscriber.name},
+            )
+        return found
+
+    def _drop_unheard(self, subscriber: Subscriber, voicemail_id: str) -> None:
+        kept = [v for v in subscriber.voicemails if v.voicemail_id != voicemail_id]
+        if len(kept) != len(subscriber.voicemails):
+            subscriber.voicemails[:] = kept
+            self._notify(subscriber, SubscriberUpdate(Aspect.VOICEMAIL))
+
+    @callback
+    def _schedule_voicemail_sync(self) -> None:
+        """Sync the unheard voicemails in the background (at most one sync at a time)."""
+        if self._voicemail_sync is not None and not self._voicemail_sync.done():
+            return
+        self._voicemail_sync = self.entry.async_create_background_task(
+            self.hass, self.async_sync_voicemails(), name=f"{DOMAIN} voicemail sync"
+        )
+
+    async def async_sync_voicemails(self) -> None:
+        """Make each known subscriber's unheard voicemails the operator's unplayed ones.
+
+        So they are right after a restart, or after a voicemail was heard on the phone.
+        Without the voicemail.get scope (or while the operator cannot be reached) the
+        list stays as the events made it.
+        """
+        for subscriber in list(self.subscribers.values()):
+            before = {v.voicemail_id for v in subscriber.voicemails}
+            try:
+                listed = await self.actions.list_voicemails(subscriber.number)
+            except (MissingScopeError, AuthenticationError) as err:
+                _LOGGER.debug("Unheard voicemails not synced: %s", type(err).__name__)
+                return
+            except WgtwoError as err:
+                _LOGGER.debug(
+                    "Unheard voicemails of a subscriber not synced: %s", type(err).__name__
+                )
+                continue
+            if self.subscribers.get(subscriber.number) is not subscriber:
+                continue  # forgotten meanwhile
+            known = {v.voicemail_id: v for v in subscriber.voicemails}
+            synced = [
+                known.get(v.voicemail_id)
+                or UnheardVoicemail(
+                    v.voicemail_id,
+                    None if subscriber.caller_hidden(v.from_number) else v.from_number,
+                    v.created or dt_util.utcnow(),
+                )
+                for v in listed
+                if not v.played
+            ]
+            # Voicemails whose event arrived while the list was on its way stay.
+            listed_ids = {v.voicemail_id for v in listed}
+            synced += [
+                v
+                for v in subscriber.voicemails
+                if v.voicemail_id not in before and v.voicemail_id not in listed_ids
+            ]
+            synced.sort(key=lambda v: v.time)
+            synced = synced[-MAX_UNHEARD_VOICEMAILS:]
+            if [v.voicemail_id for v in synced] != [v.voicemail_id for v in subscriber.voicemails]:
+                subscriber.voicemails[:] = synced
+                self._notify(subscriber, SubscriberUpdate(Aspect.VOICEMAIL))
 
     # -- events ------------------------------------------------------------------------
 
@@ -491,6 +605,9 @@ class WgtwoCoordinator:
         hidden = sub.caller_hidden(event.from_number)
         payload = bus.voicemail_payload(event, hidden) | bus.party_names(
             self.phonebook, event.from_number, event.to_number, hidden=hidden
+        )
+        payload["media_content_id"] = voicemail_media_content_id(
+            self.entry.entry_id, sub.number, event.voicemail_id
         )
         sub.add_voicemail(
             UnheardVoicemail(event.voicemail_id, payload["from_number"], event.timestamp)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Final
 
+import probatio as vol
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, ServiceCall, SupportsResponse, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.service import async_register_batched_platform_entity_service
 
@@ -29,6 +32,8 @@ from .subscriber import Subscriber
 
 SERVICE_RESET_MISSED_CALLS: Final = "reset_missed_calls"
 SERVICE_MARK_VOICEMAIL_HEARD: Final = "mark_voicemail_heard"
+SERVICE_DELETE_VOICEMAIL: Final = "delete_voicemail"
+ATTR_VOICEMAIL_ID: Final = "voicemail_id"
 
 
 def _subscribers(entities: list[Entity]) -> list[tuple[WgtwoCoordinator, Subscriber]]:
@@ -48,6 +53,19 @@ async def _reset_missed_calls(entities: list[Entity], call: ServiceCall) -> None
 async def _mark_voicemail_heard(entities: list[Entity], call: ServiceCall) -> None:
     for coordinator, subscriber in _subscribers(entities):
         await coordinator.async_mark_voicemail_heard(subscriber)
+
+
+async def _delete_voicemail(entities: list[Entity], call: ServiceCall) -> None:
+    """Delete the named voicemail, else each targeted subscriber's newest."""
+    targets = _subscribers(entities)
+    voicemail_id: str | None = call.data.get(ATTR_VOICEMAIL_ID) or None
+    if voicemail_id is not None and len(targets) > 1:
+        # An id belongs to one subscriber: deleting it "for" several makes no sense.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="voicemail_id_needs_one_subscriber"
+        )
+    for coordinator, subscriber in targets:
+        await coordinator.async_delete_voicemail(subscriber, voicemail_id)
 
 
 async def _set_call_forwarding(entities: list[Entity], call: ServiceCall) -> None:
@@ -74,6 +92,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entity_domain=Platform.BINARY_SENSOR,
         func=_mark_voicemail_heard,
         schema=None,
+    )
+    async_register_batched_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_DELETE_VOICEMAIL,
+        entity_domain=Platform.BINARY_SENSOR,
+        func=_delete_voicemail,
+        schema={vol.Optional(ATTR_VOICEMAIL_ID): cv.string},
     )
     async_register_batched_platform_entity_service(
         hass,

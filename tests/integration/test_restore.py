@@ -110,6 +110,9 @@ async def test_states_restored_after_restart(
     entry = make_entry(auth_sandbox)
     entry.add_to_hass(hass)
     previous_run(hass, hass_storage, entry, {ALICE: ALICE_BEFORE})
+    # The operator still holds both unheard voicemails, unplayed: the startup sync keeps them.
+    for voicemail_id in ("vm1", "vm2"):
+        auth_sandbox.voicemails.add(voicemail_id, ALICE, BOB)
     await async_setup_entry_and_connect(hass, entry)
     # The device is known again (and renamed to the number: no phonebook entry).
     device = dr.async_get(hass).async_get_device_by_identifier(
@@ -161,7 +164,7 @@ async def test_states_restored_after_restart(
     await wait_for(lambda: state_of(hass, entry, "sensor", "missed_calls").state == "4")
     assert state_of(hass, entry, "sensor", "last_caller").state == CAROL
     assert state_of(hass, entry, "binary_sensor", "new_voicemail").attributes["unheard_count"] == 3
-    # Restored voicemails the operator no longer knows are cleared locally all the same.
+    # Marking heard clears restored and new ones, and marks them read at the operator.
     await hass.services.async_call(
         "button",
         "press",
@@ -169,7 +172,7 @@ async def test_states_restored_after_restart(
         blocking=True,
     )
     assert state_of(hass, entry, "binary_sensor", "new_voicemail").state == STATE_OFF
-    assert auth_sandbox.voicemails.voicemails["vm3"].metadata.played
+    assert all(v.metadata.played for v in auth_sandbox.voicemails.voicemails.values())
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

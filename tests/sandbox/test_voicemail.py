@@ -29,7 +29,9 @@ Stub = voicemail_pb2_grpc.VoicemailMediaServiceStub
 
 
 async def _get(stub: Stub, voicemail_id: str) -> voicemail_pb2.GetVoicemailResponse:
-    return await stub.GetVoicemail(voicemail_pb2.GetVoicemailRequest(voicemail_id=voicemail_id))
+    request = voicemail_pb2.GetVoicemailRequest(voicemail_id=voicemail_id)
+    response: voicemail_pb2.GetVoicemailResponse = await stub.GetVoicemail(request)  # type: ignore[misc]
+    return response
 
 
 def _audio_seconds(wav: bytes) -> float:
@@ -37,7 +39,8 @@ def _audio_seconds(wav: bytes) -> float:
         assert (audio.getnchannels(), audio.getsampwidth(), audio.getframerate()) == (1, 2, 8000)
         frames = audio.readframes(audio.getnframes())
         assert any(frames), "the audio is not silence"
-        return audio.getnframes() / audio.getframerate()
+        seconds: float = audio.getnframes() / audio.getframerate()
+        return seconds
 
 
 async def test_each_voicemail_plays_audio_as_long_as_its_duration(

@@ -1,0 +1,211 @@
+"""Voicemails in Home Assistant's media browser: Media → Working Group Two → subscriber.
+
+Each subscriber of every loaded entry is a folder; its items are the voicemails the operator
+still holds (``GetAllVoicemailMetadata``), newest first. Resolving one gives a signed path
+to the authenticated view, so any media player that takes a URL can play it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Final
+
+from homeassistant.components.http.auth import async_sign_path
+from homeassistant.components.media_player.const import MediaClass, MediaType
+from homeassistant.components.media_player.errors import BrowseError
+from homeassistant.components.media_source import (
+    BrowseMediaSource,
+    MediaSource,
+    MediaSourceItem,
+    PlayMedia,
+    Unresolvable,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
+
+from .client import VoicemailInfo, WgtwoError
+from .client.event_types import SCOPE_VOICEMAIL_GET
+from .const import DOMAIN
+from .coordinator import WgtwoCoordinator
+from .subscriber import Subscriber
+from .voicemail import (
+    VOICEMAIL_MIME_TYPE,
+    find_subscriber,
+    subscriber_key,
+    voicemail_error,
+    voicemail_path,
+)
+
+SOURCE_NAME: Final = "Working Group Two"
+# How long a resolved URL stays valid for the media player that got it.
+SIGNED_URL_LIFETIME: Final = timedelta(hours=1)
+# Fixed words of the titles, in "common" of strings.json; English if a key is missing.
+_DEFAULT_WORDS: Final = {
+    "voicemail_title": "{caller} · {time} · {duration}",
+    "voicemail_title_unplayed": "New · {caller} · {time} · {duration}",
+    "hidden_number": "Hidden number",
+}
+
+
+async def async_get_media_source(hass: HomeAssistant) -> MediaSource:
+    """Set up the voicemail media source (media_source calls it on first use)."""
+    return WgtwoMediaSource(hass)
+
+
+class WgtwoMediaSource(MediaSource):
+    """Browse and play the subscribers' voicemails."""
+
+    name = SOURCE_NAME
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Bind to Home Assistant; the entries are looked up on each request."""
+        super().__init__(DOMAIN)
+        self.hass = hass
+
+    def _find(
+        self, entry_id: str, key: str, error: type[HomeAssistantError]
+    ) -> tuple[WgtwoCoordinator, Subscriber]:
+        found = find_subscriber(
+            self.hass.config_entries.async_loaded_entries(DOMAIN), entry_id, key
+        )
+        if found is None:
+            raise error(translation_domain=DOMAIN, translation_key="voicemail_media_unknown")
+        return found
+
+    async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
+        """Return the root (one folder per subscriber) or one subscriber's voicemails."""
+        parts = item.identifier.split("/") if item.identifier else []
+        if not parts:
+            return self._root()
+        if len(parts) != 2:
+            raise BrowseError(translation_domain=DOMAIN, translation_key="voicemail_media_unknown")
+        coordinator, subscriber = self._find(parts[0], parts[1], BrowseError)
+        try:
+            voicemails = await coordinator.actions.list_voicemails(subscriber.number)
+        except WgtwoError as err:
+            raise voicemail_error(err, SCOPE_VOICEMAIL_GET, BrowseError) from err
+        words = await self._words()
+        folder = self._folder(coordinator, subscriber)
+        folder.children = [
+            self._item(coordinator, subscriber, voicemail, words)
+            for voicemail in sorted(voicemails, key=_newest_first)
+        ]
+        return folder
+
+    async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
+        """Return a signed path to the view, for a voicemail the operator still holds."""
+        parts = item.identifier.split("/")
+        if len(parts) != 3:
+            raise Unresolvable(translation_domain=DOMAIN, translation_key="voicemail_media_unknown")
+        entry_id, key, voicemail_id = parts
+        coordinator, subscriber = self._find(entry_id, key, Unresolvable)
+        try:
+            voicemails = await coordinator.actions.list_voicemails(subscriber.number)
+        except WgtwoError as err:
+            raise voicemail_error(err, SCOPE_VOICEMAIL_GET, Unresolvable) from err
+        if not any(v.voicemail_id == voicemail_id for v in voicemails):
+            raise Unresolvable(
+                translation_domain=DOMAIN,
+                translation_key="voicemail_not_found",
+                translation_placeholders={"voicemail_id": voicemail_id},
+            )
+        path = voicemail_path(entry_id, key, voicemail_id)
+        return PlayMedia(async_sign_path(self.hass, path, SIGNED_URL_LIFETIME), VOICEMAIL_MIME_TYPE)
+
+    def _root(self) -> BrowseMediaSource:
+        root = BrowseMediaSource(
+            domain=DOMAIN,
+            identifier=None,
+            media_class=MediaClass.APP,
+            media_content_type=MediaType.APP,
+            title=SOURCE_NAME,
+            can_play=False,
+            can_expand=True,
+            children_media_class=MediaClass.DIRECTORY,
+        )
+        folders: list[BrowseMediaSource] = []
+        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
+            coordinator = entry.runtime_data.coordinator
+            folders.extend(
+                self._folder(coordinator, subscriber)
+                for subscriber in coordinator.subscribers.values()
+            )
+        root.children = sorted(folders, key=lambda folder: folder.title.casefold())
+        return root
+
+    def _folder(self, coordinator: WgtwoCoordinator, subscriber: Subscriber) -> BrowseMediaSource:
+        entry_id = coordinator.entry.entry_id
+        return BrowseMediaSource(
+            domain=DOMAIN,
+            identifier=f"{entry_id}/{subscriber_key(entry_id, subscriber.number)}",
+            media_class=MediaClass.DIRECTORY,
+            media_content_type=MediaType.MUSIC,
+            title=subscriber.name,
+            can_play=False,
+            can_expand=True,
+            children_media_class=MediaClass.MUSIC,
+        )
+
+    def _item(
+        self,
+        coordinator: WgtwoCoordinator,
+        subscriber: Subscriber,
+        voicemail: VoicemailInfo,
+        words: dict[str, str],
+    ) -> BrowseMediaSource:
+        entry_id = coordinator.entry.entry_id
+        number = voicemail.from_number
+        if number is None or subscriber.caller_hidden(number):
+            caller = words["hidden_number"]
+        else:
+            caller = coordinator.phonebook.name_for(number) or number
+        template = words["voicemail_title" if voicemail.played else "voicemail_title_unplayed"]
+        title = _fill(
+            template,
+            caller=caller,
+            time=_local_time(voicemail.created),
+            duration=_duration(voicemail.duration),
+        )
+        return BrowseMediaSource(
+            domain=DOMAIN,
+            identifier=(
+                f"{entry_id}/{subscriber_key(entry_id, subscriber.number)}/{voicemail.voicemail_id}"
+            ),
+            media_class=MediaClass.MUSIC,
+            media_content_type=VOICEMAIL_MIME_TYPE,
+            title=title,
+            can_play=True,
+            can_expand=False,
+        )
+
+    async def _words(self) -> dict[str, str]:
+        """Return the title words in Home Assistant's language."""
+        translated = await async_get_translations(
+            self.hass, self.hass.config.language, "common", [DOMAIN]
+        )
+        prefix = f"component.{DOMAIN}.common."
+        return {key: translated.get(prefix + key, text) for key, text in _DEFAULT_WORDS.items()}
+
+
+def _newest_first(voicemail: VoicemailInfo) -> float:
+    return -voicemail.created.timestamp() if voicemail.created is not None else 0.0
+
+
+def _fill(template: str, **values: str) -> str:
+    """Put the values into a translated template (no other braces are interpreted)."""
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def _local_time(value: datetime | None) -> str:
+    return dt_util.as_local(value).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def _duration(value: timedelta | None) -> str:
+    if value is None:
+        return "-"
+    seconds = round(value.total_seconds())
+    return f"{seconds // 60}:{seconds % 60:02d}"

@@ -1,0 +1,301 @@
+"""Voicemail in Home Assistant: the media id on events, unheard voicemails synced from the
+operator's played flags, and the wgtwo.delete_voicemail action."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import pytest
+from homeassistant.components import media_source
+from homeassistant.components.media_player.errors import BrowseError
+from homeassistant.components.media_source import Unresolvable
+from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.wgtwo.client import (
+    ActionError,
+    AuthenticationError,
+    CannotConnectError,
+    MissingScopeError,
+    WgtwoError,
+)
+from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
+from custom_components.wgtwo.voicemail import subscriber_key, voicemail_error
+from tests.sandbox_fixtures import MakeSandbox
+from wgtwo_sandbox import SandboxServer
+from wgtwo_sandbox.scopes import ALL_SCOPES, VOICEMAIL_DELETE, VOICEMAIL_GET
+
+from .conftest import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    async_setup_entry_and_connect,
+    async_unload_and_wait,
+    make_entry,
+    publish_and_wait,
+    wait_for,
+)
+from .test_services import device_id_of
+from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of, entity_id, voicemail
+
+
+def unheard(hass: HomeAssistant, entry: MockConfigEntry, number: str = ALICE) -> Any:
+    state = hass.states.get(entity_id(hass, entry, "binary_sensor", number, "new_voicemail"))
+    assert state is not None
+    return state
+
+
+async def leave(
+    hass: HomeAssistant, server: SandboxServer, entry: MockConfigEntry, *ids: str
+) -> None:
+    """Publish voicemails for Alice from Bob, a minute apart and one at a time."""
+    for minute, voicemail_id in enumerate(ids):
+        left = voicemail(voicemail_id, from_number=BOB, to_number=ALICE, seconds=60 * minute)
+        await publish_and_wait(hass, server, entry, [left])
+
+
+async def delete(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> None:
+    await hass.services.async_call(
+        DOMAIN,
+        "delete_voicemail",
+        {"device_id": device_id_of(hass, entry, ALICE), **data},
+        blocking=True,
+    )
+
+
+async def test_voicemail_events_carry_a_playable_media_id(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    fired: list[Event] = []
+    hass.bus.async_listen(EVENT_WGTWO, fired.append)
+    await leave(hass, auth_sandbox, entry, "vm-1")
+    media_id = f"media-source://wgtwo/{entry.entry_id}/{subscriber_key(entry.entry_id, ALICE)}/vm-1"
+    assert fired[-1].data["type"] == "voicemail_new"
+    assert fired[-1].data["media_content_id"] == media_id
+    event_state = hass.states.get(entity_id(hass, entry, "event", ALICE, "voicemail"))
+    assert event_state is not None
+    assert event_state.attributes["media_content_id"] == media_id
+    played = await media_source.async_resolve_media(hass, media_id, None)
+    assert played.mime_type == "audio/wav"
+
+
+async def test_unheard_voicemails_follow_the_operator_after_a_reconnect_and_a_restart(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await leave(hass, auth_sandbox, entry, "vm-1", "vm-2")
+    assert unheard(hass, entry).attributes["unheard_count"] == 2
+    # Heard on the phone; another left while the stream was not listening.
+    auth_sandbox.voicemails.apply_change("vm-1", played=True, deleted=False)
+    auth_sandbox.voicemails.add("vm-3", ALICE, CAROL)
+    auth_sandbox.end_streams()
+    await wait_for(lambda: unheard(hass, entry).attributes["unheard_count"] == 2)
+    await wait_for(lambda: unheard(hass, entry).attributes["voicemail_id"] == "vm-3")
+    assert unheard(hass, entry).attributes["last_caller"] == CAROL
+    assert [v.voicemail_id for v in coordinator_of(entry).subscribers[ALICE].voicemails] == [
+        "vm-2",
+        "vm-3",
+    ]
+
+    # After a restart: everything was heard on the phone.
+    auth_sandbox.voicemails.apply_change("vm-2", played=True, deleted=False)
+    auth_sandbox.voicemails.apply_change("vm-3", played=True, deleted=False)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_for(lambda: unheard(hass, entry).state == STATE_OFF)
+    assert unheard(hass, entry).attributes["unheard_count"] == 0
+
+
+@pytest.fixture
+async def limited(
+    hass: HomeAssistant, make_sandbox: MakeSandbox, request: pytest.FixtureRequest
+) -> AsyncGenerator[tuple[SandboxServer, MockConfigEntry]]:
+    """An entry whose OAuth client lacks the scope given as the test's parameter."""
+    server = await make_sandbox(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        granted_scopes=ALL_SCOPES - {request.param},
+    )
+    entry = make_entry(server)
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    yield server, entry
+    await async_unload_and_wait(hass, entry, server)
+
+
+@pytest.mark.parametrize("limited", [VOICEMAIL_GET], indirect=True)
+async def test_without_voicemail_get_unheard_voicemails_come_from_events(
+    hass: HomeAssistant,
+    limited: tuple[SandboxServer, MockConfigEntry],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server, entry = limited
+    await leave(hass, server, entry, "vm-1")
+    server.voicemails.apply_change("vm-1", played=True, deleted=False)
+    caplog.set_level(logging.DEBUG, logger="custom_components.wgtwo")
+    server.end_streams()
+    await wait_for(lambda: "Unheard voicemails not synced: MissingScopeError" in caplog.text)
+    assert unheard(hass, entry).attributes["unheard_count"] == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "wgtwo" in r.name]
+
+    # Deleting still works; without a list to look at, the newest unheard is deleted.
+    await delete(hass, entry)
+    assert "vm-1" not in server.voicemails.voicemails
+    assert unheard(hass, entry).state == STATE_OFF
+
+
+async def test_delete_the_newest_then_by_id(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await leave(hass, auth_sandbox, entry, "vm-1", "vm-2", "vm-3")
+    auth_sandbox.voicemails.apply_change("vm-3", played=True, deleted=False)  # heard on the phone
+
+    await delete(hass, entry)  # the newest at the operator, heard or not
+    assert set(auth_sandbox.voicemails.voicemails) == {"vm-1", "vm-2"}
+    state = unheard(hass, entry)
+    assert (state.attributes["unheard_count"], state.attributes["voicemail_id"]) == (2, "vm-2")
+
+    await hass.services.async_call(
+        DOMAIN,
+        "delete_voicemail",
+        {
+            "entity_id": entity_id(hass, entry, "binary_sensor", ALICE, "new_voicemail"),
+            "voicemail_id": "vm-1",
+        },
+        blocking=True,
+    )
+    assert set(auth_sandbox.voicemails.voicemails) == {"vm-2"}
+    state = unheard(hass, entry)
+    assert (state.state, state.attributes["unheard_count"]) == (STATE_ON, 1)
+
+    # Marking heard keeps working alongside.
+    await hass.services.async_call(
+        DOMAIN,
+        "mark_voicemail_heard",
+        {"device_id": device_id_of(hass, entry, ALICE)},
+        blocking=True,
+    )
+    assert unheard(hass, entry).state == STATE_OFF
+    assert auth_sandbox.voicemails.voicemails["vm-2"].metadata.played
+
+
+async def test_delete_errors_are_translated(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await leave(hass, auth_sandbox, entry, "vm-1")
+    # Gone at the operator already (deleted on the phone): said so, and no longer unheard.
+    auth_sandbox.voicemails.apply_change("vm-1", played=False, deleted=True)
+    with pytest.raises(ServiceValidationError) as gone:
+        await delete(hass, entry, voicemail_id="vm-1")
+    assert gone.value.translation_key == "voicemail_not_found"
+    assert gone.value.translation_placeholders == {"voicemail_id": "vm-1"}
+    assert unheard(hass, entry).state == STATE_OFF
+
+    with pytest.raises(ServiceValidationError) as nothing:
+        await delete(hass, entry)
+    assert nothing.value.translation_key == "no_voicemail"
+    assert f"{ALICE} has no voicemail at the operator" in str(nothing.value)
+
+    # Bob gets a device too: an id names one subscriber's voicemail only.
+    await publish_and_wait(
+        hass, auth_sandbox, entry, [voicemail("vm-b", from_number=ALICE, to_number=BOB)]
+    )
+    with pytest.raises(ServiceValidationError) as several:
+        await hass.services.async_call(
+            DOMAIN,
+            "delete_voicemail",
+            {
+                "device_id": [device_id_of(hass, entry, ALICE), device_id_of(hass, entry, BOB)],
+                "voicemail_id": "vm-b",
+            },
+            blocking=True,
+        )
+    assert several.value.translation_key == "voicemail_id_needs_one_subscriber"
+    assert "vm-b" in auth_sandbox.voicemails.voicemails
+
+    await auth_sandbox.stop()
+    with pytest.raises(HomeAssistantError) as down:
+        await delete(hass, entry, voicemail_id="vm-b")
+    assert down.value.translation_key == "voicemail_cannot_connect"
+    with pytest.raises(HomeAssistantError) as down_listing:
+        await delete(hass, entry)
+    assert down_listing.value.translation_key == "voicemail_cannot_connect"
+
+
+@pytest.mark.parametrize("limited", [VOICEMAIL_DELETE], indirect=True)
+async def test_delete_without_its_scope_names_it(
+    hass: HomeAssistant, limited: tuple[SandboxServer, MockConfigEntry]
+) -> None:
+    server, entry = limited
+    await leave(hass, server, entry, "vm-1")
+    with pytest.raises(HomeAssistantError) as missing:
+        await delete(hass, entry)
+    assert missing.value.translation_key == "voicemail_missing_scope"
+    assert missing.value.translation_placeholders == {"scope": "voicemail.delete"}
+    assert "voicemail.delete" in str(missing.value)
+    assert "vm-1" in server.voicemails.voicemails
+    assert unheard(hass, entry).attributes["unheard_count"] == 1
+
+
+async def test_sync_leaves_unheard_voicemails_alone_while_the_operator_is_unreachable(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await leave(hass, auth_sandbox, entry, "vm-1")
+    auth_sandbox.voicemails.apply_change("vm-1", played=True, deleted=False)
+    await auth_sandbox.stop()
+    await coordinator_of(entry).async_sync_voicemails()
+    assert unheard(hass, entry).attributes["unheard_count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "key", "placeholders"),
+    [
+        (
+            MissingScopeError({"voicemail.get"}),
+            HomeAssistantError,
+            "voicemail_missing_scope",
+            {"scope": "voicemail.get"},
+        ),
+        (AuthenticationError("rejected"), HomeAssistantError, "invalid_auth", {}),
+        (CannotConnectError("down"), BrowseError, "voicemail_cannot_connect", {}),
+        (
+            ActionError("gone", "NOT_FOUND"),
+            ServiceValidationError,
+            "voicemail_not_found",
+            {"voicemail_id": "vm-9"},
+        ),
+        (
+            ActionError("gone", "NOT_FOUND"),
+            Unresolvable,
+            "voicemail_not_found",
+            {"voicemail_id": "vm-9"},
+        ),
+        (
+            ActionError("bad", "INTERNAL"),
+            HomeAssistantError,
+            "voicemail_failed",
+            {"error": "INTERNAL"},
+        ),
+        (WgtwoError("odd"), Unresolvable, "voicemail_failed", {"error": "WgtwoError"}),
+    ],
+)
+def test_each_failure_has_its_translated_error(
+    error: WgtwoError,
+    kind: type[HomeAssistantError],
+    key: str,
+    placeholders: dict[str, str],
+) -> None:
+    # An action's missing voicemail is the caller's mistake; the browser's is not.
+    asked = HomeAssistantError if kind is ServiceValidationError else kind
+    translated = voicemail_error(error, "voicemail.get", asked, "vm-9")
+    assert type(translated) is kind
+    assert translated.translation_domain == DOMAIN
+    assert translated.translation_key == key
+    assert translated.translation_placeholders == placeholders
