@@ -12,6 +12,7 @@ import asyncio
 import shutil
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 import pytest
 from homeassistant.components.automation.helpers import async_get_blueprints
@@ -49,6 +50,7 @@ RAW_URL: Final = (
 INCOMING: Final[Parties] = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
 # Carol hides her number when she calls.
 HIDDEN: Final[Parties] = {"from_number": CAROL, "to_number": ALICE, "owner": ALICE}
+IMPORT_URL: Final = "https://my.home-assistant.io/redirect/blueprint_import/?blueprint_url="
 PHONE_NAME: Final = "Pixel 9 Pro"
 NOTIFY_SERVICE: Final = "mobile_app_pixel_9_pro"
 
@@ -160,6 +162,7 @@ async def test_every_blueprint_is_valid_and_tested(hass: HomeAssistant) -> None:
     has a test here named after it."""
     files = blueprint_files()
     assert files, "no blueprints found"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     tests = {name for name in globals() if name.startswith("test_")}
     for name in files:
         stem = name.removesuffix(".yaml")
@@ -168,6 +171,8 @@ async def test_every_blueprint_is_valid_and_tested(hass: HomeAssistant) -> None:
         assert blueprint.domain == "automation"
         assert blueprint.validate() is None
         assert blueprint.metadata["source_url"] == RAW_URL + name
+        # The README's import button points at the same file.
+        assert IMPORT_URL + quote(RAW_URL + name, safe="") + ")" in readme, name
         assert blueprint.metadata["description"]
         for key, spec in blueprint.inputs.items():
             assert spec.get("name"), f"{name}: input {key} has no name"
