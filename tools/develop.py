@@ -29,6 +29,9 @@ CLIENT_SECRET = "demo-secret"
 EVENT_TYPES = ["voice", "voicemail", "sms", "sms_delivery_report", "roaming", "location", "handset"]
 # The demo scenario's two subscribers, so devices and entity ids get readable names.
 PHONEBOOK = "+4791234567 = Alice\n+4798765432 = Bob\n+4722334455 = Carol"
+# Caller names on: the sandbox asks for each ringing call and logs what the phone would show
+# (config/sandbox.log). The sandbox grants every scope, the lookup ones included.
+CALLER_NAMES = {"name_callers": True, "name_max_age": 60}
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -163,13 +166,15 @@ async def _configure_integration(
         session, f"{base}/api/config/config_entries/flow", {"handler": "wgtwo"}, answers, headers
     )
     options = {"event_types": EVENT_TYPES, "phonebook": PHONEBOOK, "share_sms_text": False}
-    await _run_flow(
-        session,
-        f"{base}/api/config/config_entries/options/flow",
-        {"handler": result["result"]["entry_id"]},
-        options,
-        headers,
-    )
+    for group, answers in (("general", options), ("caller_names", CALLER_NAMES)):
+        await _run_flow(
+            session,
+            f"{base}/api/config/config_entries/options/flow",
+            {"handler": result["result"]["entry_id"]},
+            answers,
+            headers,
+            menu_choice=group,
+        )
     # New options reload the entry; let it connect before the sandbox restarts.
     async with asyncio.timeout(30):
         while True:
@@ -189,10 +194,19 @@ async def _run_flow(
     start: dict[str, Any],
     answers: dict[str, Any],
     headers: dict[str, str],
+    menu_choice: str | None = None,
 ) -> dict[str, Any]:
-    """Answer each form of a data entry flow with the matching answers until it ends."""
+    """Answer each form of a data entry flow with the matching answers until it ends.
+
+    A menu (the options flow starts with one) is answered with ``menu_choice``.
+    """
     async with session.post(url, json=start, headers=headers) as response:
         step: dict[str, Any] = await response.json()
+    if step.get("type") == "menu" and menu_choice is not None:
+        async with session.post(
+            f"{url}/{step['flow_id']}", json={"next_step_id": menu_choice}, headers=headers
+        ) as response:
+            step = await response.json()
     while step.get("type") == "form":
         if step.get("errors"):
             raise RuntimeError(f"flow step {step['step_id']}: {step['errors']}")
