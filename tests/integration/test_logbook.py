@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -348,6 +349,17 @@ async def test_entry_names_the_device_as_the_user_named_it(
     await async_unload_and_wait(hass, entry, auth_sandbox)
 
 
+def translated(language: str, key: str, **placeholders: str) -> str:
+    """What the logbook should say: the language's sentence once translated, else English."""
+    folder = Path(wgtwo_logbook.__file__).with_name("translations")
+    for lang in (language, "en"):
+        path = folder / f"{lang}.json"
+        common = load_json_object(path).get("common", {}) if path.exists() else {}
+        if isinstance(common, dict) and isinstance(text := common.get(key), str):
+            return text.format(**placeholders)
+    raise AssertionError(f"{key} is not in en.json")
+
+
 async def test_german_falls_back_to_english_until_translated(
     hass: HomeAssistant,
     logbook_entries: Entries,
@@ -357,39 +369,45 @@ async def test_german_falls_back_to_english_until_translated(
 ) -> None:
     entry = setup_integration
     await publish_and_wait(
-        hass, auth_sandbox, entry, call("c1", ["CALL_FWD_VOICEMAIL"], **INCOMING)
+        hass, auth_sandbox, entry, call("c1", ["CALL_FWD_VOICEMAIL", "CALL_ENDED"], **INCOMING)
     )
-    # Set without the config update event: German is not loaded when the logbook asks.
+    # Set without the config update event: German is not loaded when the logbook asks,
+    # so English it is for now ...
     hass.config.language = "de"
     assert not translation.async_translations_loaded(hass, {DOMAIN})
     assert messages(await logbook_entries()) == [
         "Call from Bob forwarded to voicemail",
         "Missed call from Bob",
+        "Call from Bob ended",
     ]
-    # ... so it is loaded for the next time; with no German text yet, English it stays.
+    # ... and German is loaded for the next time: its sentences where translated.
     await hass.async_block_till_done()
     assert translation.async_translations_loaded(hass, {DOMAIN})
-    assert messages(await logbook_entries())[0] == "Call from Bob forwarded to voicemail"
+    assert messages(await logbook_entries()) == [
+        translated("de", "logbook_call_forwarded_incoming", party="Bob"),
+        translated("de", "logbook_call_missed", party="Bob"),
+        translated("de", "logbook_call_ended_incoming", party="Bob"),
+    ]
 
-    # Once a German sentence exists it is used; a broken one falls back to English.
+    # A German sentence is used; a broken or missing one is said in English.
     cached = translation.async_get_cached_translations
+    prefix = f"component.{DOMAIN}.common."
 
     def with_german(
         hass: HomeAssistant, language: str, category: str, integration: str | None = None
     ) -> dict[str, str]:
-        strings = cached(hass, language, category, integration)
-        if language != "de":
-            return strings
-        prefix = f"component.{DOMAIN}.common."
-        return strings | {
-            prefix + "logbook_call_missed": "Verpasster Anruf von {party}",
-            prefix + "logbook_call_forwarded_incoming": "Anruf von {anrufer} umgeleitet",
-        }
+        strings = dict(cached(hass, language, category, integration))
+        if language == "de":
+            strings[prefix + "logbook_call_missed"] = "Verpasster Anruf von {party}"
+            strings[prefix + "logbook_call_forwarded_incoming"] = "Anruf von {anrufer} umgeleitet"
+            strings.pop(prefix + "logbook_call_ended_incoming", None)
+        return strings
 
     monkeypatch.setattr(wgtwo_logbook, "async_get_cached_translations", with_german)
     assert messages(await logbook_entries()) == [
         "Call from Bob forwarded to voicemail",
         "Verpasster Anruf von Bob",
+        "Call from Bob ended",
     ]
 
 
@@ -407,7 +425,9 @@ async def test_language_changed_in_the_settings(
     await hass.config.async_update(language="de")
     await hass.async_block_till_done()
     assert translation.async_translations_loaded(hass, {DOMAIN})
-    assert messages(await logbook_entries()) == ["New voicemail from Bob"]
+    assert messages(await logbook_entries()) == [
+        translated("de", "logbook_voicemail_new", party="Bob")
+    ]
 
 
 async def test_without_any_translation_the_key_is_shown(
@@ -434,8 +454,16 @@ def test_durations_read_like_a_clock() -> None:
 
 
 def test_logbook_sentences_are_valid_translations() -> None:
-    """What hassfest checks of ``common``: slug keys, trimmed texts, named placeholders."""
-    common = load_json_object(Path(wgtwo_logbook.__file__).with_name("strings.json"))["common"]
+    """What hassfest checks of ``common``: slug keys, trimmed texts, no HTML; one section."""
+    path = Path(wgtwo_logbook.__file__).with_name("strings.json")
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), f"a key comes twice: {sorted(keys)}"
+        return dict(pairs)
+
+    # A section given twice would hide one of them: the last one wins in JSON.
+    common = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=no_duplicates)["common"]
     assert isinstance(common, dict)
     logbook_keys = [key for key in common if key.startswith("logbook_")]
     assert logbook_keys
