@@ -145,7 +145,9 @@ def demo_story(rng: random.Random) -> Iterator[list[Step]]:
         hidden = round_number % 3 == 2
         yield answered_call(BOB, ALICE)
         yield sms_received(BOB, ALICE, "Are you coming to dinner?")
-        yield missed_call_with_voicemail(OUTSIDER, ALICE, hidden=hidden)
+        # Voicemails from a stranger, from a phonebook name (Bob), then from a hidden number.
+        caller = BOB if round_number % 3 == 1 else OUTSIDER
+        yield missed_call_with_voicemail(caller, ALICE, hidden=hidden)
         yield sms_sent(ALICE, BOB, "On my way!")
         yield country_change(BOB, "NO", "SE")
         yield answered_call(ALICE, BOB, hidden=hidden)

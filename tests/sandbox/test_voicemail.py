@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import itertools
+import random
 import time
 import wave
 from collections.abc import Callable
@@ -19,7 +21,8 @@ from custom_components.wgtwo.client.proto.wgtwo.voicemail.v0 import (
     voicemail_pb2_grpc,
 )
 from wgtwo_sandbox import SandboxServer
-from wgtwo_sandbox.scenario import ALICE, play_demo
+from wgtwo_sandbox.scenario import ALICE, BOB, OUTSIDER, demo_story, play_demo
+from wgtwo_sandbox.server import to_event
 
 from .conftest import Client, eventually
 from .test_services import new_voicemail
@@ -105,3 +108,20 @@ async def test_demo_leaves_a_playable_voicemail_for_alice(
     assert first.expires.ToDatetime(UTC) - first.created.ToDatetime(UTC) == timedelta(days=7)
     got = await _get(stub, first.voicemail_id)
     assert _audio_seconds(got.wav) == first.duration.ToTimedelta().total_seconds()
+
+
+def test_demo_voicemails_come_from_a_stranger_a_named_caller_and_a_hidden_number() -> None:
+    events = [
+        to_event(item)
+        for episode in itertools.islice(demo_story(random.Random(5)), 27)  # three rounds
+        for step in episode
+        for item in step
+    ]
+    callers = [e.voicemail_event.from_number.e164 for e in events if e.HasField("voicemail_event")]
+    assert callers == [OUTSIDER, BOB, OUTSIDER]
+    hidden = {
+        e.voice_event.from_number.e164
+        for e in events
+        if e.HasField("voice_event") and e.voice_event.caller_id_hidden
+    }
+    assert OUTSIDER in hidden
