@@ -24,6 +24,7 @@ from homeassistant.helpers import device_registry as dr, selector
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_mock_service,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -48,6 +49,7 @@ RAW_URL: Final = (
 )
 
 INCOMING: Final[Parties] = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+OUTGOING: Final[Parties] = {"from_number": ALICE, "to_number": BOB, "owner": ALICE}
 # Carol hides her number when she calls.
 HIDDEN: Final[Parties] = {"from_number": CAROL, "to_number": ALICE, "owner": ALICE}
 IMPORT_URL: Final = "https://my.home-assistant.io/redirect/blueprint_import/?blueprint_url="
@@ -243,25 +245,33 @@ async def test_ring_lights_on_until_missed_and_only_for_incoming(
         "ring_lights.yaml",
         {"subscriber": alice, "lights": ["light.hall"], "ring_mode": "on"},
     )
+    bus = async_capture_events(hass, "wgtwo_event")
 
     # Alice calling out does not ring.
-    outgoing: Parties = {"from_number": ALICE, "to_number": BOB, "owner": ALICE}
-    await publish(hass, auth_sandbox, entry, call("out", ["CALL_INITIATED"], **outgoing))
+    await publish(hass, auth_sandbox, entry, call("out", ["CALL_INITIATED"], **OUTGOING))
     await hass.async_block_till_done()
     assert created == []
     assert lights_on == []
 
-    # A call initiated and then ringing turns the lights on once, until it is over.
+    # A call initiated and then ringing turns the lights on once, until it is over. Its id
+    # looks like a number: it is still matched as text.
+    ringing = "20261127100002"
     await publish(
-        hass, auth_sandbox, entry, call("c2", ["CALL_INITIATED", "CALL_RINGING"], **INCOMING)
+        hass, auth_sandbox, entry, call(ringing, ["CALL_INITIATED", "CALL_RINGING"], **INCOMING)
     )
     await wait_for(lambda: len(lights_on) == 1)
     assert lights_on[0].data == {"entity_id": ["light.hall"]}
     assert len(created) == 1
-    await publish(hass, auth_sandbox, entry, call("c2", ["CALL_ENDED"], start=2, **INCOMING))
+    # Alice's own call ending meanwhile is not the end of the ringing one.
+    await publish(hass, auth_sandbox, entry, call("out", ["CALL_ENDED"], start=1, **OUTGOING))
+    await asyncio.sleep(0.2)
+    assert restored == []
+    await publish(hass, auth_sandbox, entry, call(ringing, ["CALL_ENDED"], start=2, **INCOMING))
     await wait_for(lambda: len(restored) == 1)
     assert lights_off == []
     assert len(lights_on) == 1
+    # Its call_missed follows 50 ms after the end: let it pass before the next call.
+    await wait_for(lambda: any(event.data["type"] == "call_missed" for event in bus))
 
     # The next call rings again.
     await publish(hass, auth_sandbox, entry, call("c3", ["CALL_RINGING"], start=10, **INCOMING))
@@ -507,7 +517,8 @@ async def test_announce_caller_pauses_and_resumes(
         },
     )
 
-    await publish(hass, auth_sandbox, entry, call("c1", ["CALL_RINGING"], **INCOMING))
+    number_like = "4700000001"
+    await publish(hass, auth_sandbox, entry, call(number_like, ["CALL_RINGING"], **INCOMING))
     await wait_for(lambda: len(spoken) == 1)
     assert [call.data for call in paused] == [{"entity_id": ["media_player.kitchen"]}]
     assert spoken[0].data == {
@@ -516,9 +527,16 @@ async def test_announce_caller_pauses_and_resumes(
         "message": "Call from Bob",
     }
     # Still paused while the call goes on.
-    await publish(hass, auth_sandbox, entry, call("c1", ["CALL_ANSWERED"], start=1, **INCOMING))
+    await publish(
+        hass, auth_sandbox, entry, call(number_like, ["CALL_ANSWERED"], start=1, **INCOMING)
+    )
+    # Another call of Alice's ending (one she made meanwhile) is not this one.
+    await publish(hass, auth_sandbox, entry, call("other", ["CALL_ENDED"], start=5, **OUTGOING))
+    await asyncio.sleep(0.2)
     assert resumed == []
-    await publish(hass, auth_sandbox, entry, call("c1", ["CALL_ENDED"], start=30, **INCOMING))
+    await publish(
+        hass, auth_sandbox, entry, call(number_like, ["CALL_ENDED"], start=30, **INCOMING)
+    )
     await wait_for(lambda: len(resumed) == 1)
     assert resumed[0].data == {"entity_id": ["media_player.kitchen"]}
 
