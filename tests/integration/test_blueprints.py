@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from homeassistant.components.automation.helpers import async_get_blueprints
+from homeassistant.components.blueprint import importer
 from homeassistant.components.blueprint.errors import MissingInput
 from homeassistant.components.blueprint.models import BlueprintInputs
 from homeassistant.const import STATE_ON
@@ -27,6 +28,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_mock_service,
 )
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.wgtwo.const import CONF_PHONEBOOK, DOMAIN
@@ -186,6 +188,20 @@ async def test_every_blueprint_is_valid_and_tested(hass: HomeAssistant) -> None:
         missing = BlueprintInputs(blueprint, {"use_blueprint": {"path": name, "input": {}}})
         with pytest.raises(MissingInput, match="subscriber"):
             missing.validate()
+
+
+async def test_every_blueprint_imports_from_its_url(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """The import button's URL gives Home Assistant's importer the blueprint as it is here."""
+    for name in blueprint_files():
+        text = (BLUEPRINTS / name).read_text(encoding="utf-8")
+        aioclient_mock.get(RAW_URL + name, text=text)
+        imported = await importer.fetch_blueprint_from_url(hass, RAW_URL + name)
+        assert imported.raw_data == text
+        assert imported.suggested_filename == "wgtwo-ha/" + name.removesuffix(".yaml")
+        assert imported.blueprint.domain == "automation"
+        assert imported.blueprint.metadata["source_url"] == RAW_URL + name
 
 
 # -- ring_lights ---------------------------------------------------------------------------
