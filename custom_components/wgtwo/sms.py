@@ -44,8 +44,20 @@ ATTR_TO: Final = "to"
 ATTR_MESSAGE: Final = "message"
 MAX_MESSAGE_LENGTH: Final = 2000  # what the API takes
 
+
+def _recipient(value: Any) -> str:
+    """Read ``to``; a number arrives without its ``+`` and is read as international.
+
+    Home Assistant renders a template that gives ``+4712345678`` (say the caller's
+    ``from_number``) as the integer 4712345678, and so does YAML for an unquoted one.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"+{value}"
+    return cv.string(value)
+
+
 SEND_SMS_SCHEMA: Final = cv.make_entity_service_schema(
-    {vol.Required(ATTR_TO): cv.string, vol.Required(ATTR_MESSAGE): cv.string}
+    {vol.Required(ATTR_TO): _recipient, vol.Required(ATTR_MESSAGE): cv.string}
 )
 
 _E164: Final = re.compile(r"^\+[1-9]\d{5,14}$")

@@ -9,6 +9,7 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
@@ -28,7 +29,7 @@ from .conftest import (
     publish_and_wait,
     wait_for,
 )
-from .wgtwo_events import ALICE, BOB, CAROL, entity_id, sms
+from .wgtwo_events import ALICE, BOB, CAROL, call, entity_id, sms
 
 Response = sms_pb2.SendMessageResponse
 
@@ -57,7 +58,7 @@ async def add_subscribers(
     await publish_and_wait(hass, server, entry, events)
 
 
-async def send(hass: HomeAssistant, target: dict[str, Any], to: str, message: str) -> Any:
+async def send(hass: HomeAssistant, target: dict[str, Any], to: Any, message: str) -> Any:
     return await hass.services.async_call(
         DOMAIN,
         "send_sms",
@@ -122,10 +123,12 @@ async def test_long_text_counts_its_fragments(
         ("+47 999 00 002", BOB),
         ("0047-999-00-002", BOB),
         ("(+46) 7000 0003", CAROL),
+        # A template rendering "+4799900002" (or unquoted YAML) gives an int without the +.
+        (4799900002, BOB),
     ],
 )
 async def test_recipient_by_name_or_any_spelling(
-    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any], to: str, number: str
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any], to: Any, number: str
 ) -> None:
     await send(hass, alice, to, "hi")
 
@@ -334,3 +337,78 @@ async def test_scope_missing_from_the_token_the_server_checks(
 
     assert caught.value.translation_key == "sms_missing_scope"
     assert [text.content for text in auth_sandbox.sms.sent] == ["allowed"]
+
+
+@pytest.mark.usefixtures("quick_missed_calls")
+async def test_automation_replies_to_a_missed_call_and_waits_for_its_report(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    """The README's example: reply by SMS, then wait for the report with the same id."""
+    entry = setup_integration
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "alias": "Reply to a missed call",
+                "triggers": [
+                    {
+                        "trigger": "event",
+                        "event_type": EVENT_WGTWO,
+                        "event_data": {"type": "call_missed", "subscriber": ALICE},
+                    }
+                ],
+                "actions": [
+                    {
+                        "action": "wgtwo.send_sms",
+                        "target": {"device_id": "{{ trigger.event.data.device_id }}"},
+                        "data": {
+                            "to": "{{ trigger.event.data.from_number }}",
+                            "message": "Sorry I missed your call.",
+                        },
+                        "response_variable": "sent",
+                    },
+                    {
+                        "wait_for_trigger": [
+                            {
+                                "trigger": "event",
+                                "event_type": EVENT_WGTWO,
+                                "event_data": {
+                                    "type": "sms_delivery_report",
+                                    "message_id": "{{ sent.message_id }}",
+                                },
+                            }
+                        ],
+                        "timeout": 5,
+                    },
+                    {
+                        "event": "test_reply_done",
+                        "event_data": {
+                            "status": "{{ wait.trigger.event.data.status if wait.trigger }}",
+                            "message_id": "{{ sent.message_id }}",
+                        },
+                    },
+                ],
+            }
+        },
+    )
+    done = async_capture_events(hass, "test_reply_done")
+
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        call(
+            "missed-1",
+            ["CALL_RINGING", "CALL_ENDED"],
+            from_number=BOB,
+            to_number=ALICE,
+            owner=ALICE,
+        ),
+    )
+    await wait_for(lambda: bool(done), within=10)
+
+    [text] = auth_sandbox.sms.sent
+    assert (text.from_subscriber, text.to_address) == (ALICE, BOB)
+    assert done[0].data["status"] == "delivered"
+    assert done[0].data["message_id"]
