@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_WGTWO
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
+from custom_components.wgtwo.voicemail import subscriber_key
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import (
@@ -138,6 +139,10 @@ async def test_schema_of_every_type(
         "to_number": ALICE,
         "from_name": None,
         "to_name": None,
+        # The media browser's id of the voicemail: no number in it.
+        "media_content_id": (
+            f"media-source://wgtwo/{entry.entry_id}/{subscriber_key(entry.entry_id, ALICE)}/vm1"
+        ),
     }
     addresses_in = {
         "from_address": BOB,
