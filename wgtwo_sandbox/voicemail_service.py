@@ -101,6 +101,7 @@ class VoicemailStore:
         self.clock = clock
         self.voicemails: dict[str, _Voicemail] = {}
         self.journal: VoicemailJournal | None = None
+        self.lists_served = 0  # GetAllVoicemailMetadata answers, for tests that race them
 
     def on_event(self, event: events_pb2.Event, stored: StoredEvent) -> None:
         """Create a voicemail for each NEW_VOICEMAIL event."""
@@ -177,6 +178,7 @@ class VoicemailStore:
         """List voicemails, optionally only those left for one number."""
         await _authorize(self.authority, context, (VOICEMAIL_GET,))
         self.prune()
+        self.lists_served += 1
         wanted = request.to.e164 if request.HasField("to") else ""
         return voicemail_pb2.GetAllVoicemailMetadataResponse(
             metadata=[

@@ -207,6 +207,9 @@ class WgtwoCoordinator:
         self._new_subscriber_listeners: list[SubscriberListener] = []
         self._pending_missed: dict[tuple[str, str], CALLBACK_TYPE] = {}
         self._voicemail_sync: asyncio.Task[None] | None = None
+        # Bumped per subscriber when an action changes its unheard voicemails, so a sync
+        # whose list was asked for before does not bring them back.
+        self._voicemail_actions: dict[str, int] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -338,6 +341,7 @@ class WgtwoCoordinator:
         """
         voicemails = list(subscriber.voicemails)
         subscriber.voicemails.clear()
+        self._voicemail_acted(subscriber)
         self._notify(subscriber, SubscriberUpdate(Aspect.VOICEMAIL))
         for voicemail in voicemails:
             try:
@@ -408,10 +412,15 @@ class WgtwoCoordinator:
         return found
 
     def _drop_unheard(self, subscriber: Subscriber, voicemail_id: str) -> None:
+        self._voicemail_acted(subscriber)
         kept = [v for v in subscriber.voicemails if v.voicemail_id != voicemail_id]
         if len(kept) != len(subscriber.voicemails):
             subscriber.voicemails[:] = kept
             self._notify(subscriber, SubscriberUpdate(Aspect.VOICEMAIL))
+
+    def _voicemail_acted(self, subscriber: Subscriber) -> None:
+        number = subscriber.number
+        self._voicemail_actions[number] = self._voicemail_actions.get(number, 0) + 1
 
     @callback
     def _schedule_voicemail_sync(self) -> None:
@@ -431,6 +440,7 @@ class WgtwoCoordinator:
         """
         for subscriber in list(self.subscribers.values()):
             before = {v.voicemail_id for v in subscriber.voicemails}
+            acted = self._voicemail_actions.get(subscriber.number, 0)
             try:
                 listed = await self.actions.list_voicemails(subscriber.number)
             except (MissingScopeError, AuthenticationError) as err:
@@ -443,6 +453,8 @@ class WgtwoCoordinator:
                 continue
             if self.subscribers.get(subscriber.number) is not subscriber:
                 continue  # forgotten meanwhile
+            if self._voicemail_actions.get(subscriber.number, 0) != acted:
+                continue  # marked heard or deleted meanwhile: the list is out of date
             known = {v.voicemail_id: v for v in subscriber.voicemails}
             synced = [
                 known.get(v.voicemail_id)

@@ -299,3 +299,20 @@ def test_each_failure_has_its_translated_error(
     assert translated.translation_domain == DOMAIN
     assert translated.translation_key == key
     assert translated.translation_placeholders == placeholders
+
+
+async def test_a_sync_does_not_bring_back_what_was_marked_heard_meanwhile(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await leave(hass, auth_sandbox, entry, "vm-1")
+    coordinator = coordinator_of(entry)
+    served = auth_sandbox.voicemails.lists_served
+    sync = hass.async_create_task(coordinator.async_sync_voicemails())
+    # The operator has answered the list (vm-1 unplayed); before the answer is handled,
+    # the user marks the voicemail heard.
+    await wait_for(lambda: auth_sandbox.voicemails.lists_served > served, interval=0)
+    await coordinator.async_mark_voicemail_heard(coordinator.subscribers[ALICE])
+    await sync
+    assert unheard(hass, entry).state == STATE_OFF
+    assert auth_sandbox.voicemails.voicemails["vm-1"].metadata.played
