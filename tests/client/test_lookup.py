@@ -437,3 +437,19 @@ async def test_cancelled_from_outside_run_raises(sandbox: SandboxServer) -> None
     # It can run again afterwards.
     async with responding(sandbox, Book()):
         assert (await sandbox.lookups.ask(CALLER)).name == "Carol"
+
+
+async def test_streams_ended_while_a_request_is_answered(sandbox: SandboxServer) -> None:
+    """The server ends the stream right after asking: the responder reconnects every time."""
+    async with responding(sandbox, Book()) as (responder, task):
+        for round_ in range(1, 11):
+            await wait_for(lambda: bool(sandbox.lookups.streams))
+            asking = asyncio.create_task(sandbox.lookups.ask(CALLER, timeout=1))
+            await asyncio.sleep(0)
+            sandbox.lookups.end_streams()
+            with contextlib.suppress(NoAnswerError):
+                await asking
+            await wait_for(lambda: responder.stats.reconnects == round_)  # noqa: B023
+        assert not task.done()
+        await wait_for(lambda: bool(sandbox.lookups.streams))
+        assert (await sandbox.lookups.ask(CALLER)).name == "Carol"

@@ -283,7 +283,10 @@ class NumberLookupResponder:
                     if not isinstance(request, lookup_pb2.NumberLookupRequest):
                         break  # EOF: the server ended the stream
                     self._mark_connected()
-                    await call.write(self.answer(request))
+                    try:
+                        await call.write(self.answer(request))
+                    except asyncio.InvalidStateError:
+                        break  # the server ended the stream meanwhile: its status says why
             finally:
                 watcher.cancel()
                 await asyncio.wait([watcher])
