@@ -39,6 +39,7 @@ from .errors import (
 )
 from .event_types import ACTION_SCOPES, EVENT_TYPE_SCOPES, EventType, scopes_for
 from .forwarding import ForwardingMode, ForwardingRejectedError
+from .lookup import LookupConfig, LookupStats, NameResolver, NumberLookupResponder
 from .models import (
     AddressType,
     ConsentRevokeEvent,
@@ -96,7 +97,11 @@ __all__ = [
     "InvalidEndpointError",
     "LocationUpdateEvent",
     "Locations",
+    "LookupConfig",
+    "LookupStats",
     "MissingScopeError",
+    "NameResolver",
+    "NumberLookupResponder",
     "OperatorToken",
     "PeriodicCountryEvent",
     "RawHook",
