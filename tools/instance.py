@@ -243,9 +243,18 @@ async def _token(session: aiohttp.ClientSession, base: str, code: str) -> str:
 
 
 async def onboard(
-    session: aiohttp.ClientSession, base: str, username: str = USERNAME, password: str = PASSWORD
+    session: aiohttp.ClientSession,
+    base: str,
+    username: str = USERNAME,
+    password: str = PASSWORD,
+    *,
+    complete: bool = True,
 ) -> str:
-    """Finish onboarding once, then log in; return an access token."""
+    """Finish onboarding once, then log in; return an access token.
+
+    ``complete=False`` only creates the user: the later steps set up integrations (weather,
+    radio, ...) that a small instance without default_config does not want.
+    """
     async with session.get(f"{base}/api/onboarding") as response:
         # Once onboarding is done, Home Assistant no longer serves this view.
         steps = (
@@ -282,6 +291,8 @@ async def onboard(
         ) as response:
             code = (await response.json())["result"]
     token = await _token(session, base, code)
+    if not complete:
+        return token
     headers = {"Authorization": f"Bearer {token}"}
     for step, body in (
         ("core_config", {}),
