@@ -63,7 +63,7 @@ def write_configuration(
         "homeassistant:",
         "  name: wgtwo",
         "  time_zone: UTC",
-        "  country: NO",
+        '  country: "NO"',
         "  unit_system: metric",
         "http:",
         "  server_host: 127.0.0.1",
