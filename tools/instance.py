@@ -291,6 +291,7 @@ async def onboard(
         ) as response:
             code = (await response.json())["result"]
     token = await _token(session, base, code)
+    await confirm_http_config(session, base, token)
     if not complete:
         return token
     headers = {"Authorization": f"Bearer {token}"}
@@ -305,6 +306,27 @@ async def onboard(
             ) as response:
                 response.raise_for_status()
     return token
+
+
+async def confirm_http_config(session: aiohttp.ClientSession, base: str, token: str) -> None:
+    """Confirm the HTTP settings read from configuration.yaml, as the frontend's dialog asks.
+
+    Home Assistant moves them into its storage as a trial that it reverts five minutes
+    later (restarting on port 8123), or at the next start, unless an admin confirms it.
+    """
+    async with session.ws_connect(f"{base}/api/websocket") as socket_:
+        await socket_.receive_json()  # auth_required
+        await socket_.send_json({"type": "auth", "access_token": token})
+        if (await socket_.receive_json())["type"] != "auth_ok":
+            raise RuntimeError("Home Assistant refused the access token")
+        await socket_.send_json({"id": 1, "type": "http/config"})
+        pending = (await socket_.receive_json())["result"]["pending"]
+        if pending is None or pending.get("error") is not None:
+            return
+        await socket_.send_json({"id": 2, "type": "http/config/promote"})
+        answer = await socket_.receive_json()
+        if not answer.get("success"):
+            raise RuntimeError(f"Home Assistant kept the HTTP settings unconfirmed: {answer}")
 
 
 async def entry_states(session: aiohttp.ClientSession, base: str, token: str) -> list[str]:
