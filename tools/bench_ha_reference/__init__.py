@@ -1,0 +1,303 @@
+"""The benchmark's reference integration and probe, run inside Home Assistant by bench-ha.
+
+``scripts/bench-ha`` copies this folder into its temporary config folder as the custom
+integration ``wgtwo_bench``. It holds two things:
+
+- the reference: the least an integration must do for the same events as wgtwo (a bare
+  gRPC consumer with manual ack that fires the same ``wgtwo_event`` and writes as many
+  entity states per event as wgtwo changes), so Home Assistant's own cost is measured in
+  the same process and wgtwo's can be given as a ratio of it;
+- the probe: counts bus events and state writes, and while recording, times each
+  ``wgtwo_event`` and the last state change it caused (for the latency publish -> state).
+
+The benchmark drives both over authenticated HTTP views under ``/api/wgtwo_bench/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import cProfile
+import io
+import pstats
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import aiohttp
+import grpc
+from aiohttp import web
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.discovery import async_load_platform
+from homeassistant.helpers.http import HomeAssistantView
+from homeassistant.helpers.typing import ConfigType
+from homeassistant.util.hass_dict import HassKey
+
+from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2, events_pb2_grpc
+
+if TYPE_CHECKING:
+    from .sensor import ReferenceSensor
+
+DOMAIN: Final = "wgtwo_bench"
+DATA: HassKey[Bench] = HassKey(DOMAIN)
+EVENT_WGTWO: Final = "wgtwo_event"
+# Enough entities that a write every event rotates among them as wgtwo's do.
+ENTITY_COUNT: Final = 4
+MAX_IN_FLIGHT: Final = 50
+ACK_TIMEOUT_S: Final = 30
+_VOICE = events_pb2.VoiceEvent
+CALL_TYPES: Final = {
+    _VOICE.CALL_INITIATED: "call_initiated",
+    _VOICE.CALL_RINGING: "call_ringing",
+    _VOICE.CALL_ANSWERED: "call_answered",
+    _VOICE.CALL_ENDED: "call_ended",
+    _VOICE.CALL_FWD_VOICEMAIL: "call_forwarded_to_voicemail",
+}
+
+
+class Probe:
+    """Counts what Home Assistant saw; times events and their state changes while recording."""
+
+    def __init__(self) -> None:
+        """Start with nothing counted and recording off."""
+        self.fired = 0
+        self.changed = 0
+        self.reported = 0
+        self.recording = False
+        # [call_id, type, fired at, last state change at] (time.time()).
+        self.records: list[list[Any]] = []
+        self._current: list[Any] | None = None
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+
+    def reset(self, recording: bool) -> None:
+        """Zero the counters and the records."""
+        self.fired = self.changed = self.reported = 0
+        self.records = []
+        self._current = None
+        self.recording = recording
+
+    @callback
+    def on_fired(self, event: Event) -> None:
+        """Count a wgtwo_event (from either integration)."""
+        self.fired += 1
+        if self.recording:
+            now = time.time()
+            self._current = [event.data.get("call_id"), event.data.get("type"), now, now]
+            self.records.append(self._current)
+        if self._waiters:
+            for count, future in list(self._waiters):
+                if self.fired >= count and not future.done():
+                    future.set_result(None)
+
+    @callback
+    def on_changed(self, _event: Event[Any]) -> None:
+        """Count a state change; it belongs to the latest wgtwo_event."""
+        self.changed += 1
+        if self._current is not None:
+            self._current[3] = time.time()
+
+    @callback
+    def on_reported(self, _event: Event[Any]) -> None:
+        """Count a state write that changed nothing."""
+        self.reported += 1
+
+    async def wait(self, count: int, within: float) -> bool:
+        """Wait until ``count`` wgtwo_events were fired since the last reset."""
+        if self.fired >= count:
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter = (count, future)
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(within):
+                await future
+        except TimeoutError:
+            return False
+        finally:
+            self._waiters.remove(waiter)
+        return True
+
+    def counts(self) -> dict[str, int]:
+        """Return the counters."""
+        return {"fired": self.fired, "changed": self.changed, "reported": self.reported}
+
+
+class Reference:
+    """The minimal consumer: receive, ack, fire the same bus event, write states."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Not connected until started."""
+        self.hass = hass
+        self.entities: list[ReferenceSensor] = []
+        self.writes_per_event = 1.0
+        self._owed = 0.0
+        self._next = 0
+        self._answered: dict[str, datetime] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._pending: set[Any] = set()
+
+    async def start(self, target: str, token_url: str, client_id: str, secret: str) -> None:
+        """Get a token and subscribe to voice events from now on."""
+        credentials = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                token_url,
+                data={"grant_type": "client_credentials"},
+                headers={"Authorization": f"Basic {credentials}"},
+            ) as response,
+        ):
+            response.raise_for_status()
+            token = (await response.json())["access_token"]
+        self._task = self.hass.async_create_background_task(
+            self._run(target, (("authorization", f"Bearer {token}"),)), "wgtwo_bench reference"
+        )
+
+    async def stop(self) -> None:
+        """End the stream."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self, target: str, metadata: tuple[tuple[str, str], ...]) -> None:
+        request = events_pb2.SubscribeEventsRequest(
+            type=[events_pb2.EventType.Value("VOICE_EVENT")],
+            client_id=DOMAIN,
+            queue_name=DOMAIN,
+            durable_name=DOMAIN,
+            max_in_flight=MAX_IN_FLIGHT,
+        )
+        request.manual_ack.enable = True
+        request.manual_ack.timeout.seconds = ACK_TIMEOUT_S
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = events_pb2_grpc.EventsServiceStub(channel)
+            async for response in stub.Subscribe(request, metadata=metadata):
+                event = response.event
+                self.handle(event)
+                ack = stub.Ack(
+                    events_pb2.AckRequest(
+                        inbox=event.metadata.ack_inbox, sequence=event.metadata.sequence
+                    ),
+                    metadata=metadata,
+                )
+                self._pending.add(ack)
+                ack.add_done_callback(self._pending.discard)
+
+    @callback
+    def handle(self, event: Any) -> None:
+        """Fire the bus event wgtwo fires for this call event and write the states."""
+        voice = event.voice_event
+        owner = event.owner.phone_number.e164
+        stamp = event.timestamp.ToDatetime(tzinfo=UTC)
+        from_number = voice.from_number.e164 or None
+        to_number = voice.to_number.e164 or None
+        hidden = voice.caller_id_hidden
+        payload: dict[str, Any] = {
+            "type": CALL_TYPES.get(voice.type, "call_initiated"),
+            "subscriber": owner,
+            "device_id": owner,
+            "timestamp": stamp.isoformat(),
+            "sequence": event.metadata.sequence,
+            "call_id": voice.call_id,
+            "direction": "incoming" if to_number == owner else "outgoing",
+            "from_number": None if hidden else from_number,
+            "to_number": to_number,
+            "caller_id_hidden": hidden,
+            "from_name": None,
+            "to_name": None,
+        }
+        if voice.type == _VOICE.CALL_ANSWERED:
+            self._answered[voice.call_id] = stamp
+        elif voice.type == _VOICE.CALL_ENDED:
+            answered = self._answered.pop(voice.call_id, None)
+            payload["answered"] = answered is not None
+            payload["duration"] = (stamp - answered).total_seconds() if answered else None
+        self.hass.bus.async_fire(EVENT_WGTWO, payload)
+        self._owed += self.writes_per_event
+        while self._owed >= 1 and self.entities:
+            self._owed -= 1
+            self.entities[self._next].show(payload)
+            self._next = (self._next + 1) % len(self.entities)
+
+
+class Bench:
+    """What the views reach: the probe, the reference and a profiler of the event loop."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Nothing running yet."""
+        self.probe = Probe()
+        self.reference = Reference(hass)
+        self.profiler: cProfile.Profile | None = None
+
+
+class BenchView(HomeAssistantView):
+    """POST /api/wgtwo_bench/{command} with a JSON body; answers JSON."""
+
+    url = "/api/wgtwo_bench/{command}"
+    name = "api:wgtwo_bench"
+
+    def __init__(self, bench: Bench) -> None:
+        """Serve this bench."""
+        self.bench = bench
+
+    async def post(self, request: web.Request, command: str) -> web.Response:
+        """Run one command."""
+        body: dict[str, Any] = await request.json() if request.can_read_body else {}
+        bench = self.bench
+        match command:
+            case "reference":
+                await bench.reference.start(
+                    body["target"], body["token_url"], body["client_id"], body["client_secret"]
+                )
+                return self.json({})
+            case "writes":
+                bench.reference.writes_per_event = float(body["writes_per_event"])
+                return self.json({})
+            case "reset":
+                bench.probe.reset(bool(body.get("recording")))
+                return self.json({})
+            case "wait":
+                done = await bench.probe.wait(int(body["count"]), float(body["timeout"]))
+                return self.json({"done": done, **bench.probe.counts()})
+            case "probe":
+                return self.json({**bench.probe.counts(), "records": bench.probe.records})
+            case "profile":
+                return self.json({"stats": self._profile(bool(body["enable"]))})
+        return self.json({"error": command}, status_code=404)
+
+    def _profile(self, enable: bool) -> str:
+        """Start profiling the event loop, or stop and return the hottest functions."""
+        if enable:
+            self.bench.profiler = cProfile.Profile()
+            self.bench.profiler.enable()
+            return ""
+        profiler, self.bench.profiler = self.bench.profiler, None
+        if profiler is None:
+            return ""
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(35)
+        stats.sort_stats("cumulative").print_stats(35)
+        return out.getvalue()
+
+
+@callback
+def _every_report(_data: Mapping[str, Any]) -> bool:
+    """Let every state report through (Home Assistant requires a filter for them)."""
+    return True
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Listen as the probe, serve the views, add the reference's entities."""
+    bench = hass.data[DATA] = Bench(hass)
+    hass.bus.async_listen(EVENT_WGTWO, bench.probe.on_fired)
+    hass.bus.async_listen(EVENT_STATE_CHANGED, bench.probe.on_changed)
+    hass.bus.async_listen(EVENT_STATE_REPORTED, bench.probe.on_reported, event_filter=_every_report)
+    hass.http.register_view(BenchView(bench))
+    hass.async_create_task(async_load_platform(hass, "sensor", DOMAIN, {}, config))
+    return True
