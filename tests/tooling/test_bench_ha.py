@@ -1,0 +1,79 @@
+"""scripts/bench-ha's statistics, /proc parsing and event builder (no timing here)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tools import bench_ha
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(100, 0, -1)]  # 100 .. 1, unordered input
+    assert bench_ha.percentile(values, 0.5) == 50.0
+    assert bench_ha.percentile(values, 0.99) == 99.0
+    assert bench_ha.percentile(values, 1.0) == 100.0
+    assert bench_ha.percentile([7.0], 0.99) == 7.0
+    assert bench_ha.percentile([1.0, 2.0, 3.0], 0.5) == 2.0
+
+
+def test_cpu_seconds_reads_user_and_system_time_after_a_tricky_name() -> None:
+    ticks = os.sysconf("SC_CLK_TCK")
+    # The command name may hold spaces and parentheses.
+    fields = ["S", *["0"] * 10, str(3 * ticks), str(ticks // 2), "999", "999"]
+    line = f"1234 (python (x) y) {' '.join(fields)} 20 0 1"
+    assert bench_ha.cpu_seconds(line) == pytest.approx(3.5)
+
+
+def test_cpu_seconds_of_this_process_grows() -> None:
+    stat = Path(f"/proc/{os.getpid()}").joinpath("stat")
+    before = bench_ha.cpu_seconds(stat.read_text())
+    sum(i * i for i in range(3_000_000))
+    assert bench_ha.cpu_seconds(stat.read_text()) > before
+
+
+def test_rss_bytes() -> None:
+    status = "Name:\tpython\nVmPeak:\t  900 kB\nVmRSS:\t  272000 kB\nThreads:\t9\n"
+    assert bench_ha.rss_bytes(status) == 272000 * 1024
+    assert bench_ha.rss_bytes(Path("/proc/self/status").read_text()) > 1_000_000
+    with pytest.raises(ValueError, match="VmRSS"):
+        bench_ha.rss_bytes("Name:\tkthread\n")
+
+
+def test_cpu_per_event_subtracts_the_idle_rate() -> None:
+    # 2 s of CPU over 10 s, idle 0.05 s/s: 1.5 s for 1000 events.
+    assert bench_ha.cpu_per_event_ms(2.0, 10.0, 0.05, 1000) == pytest.approx(1.5)
+    # Noise can make the idle share exceed what was measured: never negative.
+    assert bench_ha.cpu_per_event_ms(0.1, 10.0, 0.05, 1000) == 0.0
+
+
+def test_latencies_pair_each_record_with_its_publish_time() -> None:
+    published = {("w-0", "call_ringing"): 100.0, ("w-0", "call_answered"): 100.5}
+    records = [
+        ["w-0", "call_ringing", 100.001, 100.003],
+        ["w-0", "call_answered", 100.502, 100.502],
+        ["r-9", "call_ringing", 100.6, 100.7],  # not published in this phase
+    ]
+    assert bench_ha.latencies_ms(records, published) == pytest.approx([3.0, 2.0])
+
+
+def test_calls_ring_answer_and_end_with_unique_ids() -> None:
+    calls = bench_ha.Calls("w")
+    events = [calls.next() for _ in range(3 * len(bench_ha.SUBSCRIBERS) + 1)]
+    kinds = [event["event"]["voiceEvent"]["type"] for event, _ in events[:3]]
+    assert kinds == ["CALL_RINGING", "CALL_ANSWERED", "CALL_ENDED"]
+    assert [key for _, key in events[:3]] == [
+        ("w-0", "call_ringing"),
+        ("w-0", "call_answered"),
+        ("w-0", "call_ended"),
+    ]
+    # Each call goes to the next subscriber, from the subscriber's point of view incoming.
+    owners = [event["event"]["owner"]["phoneNumber"]["e164"] for event, _ in events[::3]]
+    assert owners == [*bench_ha.SUBSCRIBERS, bench_ha.SUBSCRIBERS[0]]
+    for event, _ in events:
+        voice = event["event"]["voiceEvent"]
+        assert voice["toNumber"] == event["event"]["owner"]["phoneNumber"]
+        assert event["event"]["timestamp"].endswith("Z")
+    assert len({key for _, key in events}) == len(events)
