@@ -9,7 +9,6 @@ token when one is refused) and answers every request with what its resolver says
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -23,11 +22,10 @@ from .accept import stream_accepted
 from .auth import TokenProvider, bearer_metadata
 from .backoff import Backoff
 from .endpoint import Endpoint
-from .errors import CannotConnectError, MissingScopeError, WgtwoError
 from .event_types import SCOPE_LOOKUP, SCOPE_LOOKUP_DETAILED
-from .grpc_errors import StreamRetry, stream_retry
 from .proto.wgtwo.lookup.v0 import lookup_pb2, lookup_pb2_grpc
-from .status import ConnectionState, ConnectionStatus
+from .status import ConnectionStatus
+from .stream import ResilientStream
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,7 +89,7 @@ class LookupStats:
         }
 
 
-class NumberLookupResponder:
+class NumberLookupResponder(ResilientStream):
     """Keep the lookup stream open until ``stop()`` and answer each request once.
 
     ``run()`` ends only by ``stop()`` or with the error the user must fix:
@@ -100,6 +98,9 @@ class NumberLookupResponder:
     A malformed request gets an error reply; a failing resolver too. Numbers never
     reach the log.
     """
+
+    label = "Number lookup stream"
+    what = "number lookup stream"
 
     def __init__(
         self,
@@ -110,20 +111,20 @@ class NumberLookupResponder:
         token_provider: TokenProvider | None = None,
         on_state: LookupStateCallback | None = None,
     ) -> None:
-        self._endpoint = endpoint
-        self._resolver = resolver
         self._config = config = config or LookupConfig()
-        self._token_provider = token_provider
-        self._on_state = on_state
-        self._backoff = Backoff(config.backoff_initial, config.backoff_max)
         self._stats = LookupStats()
-        self._status = ConnectionStatus(ConnectionState.DISCONNECTED)
+        super().__init__(
+            endpoint,
+            token_provider=token_provider,
+            on_state=on_state,
+            backoff=Backoff(config.backoff_initial, config.backoff_max),
+            stats=self._stats,
+            scopes=config.scopes,
+        )
+        self._resolver = resolver
         self._cache_control = lookup_pb2.CacheControl()
         self._cache_control.max_age.FromTimedelta(timedelta(seconds=config.max_age))
         self._token: str | None = None
-        self._connected = False
-        self._stopping = False
-        self._wakeup = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
         self._done = asyncio.Event()
         self._done.set()
@@ -132,11 +133,6 @@ class NumberLookupResponder:
     def stats(self) -> LookupStats:
         """Counters since this responder was created."""
         return self._stats
-
-    @property
-    def status(self) -> ConnectionStatus:
-        """The last reported connection status."""
-        return self._status
 
     @property
     def config(self) -> LookupConfig:
@@ -163,6 +159,7 @@ class NumberLookupResponder:
                 return
             raise
         finally:
+            await self._end_attempt()
             self._connected = False
             self._task = None
             self._stopping = False
@@ -179,128 +176,50 @@ class NumberLookupResponder:
             task.cancel()
             await self._done.wait()
 
-    def _should_stop(self) -> bool:
-        return self._stopping
+    # -- one attempt ----------------------------------------------------------------------
 
-    # -- state ----------------------------------------------------------------------------
-
-    def _set_status(self, status: ConnectionStatus) -> None:
-        self._status = status
-        if self._on_state is None:
-            return
-        try:
-            self._on_state(status)
-        except Exception as err:
-            _LOGGER.warning("Lookup state callback failed: %s", type(err).__name__)
-
-    def _mark_connected(self) -> None:
-        if self._connected:
-            return
-        self._connected = True
-        self._backoff.reset()
-        _LOGGER.debug("Number lookup stream established")
-        self._set_status(ConnectionStatus(ConnectionState.CONNECTED))
-
-    def _fail(self, error: WgtwoError) -> WgtwoError:
-        _LOGGER.debug("Number lookup stopped: %s", type(error).__name__)
-        self._set_status(ConnectionStatus(ConnectionState.FAILED, reason=str(error), error=error))
-        return error
-
-    # -- reconnect loop ---------------------------------------------------------------------
-
-    async def _loop(self) -> None:
-        self._set_status(ConnectionStatus(ConnectionState.CONNECTING))
-        refresh = False
-        first = True
-        while not self._stopping:
-            if not first:
-                self._stats.reconnects += 1
-            first = False
-            refreshed, refresh = refresh, False
-            self._connected = False
-            try:
-                await self._connect_once(refreshed)
-                reason = "stream ended by server"
-            except grpc.aio.AioRpcError as err:
-                if self._should_stop():
-                    break
-                try:
-                    retry = stream_retry(
-                        err,
-                        authenticated=self._token_provider is not None,
-                        refreshed=refreshed,
-                        connected=self._connected,
-                        scopes=self._config.scopes,
-                        what="number lookup stream",
-                    )
-                except WgtwoError as fatal:
-                    raise self._fail(fatal) from None
-                if retry is StreamRetry.NEW_TOKEN_NOW:
-                    _LOGGER.debug("Token rejected; retrying once with a new token")
-                    refresh = True
-                    continue
-                refresh = retry is StreamRetry.NEW_TOKEN_LATER
-                reason = "token rejected" if refresh else err.code().name
-            except CannotConnectError as err:
-                reason = str(err)
-            except MissingScopeError as err:
-                raise self._fail(MissingScopeError(err.missing_scopes)) from None
-            except WgtwoError as err:
-                raise self._fail(err) from None
-            if self._should_stop():
-                break
-            delay = self._backoff.next_delay()
-            _LOGGER.debug("Number lookup stream ended (%s); retrying in %.1f s", reason, delay)
-            self._set_status(
-                ConnectionStatus(ConnectionState.DISCONNECTED, reason=reason, retry_in=delay)
-            )
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wakeup.wait()
+    def _create_channel(self, reconnect_backoff_max: float) -> grpc.aio.Channel:
+        config = self._config
+        return self._endpoint.create_channel(
+            keepalive_time=config.keepalive_time,
+            keepalive_timeout=config.keepalive_timeout,
+            reconnect_backoff_max=reconnect_backoff_max,
+            connect_timeout=config.connect_timeout,
+        )
 
     async def _connect_once(self, refresh: bool) -> None:
-        config = self._config
         metadata: tuple[tuple[str, str], ...] = ()
         if self._token_provider is not None:
             self._token = await self._token_provider.get_token(
                 force_refresh=refresh, rejected=self._token
             )
             metadata = bearer_metadata(self._token)
-        channel = self._endpoint.create_channel(
-            keepalive_time=config.keepalive_time,
-            keepalive_timeout=config.keepalive_timeout,
-            reconnect_backoff_max=config.backoff_max,
-            connect_timeout=config.connect_timeout,
-        )
+        self._channel = channel = self._create_channel(self._config.backoff_max)
+        stub = lookup_pb2_grpc.NumberLookupServiceStub(channel)
+        call = stub.NumberLookup(metadata=metadata)
+        watcher = asyncio.create_task(self._watch_accepted(call, channel))
         try:
-            stub = lookup_pb2_grpc.NumberLookupServiceStub(channel)
-            call = stub.NumberLookup(metadata=metadata)
-            watcher = asyncio.create_task(self._watch_accepted(call, channel))
-            try:
-                while True:
-                    request = await call.read()
-                    if not isinstance(request, lookup_pb2.NumberLookupRequest):
-                        break  # EOF: the server ended the stream
-                    self._mark_connected()
-                    try:
-                        await call.write(self.answer(request))
-                    except asyncio.InvalidStateError:
-                        break  # the server ended the stream meanwhile: its status says why
-            finally:
-                watcher.cancel()
-                await asyncio.wait([watcher])
-                call.cancel()
-            code = await call.code()
-            if code != grpc.StatusCode.OK:
-                raise grpc.aio.AioRpcError(
-                    code,
-                    await call.initial_metadata(),
-                    await call.trailing_metadata(),
-                    await call.details(),
-                )
+            while True:
+                request = await call.read()
+                if not isinstance(request, lookup_pb2.NumberLookupRequest):
+                    break  # EOF: the server ended the stream
+                self._mark_connected()
+                try:
+                    await call.write(self.answer(request))
+                except asyncio.InvalidStateError:
+                    break  # the server ended the stream meanwhile: its status says why
         finally:
-            await channel.close()
+            watcher.cancel()
+            await asyncio.wait([watcher])
+            call.cancel()
+        code = await call.code()
+        if code != grpc.StatusCode.OK:
+            raise grpc.aio.AioRpcError(
+                code,
+                await call.initial_metadata(),
+                await call.trailing_metadata(),
+                await call.details(),
+            )
 
     async def _watch_accepted(self, call: Any, channel: grpc.aio.Channel) -> None:
         """Report CONNECTED once the server accepted the stream (requests may come later)."""

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,35 +17,27 @@ from .backoff import Backoff
 from .config import StartPosition, SubscriptionConfig
 from .dedup import FailureCounts, RecentKeys
 from .endpoint import Endpoint
-from .errors import CannotConnectError, MissingScopeError, WgtwoError
-from .event_types import event_types_for_scopes, scopes_for
-from .grpc_errors import StreamRetry, stream_retry
+from .errors import MissingScopeError
+from .event_types import EventType, event_types_for_scopes, scopes_for
 from .models import SmsEvent, UnknownEvent, WgtwoEvent, event_from_proto
 from .proto.wgtwo.events.v0 import events_pb2, events_pb2_grpc
-from .status import ConnectionState, ConnectionStatus, SubscriptionStats
+from .status import SubscriptionStats
+from .stream import ResilientStream, StateCallback
 
 _LOGGER = logging.getLogger(__name__)
 
 type EventHandler = Callable[[WgtwoEvent], Awaitable[None]]
 type RawHook = Callable[[events_pb2.SubscribeEventsResponse], None]
-type StateCallback = Callable[[ConnectionStatus], None]
 type Metadata = tuple[tuple[str, str], ...]
 
 # How long a stream without headers must stay open on a ready connection to count.
 _SILENT_ACCEPT_AFTER = 1.0
 
-# While the server is unreachable, a probe channel retries at least this often (s), so
-# the stream is back within about a second of the server, however long the backoff.
-_PROBE_RETRY_MAX = 0.5
-# Up to this long (s) at random between the probe connecting and the next attempt, so
-# clients that lost the same server do not all subscribe in the same instant.
-_PROBE_JITTER = 0.25
-
 # How long to let pending acks finish when a connection ends or the loop stops.
 _ACK_DRAIN_TIMEOUT = 1.0
 
 
-class EventSubscription:
+class EventSubscription(ResilientStream):
     """Keep one subscription alive until ``stop()``, handing each event to ``handler`` once.
 
     Events are handled one at a time in arrival order; each is acked after the handler
@@ -56,6 +46,9 @@ class EventSubscription:
     ``max_handler_failures`` failures the event is acked anyway. ``raw_hook`` sees every
     received response (including duplicates) before it is decoded, e.g. to print it.
     """
+
+    label = "Event stream"
+    what = "subscription"
 
     def __init__(
         self,
@@ -68,33 +61,31 @@ class EventSubscription:
         raw_hook: RawHook | None = None,
         backoff: Backoff | None = None,
     ) -> None:
-        self._endpoint = endpoint
         self._config = config
-        self._handler = handler
-        self._token_provider = token_provider
-        self._on_state = on_state
-        self._raw_hook = raw_hook
-        self._backoff = backoff or Backoff(config.backoff_initial, config.backoff_max)
         self._stats = SubscriptionStats()
-        self._status = ConnectionStatus(ConnectionState.DISCONNECTED)
+        super().__init__(
+            endpoint,
+            token_provider=token_provider,
+            on_state=on_state,
+            backoff=backoff or Backoff(config.backoff_initial, config.backoff_max),
+            stats=self._stats,
+            scopes=scopes_for(config.event_types),
+        )
+        self._handler = handler
+        self._raw_hook = raw_hook
         self._handled = RecentKeys(config.dedup_capacity)
         self._failures = FailureCounts(config.dedup_capacity)
-        self._scopes = scopes_for(config.event_types)
         self._metadata: Metadata = ()
         self._metadata_token: str | None = None
         self._acker = Acker(
             self._stats, token_provider, config.max_in_flight, config.ack_rpc_timeout
         )
-        self._channel: grpc.aio.Channel | None = None
         self._call: Any = None
         self._run_task: asyncio.Task[Any] | None = None
         self._done = asyncio.Event()
         self._done.set()
-        self._wakeup = asyncio.Event()
-        self._stopping = False
         self._stop_cancelled = False
         self._in_handler = False
-        self._connected = False
         self._ever_connected = False
         self._max_sequence = 0
         # Received but not yet handled: where a plain subscription resumes after a drop.
@@ -106,11 +97,6 @@ class EventSubscription:
     def stats(self) -> SubscriptionStats:
         """Counters since this subscription was created."""
         return self._stats
-
-    @property
-    def status(self) -> ConnectionStatus:
-        """The last reported connection status."""
-        return self._status
 
     @property
     def config(self) -> SubscriptionConfig:
@@ -171,9 +157,6 @@ class EventSubscription:
             self._cancel_run(task)
             await self._done.wait()
 
-    def _should_stop(self) -> bool:
-        return self._stopping
-
     def _cancel_run(self, task: asyncio.Task[Any]) -> None:
         if not self._stop_cancelled:
             self._stop_cancelled = True
@@ -184,150 +167,38 @@ class EventSubscription:
         call, self._call = self._call, None
         if call is not None:
             call.cancel()
-        await self._close_channel()
+        await super()._end_attempt()  # closes the channel
         self._connected = False
 
-    async def _close_channel(self) -> None:
-        channel, self._channel = self._channel, None
-        if channel is not None:
-            await channel.close()
+    # -- the stream's part of the loop ------------------------------------------------
 
-    # -- state ----------------------------------------------------------------------------
-
-    def _set_status(self, status: ConnectionStatus) -> None:
-        self._status = status
-        if self._on_state is None:
-            return
-        try:
-            self._on_state(status)
-        except Exception as err:
-            _LOGGER.warning("Connection state callback failed: %s", type(err).__name__)
-
-    def _mark_connected(self) -> None:
-        if self._connected:
-            return
-        self._connected = True
-        self._ever_connected = True
-        # The server took the attempt: whatever failed before, the next delay is short.
-        self._backoff.reset()
-        _LOGGER.debug("Event stream established")
-        self._set_status(ConnectionStatus(ConnectionState.CONNECTED))
-
-    def _fail(self, error: WgtwoError) -> WgtwoError:
-        _LOGGER.debug("Subscription stopped: %s", type(error).__name__)
-        self._set_status(ConnectionStatus(ConnectionState.FAILED, reason=str(error), error=error))
-        return error
-
-    # -- reconnect loop ---------------------------------------------------------------------
-
-    async def _loop(self) -> None:
-        self._set_status(ConnectionStatus(ConnectionState.CONNECTING))
-        force_refresh = False
-        first = True
-        while not self._stopping:
-            if not first:
-                self._stats.reconnects += 1
-            first = False
-            refreshed = force_refresh
-            force_refresh = False
-            self._connected = False
-            try:
-                await self._connect_once(refreshed)
-                reason = "stream ended by server"
-            except grpc.aio.AioRpcError as err:
-                if self._should_stop():
-                    break
-                try:
-                    retry = stream_retry(
-                        err,
-                        authenticated=self._token_provider is not None,
-                        refreshed=refreshed,
-                        connected=self._connected,
-                        scopes=self._scopes,
-                        event_types=self._config.event_types,
-                        what="subscription",
-                    )
-                except WgtwoError as fatal:
-                    raise self._fail(fatal) from None
-                if retry is StreamRetry.NEW_TOKEN_NOW:
-                    _LOGGER.debug("Token rejected; retrying once with a new token")
-                    force_refresh = True
-                    await self._end_attempt()
-                    continue
-                force_refresh = retry is StreamRetry.NEW_TOKEN_LATER
-                reason = "token rejected" if force_refresh else err.code().name
-            except CannotConnectError as err:
-                reason = str(err)
-            except MissingScopeError as err:
-                # The token endpoint names scopes; say which subscribed types need them.
-                types = event_types_for_scopes(err.missing_scopes, self._config.event_types)
-                raise self._fail(MissingScopeError(err.missing_scopes, types)) from None
-            except WgtwoError as err:
-                raise self._fail(err) from None
-            if self._should_stop():
-                break
-            unreachable = self._unreachable()
-            await self._end_attempt()
-            delay = self._backoff.next_delay()
-            _LOGGER.debug("Event stream ended (%s); retrying in %.1f s", reason, delay)
-            self._set_status(
-                ConnectionStatus(ConnectionState.DISCONNECTED, reason=reason, retry_in=delay)
-            )
-            await self._sleep(delay, probe=unreachable)
-
-    def _unreachable(self) -> bool:
-        """Whether the attempt ended without a working connection (server down, link lost).
-
-        A server that answers on a ready connection gets the full backoff instead: waking
-        up when a probe connects would hammer a server that is up but refusing.
-        """
-        channel = self._channel
-        if channel is None:
-            return False
-        return channel.get_state() is not grpc.ChannelConnectivity.READY
-
-    async def _sleep(self, delay: float, *, probe: bool = False) -> None:
-        """Wait ``delay`` seconds, or less when ``stop()`` or a connecting probe wakes us."""
-        self._wakeup.clear()
-        if self._stopping:
-            return
-        prober = asyncio.create_task(self._probe()) if probe else None
-        try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wakeup.wait()
-        finally:
-            if prober is not None:
-                prober.cancel()
-                await asyncio.wait([prober])
-
-    async def _probe(self) -> None:
-        """Connect a bare channel with a short reconnect backoff; wake the loop once ready.
-
-        It sends nothing: connection attempts are cheap for both sides, a subscription is
-        not. A small random pause spreads clients that all waited for the same server.
-        """
+    def _create_channel(self, reconnect_backoff_max: float) -> grpc.aio.Channel:
         config = self._config
-        channel = self._endpoint.create_channel(
+        return self._endpoint.create_channel(
             keepalive_time=config.keepalive_time,
             keepalive_timeout=config.keepalive_timeout,
-            reconnect_backoff_max=_PROBE_RETRY_MAX,
+            reconnect_backoff_max=reconnect_backoff_max,
             connect_timeout=config.connect_timeout,
+            extra_options=config.extra_channel_options,
         )
-        try:
-            await channel.channel_ready()
-        finally:
-            await channel.close()
-        await asyncio.sleep(random.random() * _PROBE_JITTER)
-        _LOGGER.debug("Server reachable again; reconnecting now")
-        self._wakeup.set()
+
+    def _retry_event_types(self) -> tuple[EventType, ...]:
+        return self._config.event_types
+
+    def _missing_scope(self, err: MissingScopeError) -> MissingScopeError:
+        # The token endpoint names scopes; say which subscribed types need them.
+        types = event_types_for_scopes(err.missing_scopes, self._config.event_types)
+        return MissingScopeError(err.missing_scopes, types)
+
+    def _on_connected(self) -> None:
+        self._ever_connected = True
 
     async def _end_attempt(self) -> None:
         call, self._call = self._call, None
         if call is not None:
             call.cancel()
         await self._acker.drain(_ACK_DRAIN_TIMEOUT)
-        await self._close_channel()
+        await super()._end_attempt()
 
     def _start_for_attempt(self) -> StartPosition | None:
         """Where this attempt starts: a plain subscription resumes after what it handled."""
@@ -351,14 +222,7 @@ class EventSubscription:
                 force_refresh=force_refresh, rejected=self._metadata_token
             )
             self._set_metadata(token)
-        channel = self._endpoint.create_channel(
-            keepalive_time=config.keepalive_time,
-            keepalive_timeout=config.keepalive_timeout,
-            reconnect_backoff_max=config.backoff_max,
-            connect_timeout=config.connect_timeout,
-            extra_options=config.extra_channel_options,
-        )
-        self._channel = channel
+        self._channel = channel = self._create_channel(config.backoff_max)
         stub = events_pb2_grpc.EventsServiceStub(channel)
         self._acker.bind(stub.Ack)
         request = config.build_request(self._start_for_attempt())
