@@ -222,13 +222,18 @@ class Bench:
         self.idle_cpu_per_s = (self.cpu() - cpu) / (time.monotonic() - started)
 
     async def saturate(self, side: str, count: int, settle: float) -> Saturation:
-        """Publish ``count`` events at once; time them until all were fired, then settle."""
+        """Publish ``count`` events at once; measure from the end of publishing to the last.
+
+        Publishing keeps the sandbox busy, so the window starts once all are published
+        (Home Assistant still has most of them to take); the CPU is read after ``settle``.
+        """
         await self.command("reset", recording=False)
-        cpu, started = self.cpu(), time.monotonic()
         waiting = asyncio.create_task(self.command("wait", count=count, timeout=600))
         for start in range(0, count, PUBLISH_BATCH):
             batch = [self.calls[side].next()[0] for _ in range(min(PUBLISH_BATCH, count - start))]
             await self.publish(side, batch)
+        cpu, started = self.cpu(), time.monotonic()
+        before = (await self.command("probe"))["fired"]
         counts = await waiting
         if not counts["done"]:
             raise RuntimeError(f"{side}: only {counts['fired']} of {count} events arrived")
@@ -237,9 +242,10 @@ class Bench:
         counts = await self.command("probe")
         used = self.cpu() - cpu
         window = time.monotonic() - started
+        measured = count - before
         return Saturation(
-            cpu_per_event_ms(used, window, self.idle_cpu_per_s, count),
-            count / elapsed,
+            cpu_per_event_ms(used, window, self.idle_cpu_per_s, measured),
+            measured / elapsed,
             counts["changed"] / count,
             counts["reported"] / count,
         )
@@ -350,14 +356,14 @@ async def run(args: argparse.Namespace, config: Path) -> int:
         # CPU per event and throughput at saturation, in rounds; the best round counts.
         results: dict[str, list[Saturation]] = {"wgtwo": [], "reference": []}
         for round_ in range(1, args.rounds + 1):
-            if args.profile and round_ == 1:
-                await bench.command("profile", enable=True)
-            results["wgtwo"].append(await bench.saturate("wgtwo", args.saturation, args.settle))
-            if args.profile and round_ == 1:
-                print((await bench.command("profile", enable=False))["stats"], file=sys.stderr)
-            results["reference"].append(
-                await bench.saturate("reference", args.saturation, args.settle)
-            )
+            for side, side_results in results.items():
+                profile = args.profile and round_ == 1
+                if profile:
+                    await bench.command("profile", enable=True)
+                side_results.append(await bench.saturate(side, args.saturation, args.settle))
+                if profile:
+                    stats = (await bench.command("profile", enable=False))["stats"]
+                    print(f"--- profile of {side}'s phase ---\n{stats}", file=sys.stderr)
             print(
                 f"round {round_}: "
                 + ", ".join(
@@ -377,6 +383,15 @@ async def run(args: argparse.Namespace, config: Path) -> int:
             samples.append(bench.rss_mb())
         await asyncio.sleep(args.settle)
         samples.append(bench.rss_mb())
+
+        for side, sandbox in bench.sandboxes.items():
+            async with session.get(f"{sandbox.url}/control/stats") as response:
+                stats = await response.json()
+            if stats["redeliveries"] or stats["ack_timeouts"]:
+                print(
+                    f"note: {side}'s sandbox redelivered {stats['redeliveries']} events "
+                    f"({stats['ack_timeouts']} ack timeouts): its figures include a stall"
+                )
 
     ratio = best["wgtwo"].cpu_ms / best["reference"].cpu_ms
     print()
@@ -408,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="steady rate, events/s")
     parser.add_argument("--rounds", type=int, help="saturation rounds; the best counts")
     parser.add_argument("--quick", action="store_true", help="a smoke run (about 2 minutes)")
-    parser.add_argument("--profile", action="store_true", help="cProfile wgtwo's phase")
+    parser.add_argument("--profile", action="store_true", help="cProfile each side's first round")
     parser.add_argument("--keep", action="store_true", help="keep the config folder")
     args = parser.parse_args(argv)
     defaults = (

@@ -5,8 +5,9 @@ integration ``wgtwo_bench``. It holds two things:
 
 - the reference: the least an integration must do for the same events as wgtwo (a bare
   gRPC consumer with manual ack that fires the same ``wgtwo_event`` and writes as many
-  entity states per event as wgtwo changes), so Home Assistant's own cost is measured in
-  the same process and wgtwo's can be given as a ratio of it;
+  entity states per event as wgtwo changes: one call event entity, the rest sensors), so
+  Home Assistant's own cost is measured in the same process and wgtwo's can be given as a
+  ratio of it;
 - the probe: counts bus events and state writes, and while recording, times each
   ``wgtwo_event`` and the last state change it caused (for the latency publish -> state).
 
@@ -39,6 +40,7 @@ from homeassistant.util.hass_dict import HassKey
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2, events_pb2_grpc
 
 if TYPE_CHECKING:
+    from .event import ReferenceCallEvent
     from .sensor import ReferenceSensor
 
 DOMAIN: Final = "wgtwo_bench"
@@ -131,6 +133,7 @@ class Reference:
     def __init__(self, hass: HomeAssistant) -> None:
         """Not connected until started."""
         self.hass = hass
+        self.call_entity: ReferenceCallEvent | None = None
         self.entities: list[ReferenceSensor] = []
         self.writes_per_event = 1.0
         self._owed = 0.0
@@ -173,7 +176,9 @@ class Reference:
         )
         request.manual_ack.enable = True
         request.manual_ack.timeout.seconds = ACK_TIMEOUT_S
-        async with grpc.aio.insecure_channel(target) as channel:
+        # As wgtwo's channel: without retries (their buffering makes every call dearer).
+        options = [("grpc.enable_retries", 0), ("grpc.use_local_subchannel_pool", 1)]
+        async with grpc.aio.insecure_channel(target, options=options) as channel:
             stub = events_pb2_grpc.EventsServiceStub(channel)
             async for response in stub.Subscribe(request, metadata=metadata):
                 event = response.event
@@ -183,6 +188,7 @@ class Reference:
                         inbox=event.metadata.ack_inbox, sequence=event.metadata.sequence
                     ),
                     metadata=metadata,
+                    timeout=ACK_TIMEOUT_S,
                 )
                 self._pending.add(ack)
                 ack.add_done_callback(self._pending.discard)
@@ -217,7 +223,10 @@ class Reference:
             payload["answered"] = answered is not None
             payload["duration"] = (stamp - answered).total_seconds() if answered else None
         self.hass.bus.async_fire(EVENT_WGTWO, payload)
-        self._owed += self.writes_per_event
+        # The first write is the call event entity's, the rest go to the sensors.
+        if self.call_entity is not None:
+            self.call_entity.show(payload["type"].removeprefix("call_"), payload)
+        self._owed += self.writes_per_event - 1
         while self._owed >= 1 and self.entities:
             self._owed -= 1
             self.entities[self._next].show(payload)
@@ -299,5 +308,6 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.bus.async_listen(EVENT_STATE_CHANGED, bench.probe.on_changed)
     hass.bus.async_listen(EVENT_STATE_REPORTED, bench.probe.on_reported, event_filter=_every_report)
     hass.http.register_view(BenchView(bench))
-    hass.async_create_task(async_load_platform(hass, "sensor", DOMAIN, {}, config))
+    for platform in ("event", "sensor"):
+        hass.async_create_task(async_load_platform(hass, platform, DOMAIN, {}, config))
     return True
