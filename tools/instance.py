@@ -77,13 +77,17 @@ def write_configuration(
 
 
 async def start_process(
-    *command: str, log: Path, ready: str | None = None, ready_within: float = 60
+    *command: str,
+    log: Path,
+    ready: str | None = None,
+    ready_within: float = 60,
+    cwd: Path = ROOT,
 ) -> asyncio.subprocess.Process:
     """Start a process in its own session, its output going to log (and to us until ready)."""
     with log.open("ab") as output:
         process = await asyncio.create_subprocess_exec(
             *command,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=asyncio.subprocess.PIPE if ready else output,
             stderr=output,
             start_new_session=True,
@@ -199,6 +203,9 @@ class HomeAssistantInstance:
             "--config",
             str(self.config),
             log=self.config / "home-assistant.console.log",
+            # Not from the repository: its custom_components package would hide the config
+            # folder's (python -m puts the working directory first on the path).
+            cwd=self.config,
         )
         try:
             async with asyncio.timeout(within):
