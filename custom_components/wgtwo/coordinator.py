@@ -145,6 +145,10 @@ type SubscriberEvent = (
     | HandsetUpdateEvent
 )
 type UpdateListener = Callable[[SubscriberUpdate], None]
+# A listener with what it shows: aspects as a plain int (a Flag's own operators are Python
+# code, too slow to run for every entity on every event) and the trigger key it fires on.
+type _Listening = tuple[int, str | None, UpdateListener]
+_STORED_MASK: Final = int(STORED_ASPECTS)
 type SubscriberListener = Callable[[Subscriber], None]
 
 
@@ -202,7 +206,7 @@ class WgtwoCoordinator:
         self._share_sms_text = bool(entry.options.get(CONF_SHARE_SMS_TEXT, False))
         self._home_country: str | None = entry.options.get(CONF_HOME_COUNTRY)
         self._store = SnapshotStore(hass, entry.entry_id, settings.save_delay)
-        self._listeners: dict[str, list[UpdateListener]] = {}
+        self._listeners: dict[str, list[_Listening]] = {}
         self._stream_listeners: list[Callable[[], None]] = []
         self._new_subscriber_listeners: list[SubscriberListener] = []
         self._pending_missed: dict[tuple[str, str], CALLBACK_TYPE] = {}
@@ -247,14 +251,25 @@ class WgtwoCoordinator:
     # -- listeners (entities) --------------------------------------------------------
 
     @callback
-    def async_add_listener(self, number: str, listener: UpdateListener) -> CALLBACK_TYPE:
-        """Call ``listener`` with each update of a subscriber; returns the remover."""
+    def async_add_listener(
+        self,
+        number: str,
+        listener: UpdateListener,
+        aspects: Aspect = ALL_ASPECTS,
+        trigger_key: str | None = None,
+    ) -> CALLBACK_TYPE:
+        """Call ``listener`` with a subscriber's updates that concern it; returns the remover.
+
+        An update concerns it when it changes one of ``aspects`` or carries a trigger for
+        ``trigger_key`` (an event entity's key).
+        """
         listeners = self._listeners.setdefault(number, [])
-        listeners.append(listener)
+        listening = (int(aspects), trigger_key, listener)
+        listeners.append(listening)
 
         @callback
         def _remove() -> None:
-            listeners.remove(listener)
+            listeners.remove(listening)
 
         return _remove
 
@@ -296,9 +311,12 @@ class WgtwoCoordinator:
             self._notify(subscriber, update)
 
     def _notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:
-        for listener in self._listeners.get(subscriber.number, ()):
-            listener(update)
-        if update.aspects & STORED_ASPECTS:
+        changed = int(update.aspects)
+        keys = [trigger.key for trigger in update.triggers]
+        for aspects, key, listener in self._listeners.get(subscriber.number, ()):
+            if aspects & changed or (key is not None and key in keys):
+                listener(update)
+        if changed & _STORED_MASK:
             self._store.schedule_save(self._snapshots)
 
     def _snapshots(self) -> dict[str, dict[str, Any]]:

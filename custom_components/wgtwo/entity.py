@@ -24,6 +24,8 @@ class WgtwoSubscriberEntity(Entity):
     _attr_should_poll = False
     # What this entity shows; updates that change none of it are not written.
     aspects = Aspect(0)
+    # The trigger key an event entity fires on (None: it fires on none).
+    trigger_key: str | None = None
 
     def __init__(
         self, coordinator: WgtwoCoordinator, subscriber: Subscriber, description: EntityDescription
@@ -42,7 +44,9 @@ class WgtwoSubscriberEntity(Entity):
         """Listen for the subscriber's updates."""
         await super().async_added_to_hass()
         self.async_on_remove(
-            self.coordinator.async_add_listener(self.subscriber.number, self._handle_update)
+            self.coordinator.async_add_listener(
+                self.subscriber.number, self._handle_update, self.aspects, self.trigger_key
+            )
         )
 
     @callback

@@ -14,9 +14,11 @@ from .coordinator import (
     SMS_EVENT_TYPES,
     VOICEMAIL_EVENT_TYPES,
     SubscriberUpdate,
+    WgtwoCoordinator,
 )
 from .data import WgtwoConfigEntry
 from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .subscriber import Subscriber
 
 PARALLEL_UPDATES = 0
 
@@ -46,6 +48,16 @@ async def async_setup_entry(
 
 class WgtwoEventEntity(WgtwoSubscriberEntity, EventEntity):
     """Fires when the coordinator reports one of this entity's events (same fields as the bus)."""
+
+    def __init__(
+        self,
+        coordinator: WgtwoCoordinator,
+        subscriber: Subscriber,
+        description: EventEntityDescription,
+    ) -> None:
+        """Listen only for updates that carry this entity's events."""
+        super().__init__(coordinator, subscriber, description)
+        self.trigger_key = description.key
 
     @callback
     def _handle_update(self, update: SubscriberUpdate) -> None:

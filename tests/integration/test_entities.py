@@ -7,8 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import (
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNKNOWN,
+)
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -618,3 +624,44 @@ async def test_calls_whose_end_never_arrived_stop_counting(
 
     assert state_of(hass, entry, "sensor", "call_state").attributes["active_calls"] == 1
     assert value(hass, entry, "sensor", "call_state") == "talking"
+
+
+async def test_an_event_writes_only_the_entities_showing_what_changed(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    """Each event reaches only the entities whose aspect or event it carries."""
+    entry = setup_integration
+    await publish_and_wait(hass, auth_sandbox, entry, [voice("w1", "CALL_RINGING", **INCOMING)])
+    written: list[str] = []
+
+    @callback
+    def _written(event: Event[Any]) -> None:
+        written.append(event.data["entity_id"])
+
+    for event_type in (EVENT_STATE_CHANGED, EVENT_STATE_REPORTED):
+        hass.bus.async_listen(event_type, _written, event_filter=callback(lambda _data: True))
+
+    def ids(*keys: tuple[str, str]) -> list[str]:
+        return sorted(entity_id(hass, entry, platform, ALICE, key) for platform, key in keys)
+
+    # A new call: the call state, the last caller and the call event entity.
+    await publish_and_wait(hass, auth_sandbox, entry, [voice("w2", "CALL_RINGING", **INCOMING)])
+    assert sorted(written) == ids(
+        ("sensor", "call_state"), ("sensor", "last_caller"), ("event", "call")
+    )
+    written.clear()
+    # Its answer: the call state and the call event entity.
+    await publish_and_wait(hass, auth_sandbox, entry, [voice("w2", "CALL_ANSWERED", **INCOMING)])
+    assert sorted(written) == ids(("sensor", "call_state"), ("event", "call"))
+    written.clear()
+    # A text: only the SMS event entity.
+    await publish_and_wait(
+        hass, auth_sandbox, entry, [sms(**INCOMING, direction="TO_SUBSCRIBER", sms_id="s1")]
+    )
+    assert sorted(written) == ids(("event", "sms"))
+    written.clear()
+    # A voicemail: the new voicemail binary sensor and the voicemail event entity.
+    await publish_and_wait(
+        hass, auth_sandbox, entry, [voicemail("v1", from_number=BOB, to_number=ALICE)]
+    )
+    assert sorted(written) == ids(("binary_sensor", "new_voicemail"), ("event", "voicemail"))
