@@ -7,6 +7,9 @@ and Home Assistant reports "Integration not found".
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from grpc._cython import cygrpc  # type: ignore[attr-defined]
 
 import custom_components  # noqa: F401
@@ -18,3 +21,18 @@ pytest_plugins = ["tests.sandbox_fixtures"]
 # Home Assistant's cleanup check. Holding one reference for the whole session keeps that
 # single process-wide thread alive before every test, as in Home Assistant itself.
 cygrpc.init_grpc_aio()
+
+
+E2E_TESTS = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--e2e``: collect the browser tests too (``scripts/test --e2e``)."""
+    parser.addoption("--e2e", action="store_true", help="run the real-browser tests in tests/e2e")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave the browser tests out of a plain run: they start Home Assistant and Chromium."""
+    if collection_path == E2E_TESTS and not config.getoption("--e2e"):
+        return True
+    return None
