@@ -224,6 +224,7 @@ async def test_voicemail_plays_from_media(journey: Journey) -> None:
     response = await audio.value
     assert response.status == 200
     assert response.headers["content-type"] == "audio/wav"
-    # The player bar shows the voicemail playing: its title and a pause button.
+    # The player bar shows the voicemail playing: a pause button, and the position moves on.
     await expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    await expect(page.get_by_text("00:01", exact=True)).to_be_visible(timeout=5000)
     await journey.shot("voicemail-playing")
