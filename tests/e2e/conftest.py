@@ -8,6 +8,7 @@ leaves a screenshot in ``artifacts/e2e``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -57,6 +58,7 @@ ONBOARDING_STORE: Final = {
     "key": "onboarding",
     "data": {"done": ["core_config"]},
 }
+STARTUP_TIMEOUT: Final = 600.0
 STRINGS: Final[dict[str, Any]] = json.loads(
     (ROOT / "custom_components" / "wgtwo" / "translations" / "en.json").read_text()
 )
@@ -101,6 +103,21 @@ class Journey:
             return result
 
 
+async def _wait_until_running(session: aiohttp.ClientSession, base: str, token: str) -> None:
+    """Wait until Home Assistant has started: its HTTP server answers long before.
+
+    A first start in a new ``.venv-dev`` installs the requirements of what it loads.
+    """
+    async with asyncio.timeout(STARTUP_TIMEOUT):
+        while True:
+            async with session.get(
+                f"{base}/api/config", headers={"Authorization": f"Bearer {token}"}
+            ) as response:
+                if response.status == 200 and (await response.json())["state"] == "RUNNING":
+                    return
+            await asyncio.sleep(0.5)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _chromium() -> None:
     if not CHROMIUM.exists():
@@ -123,6 +140,7 @@ async def journey() -> AsyncIterator[Journey]:
         async with aiohttp.ClientSession() as session:
             await hass.start(session)
             token = await onboard(session, hass.url)
+            await _wait_until_running(session, hass.url, token)
         async with async_playwright() as playwright:
             with tempfile.TemporaryDirectory(prefix="wgtwo-e2e-chromium-") as profile:
                 context: BrowserContext = await playwright.chromium.launch_persistent_context(
