@@ -37,6 +37,7 @@ import aiohttp
 
 from tools.instance import (
     MINIMAL_COMPONENTS,
+    ROOT,
     HomeAssistantInstance,
     Sandbox,
     configure_integration,
@@ -46,6 +47,7 @@ from tools.instance import (
 )
 
 PROBE_DOMAIN: Final = "wgtwo_soak_probe"
+ARTIFACTS: Final = ROOT / "artifacts" / "soak"  # git-ignored; where a failed run's logs go
 PROBE_READY: Final = "#ready"
 # The subscribers the SMS go to, and who sends them (numbers reserved for the soak).
 SUBSCRIBERS: Final = ("+4799910001", "+4799910002", "+4799910003")
@@ -607,11 +609,30 @@ def main(argv: list[str] | None = None) -> None:
     try:
         status = asyncio.run(Soak(plan, workdir).run())
     finally:
+        if status != 0:
+            keep_artifacts(workdir)
         if status == 0 and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             print(f"Logs kept in {workdir}", file=sys.stderr)
     sys.exit(status)
+
+
+def keep_artifacts(workdir: Path, artifacts: Path = ARTIFACTS) -> Path:
+    """Copy the table, the timeline and both processes' logs where CI keeps them."""
+    target = artifacts / workdir.name
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (
+        "table.md",
+        "timeline.log",
+        "sandbox.log",
+        "config/home-assistant.log",
+        "config/home-assistant.console.log",
+    ):
+        if (workdir / name).exists():
+            shutil.copy(workdir / name, target / Path(name).name)
+    print(f"Logs copied to {target}", file=sys.stderr)
+    return target
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.soak import Ledger, ProbeFile, format_table, sms_event
+from tools.soak import Ledger, ProbeFile, format_table, keep_artifacts, sms_event
 from wgtwo_sandbox.server import to_event
 
 
@@ -143,3 +143,22 @@ def test_sms_event_is_what_the_sandbox_accepts() -> None:
     assert event.sms_event.id == "soak-000001"
     assert event.sms_event.uuid == "soak-000001"
     assert event.owner.phone_number.e164 == "+4799910001"
+
+
+def test_a_failed_run_keeps_its_logs(tmp_path: Path) -> None:
+    """The table, the timeline and the logs of both processes are copied for CI to keep."""
+    workdir = tmp_path / "wgtwo-soak-x"
+    (workdir / "config").mkdir(parents=True)
+    (workdir / "table.md").write_text("| fault |")
+    (workdir / "timeline.log").write_text("0.00 'no fault'")
+    (workdir / "config" / "home-assistant.log").write_text("ERROR")
+
+    target = keep_artifacts(workdir, tmp_path / "artifacts")
+
+    assert target == tmp_path / "artifacts" / "wgtwo-soak-x"
+    assert sorted(path.name for path in target.iterdir()) == [
+        "home-assistant.log",
+        "table.md",
+        "timeline.log",
+    ]
+    assert (target / "home-assistant.log").read_text() == "ERROR"
