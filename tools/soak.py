@@ -120,6 +120,7 @@ class Row:
     duplicated: int
     recovery: float | None
     duplicates_allowed: bool
+    runs: int = 1
 
 
 class Ledger:
@@ -194,6 +195,26 @@ class Ledger:
         """Return one row per phase."""
         return [self.row(phase) for phase in self.phases]
 
+    def by_fault(self) -> list[Row]:
+        """Return one row per fault name: its runs summed, the longest recovery."""
+        merged: dict[str, Row] = {}
+        for row in self.rows():
+            seen = merged.get(row.name)
+            if seen is None:
+                merged[row.name] = row
+                continue
+            recoveries = [value for value in (seen.recovery, row.recovery) if value is not None]
+            merged[row.name] = Row(
+                row.name,
+                seen.published + row.published,
+                seen.lost + row.lost,
+                seen.duplicated + row.duplicated,
+                max(recoveries) if recoveries else None,
+                row.duplicates_allowed,
+                seen.runs + 1,
+            )
+        return list(merged.values())
+
     def total(self) -> Row:
         """Return the sums over all phases (recovery: the longest)."""
         rows = self.rows()
@@ -228,7 +249,8 @@ def format_table(rows: list[Row], total: Row) -> str:
     def line(row: Row) -> str:
         recovery = "—" if row.recovery is None else f"{row.recovery:.1f}"
         duplicated = f"{row.duplicated}{' (allowed)' if row.duplicates_allowed else ''}"
-        return f"| {row.name} | {row.published} | {row.lost} | {duplicated} | {recovery} |"
+        name = f"{row.name} x{row.runs}" if row.runs > 1 else row.name
+        return f"| {name} | {row.published} | {row.lost} | {duplicated} | {recovery} |"
 
     header = [
         "| fault | published | lost | duplicated | recovery s |",
@@ -571,9 +593,11 @@ class Soak:
                 await self.hass.stop()
                 await self.sandbox.stop()
                 self.timeline.close()
-        table = format_table(self.ledger.rows(), self.ledger.total())
+        total = self.ledger.total()
+        table = format_table(self.ledger.by_fault(), total)
         print(f"\n{table}\n\n{time.monotonic() - started:.0f} s in all")
-        (self.workdir / "table.md").write_text(table + "\n")
+        each = format_table(self.ledger.rows(), total)
+        (self.workdir / "table.md").write_text(f"{table}\n\nEach run:\n\n{each}\n")
         problems = self.ledger.failures()
         for problem in problems:
             print(f"FAIL: {problem}", file=sys.stderr)

@@ -162,3 +162,25 @@ def test_a_failed_run_keeps_its_logs(tmp_path: Path) -> None:
         "timeline.log",
     ]
     assert (target / "home-assistant.log").read_text() == "ERROR"
+
+
+def test_a_fault_injected_again_is_one_row_with_the_longest_recovery() -> None:
+    """Rounds of the same fault add up in one row; its recovery is the worst of them."""
+    ledger = Ledger()
+    for ids, recovery in ((["a", "b"], 2.0), (["c"], 7.5), (["d"], None)):
+        ledger.begin("tokens revoked").recovery = recovery
+        ledger.publish(ids)
+    ledger.begin("no fault")
+    ledger.publish(["e"])
+    for event_id in ["a", "a", "c", "e"]:
+        ledger.fire(event_id)
+
+    rows = ledger.by_fault()
+
+    assert [(r.name, r.runs, r.published, r.lost, r.duplicated, r.recovery) for r in rows] == [
+        ("tokens revoked", 3, 4, 2, 1, 7.5),
+        ("no fault", 1, 1, 0, 0, None),
+    ]
+    assert format_table(rows, ledger.total()).splitlines()[2] == (
+        "| tokens revoked x3 | 4 | 2 | 1 | 7.5 |"
+    )
