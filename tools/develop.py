@@ -64,7 +64,7 @@ async def _run(args: argparse.Namespace) -> int:
         # first events find the devices already named from the phonebook.
         await sandbox.start()
         print(
-            f"Sandbox running (gRPC 127.0.0.1:{args.grpc_port}), log: config/sandbox.log",
+            f"Sandbox running (gRPC 127.0.0.1:{sandbox.grpc_port}), log: config/sandbox.log",
             flush=True,
         )
         print(
