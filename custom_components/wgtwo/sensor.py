@@ -34,7 +34,7 @@ class WgtwoSensorDescription(SensorEntityDescription):
     """How a sensor reads and describes the subscriber state, and what it depends on."""
 
     aspects: Aspect
-    value_fn: Callable[[Subscriber], StateType | datetime]
+    value_fn: Callable[[WgtwoCoordinator, Subscriber], StateType | datetime]
     attrs_fn: Callable[[WgtwoCoordinator, Subscriber], dict[str, Any] | None] = (
         lambda _coordinator, _sub: None
     )
@@ -46,11 +46,16 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _last_caller_value(sub: Subscriber) -> str | None:
+def _last_caller_value(coordinator: WgtwoCoordinator, sub: Subscriber) -> str | None:
+    """Name the caller when the phonebook knows the number: what a dashboard shows."""
     caller = sub.last_caller
     if caller is None:
         return None
-    return STATE_HIDDEN if caller.hidden else caller.number
+    if caller.hidden:
+        return STATE_HIDDEN
+    if caller.number is None:
+        return None
+    return coordinator.phonebook.name_for(caller.number) or caller.number
 
 
 def _last_caller_attrs(coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str, Any] | None:
@@ -58,6 +63,7 @@ def _last_caller_attrs(coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[s
     if caller is None:
         return None
     return {
+        "number": None if caller.hidden else caller.number,
         "name": None if caller.hidden else coordinator.phonebook.name_for(caller.number),
         "call_id": caller.call_id,
         "time": _iso(caller.time),
@@ -81,7 +87,7 @@ def _handset_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str,
     return {"software_version": sub.handset.software_version}
 
 
-def _serving_node(sub: Subscriber) -> str | None:
+def _serving_node(_coordinator: WgtwoCoordinator, sub: Subscriber) -> str | None:
     location = sub.location
     if location is None:
         return None
@@ -109,14 +115,16 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
         translation_key="call_state",
         device_class=SensorDeviceClass.ENUM,
         options=[state.value for state in CallState],
-        value_fn=lambda sub: sub.call_state.value,
+        value_fn=lambda _coordinator, sub: sub.call_state.value,
         attrs_fn=lambda _coordinator, sub: {"active_calls": sub.calls.active_calls},
     ),
     WgtwoSensorDescription(
         key="roaming_country",
         aspects=Aspect.COUNTRY,
         translation_key="roaming_country",
-        value_fn=lambda sub: (sub.country.name or sub.country.code) if sub.country else None,
+        value_fn=lambda _coordinator, sub: (
+            (sub.country.name or sub.country.code) if sub.country else None
+        ),
         attrs_fn=_country_attrs,
     ),
     WgtwoSensorDescription(
@@ -124,7 +132,7 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
         aspects=Aspect.MISSED_CALLS,
         translation_key="missed_calls",
         state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=lambda sub: sub.missed_calls,
+        value_fn=lambda _coordinator, sub: sub.missed_calls,
     ),
     WgtwoSensorDescription(
         key="handset",
@@ -132,7 +140,7 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
         translation_key="handset",
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda sub: sub.handset.imei if sub.handset else None,
+        value_fn=lambda _coordinator, sub: sub.handset.imei if sub.handset else None,
         attrs_fn=_handset_attrs,
     ),
     WgtwoSensorDescription(
@@ -151,7 +159,7 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda sub: sub.last_event,
+        value_fn=lambda _coordinator, sub: sub.last_event,
     ),
 )
 
@@ -194,7 +202,7 @@ class WgtwoSensor(WgtwoSubscriberEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         """Return the current value."""
-        return self.entity_description.value_fn(self.subscriber)
+        return self.entity_description.value_fn(self.coordinator, self.subscriber)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:

@@ -306,8 +306,10 @@ async def test_phonebook_names(hass: HomeAssistant, auth_sandbox: SandboxServer)
     assert device.name == "Alice"
     caller = hass.states.get("sensor.alice_last_caller")
     assert caller is not None
-    assert caller.state == BOB
+    # A dashboard shows the caller by name; the number stays an attribute.
+    assert caller.state == "Bob"
     assert caller.attributes["name"] == "Bob"
+    assert caller.attributes["number"] == BOB
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -600,8 +602,9 @@ async def test_phonebook_change_renames_after_reload(
     # Entity ids stay; the caller's name comes from the new phonebook.
     caller = hass.states.get(caller_id)
     assert caller is not None
-    assert caller.state == BOB
+    assert caller.state == "Bob"
     assert caller.attributes["name"] == "Bob"
+    assert caller.attributes["number"] == BOB
 
 
 async def test_calls_whose_end_never_arrived_stop_counting(
