@@ -55,7 +55,7 @@ SENDER: Final = "+4799919999"
 STALL_SECONDS: Final = 40.0
 # How long a fault may take to recover before the soak calls it a failure.
 RECOVERY_LIMIT: Final = 120.0
-HASS_START_LIMIT: Final = 180.0
+HASS_START_LIMIT: Final = 300.0  # a first start may install what Home Assistant needs
 TICK: Final = 0.1  # the publisher's batch interval
 
 PROBE_MANIFEST: Final = {
