@@ -51,9 +51,8 @@ class WgtwoSubscriberEntity(Entity):
 
     @callback
     def _handle_update(self, update: SubscriberUpdate) -> None:
-        """Write the new state when something this entity shows changed."""
-        if update.aspects & self.aspects:
-            self.async_write_ha_state()
+        """Write the new state (the coordinator calls only when one of ``aspects`` changed)."""
+        self.async_write_ha_state()
 
 
 def async_setup_subscriber_entities(
