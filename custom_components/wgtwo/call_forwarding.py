@@ -8,7 +8,6 @@ refused request leaves that state as it was. Numbers never appear in errors or l
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -31,7 +30,7 @@ from .client import (
 from .client.errors import TokenRequestError
 from .client.forwarding import FORWARDING_SCOPES, NEEDS_NUMBER
 from .const import CONF_FORWARDING_NUMBER, CONF_SUBSCRIBERS, DOMAIN
-from .phonebook import normalize_number
+from .phonebook import parse_number
 
 if TYPE_CHECKING:
     from .actions import ScopedActions
@@ -46,7 +45,6 @@ SET_CALL_FORWARDING_SCHEMA: Final[VolDictType] = {
     vol.Required(ATTR_MODE): vol.In(FORWARDING_OPTIONS),
     vol.Optional(ATTR_NUMBER): cv.string,
 }
-_E164: Final = re.compile(r"^\+[1-9]\d{5,14}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +97,7 @@ def forwarding_target(
             translation_key="forwarding_number_missing",
             translation_placeholders={"name": name},
         )
-    target = normalize_number(text.strip())
-    if not _E164.match(target):
+    if (target := parse_number(text)) is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="forwarding_invalid_number"
         )

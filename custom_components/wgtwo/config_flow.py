@@ -9,7 +9,6 @@ and every refusal the API gives is shown as a translated error, never as ``unkno
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -87,7 +86,7 @@ from .phonebook import (
     DuplicateNumberError,
     PhonebookError,
     format_phonebook,
-    normalize_number,
+    parse_number,
     parse_phonebook,
 )
 from .settings import (
@@ -160,7 +159,6 @@ OPTIONS_SCHEMA: Final = vol.Schema(
 
 CONF_SUBSCRIBER: Final = "subscriber"
 OPTIONS_MENU: Final = ["general", "subscriber", "caller_names"]
-_E164: Final = re.compile(r"^\+[1-9]\d{5,14}$")
 _PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
 SUBSCRIBER_SCHEMA: Final = vol.Schema(
     {vol.Optional(CONF_SMS_RECIPIENT): _PHONE, vol.Optional(CONF_FORWARDING_NUMBER): _PHONE}
@@ -660,10 +658,10 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
             settings: dict[str, str] = {}
             for key in (CONF_SMS_RECIPIENT, CONF_FORWARDING_NUMBER):
                 text = str(user_input.get(key) or "").strip()
-                number = normalize_number(text)
-                if text and not _E164.match(number):
+                number = parse_number(text)
+                if text and number is None:
                     errors[key] = "invalid_number"
-                settings[key] = number if text else ""
+                settings[key] = number or ""
             if not errors:
                 subscribers[self._number] = settings
                 return self._async_save({CONF_SUBSCRIBERS: subscribers})

@@ -39,6 +39,12 @@ def normalize_number(number: str) -> str:
     return number
 
 
+def parse_number(text: str) -> str | None:
+    """Return ``text`` as E.164 when it is a number in international format (any spelling)."""
+    number = normalize_number(text.strip())
+    return number if _E164.match(number) else None
+
+
 def parse_phonebook(text: str) -> dict[str, str]:
     """Parse ``number = name`` lines (blank lines skipped) into E.164 -> name.
 
@@ -52,10 +58,11 @@ def parse_phonebook(text: str) -> dict[str, str]:
         if not line:
             continue
         number, sep, name = line.partition("=")
-        number = normalize_number(number)
+        parsed = parse_number(number)
         name = name.strip()
-        if not sep or not name or not _E164.match(number):
+        if not sep or not name or parsed is None:
             raise PhonebookError(line)
+        number = parsed
         if number in lines:
             raise DuplicateNumberError(lines[number], line)
         lines[number] = line

@@ -30,7 +30,7 @@ from .client import (
 from .client.errors import TokenRequestError
 from .client.event_types import SCOPE_SMS_SEND
 from .const import CONF_PHONEBOOK, CONF_SMS_RECIPIENT, CONF_SUBSCRIBERS, DOMAIN
-from .phonebook import normalize_number
+from .phonebook import normalize_number, parse_number
 
 if TYPE_CHECKING:
     from .coordinator import WgtwoCoordinator
@@ -60,15 +60,8 @@ SEND_SMS_SCHEMA: Final = cv.make_entity_service_schema(
     {vol.Required(ATTR_TO): _recipient, vol.Required(ATTR_MESSAGE): cv.string}
 )
 
-_E164: Final = re.compile(r"^\+[1-9]\d{5,14}$")
 # What a number looks like once spaces, dashes and the like are gone: a name has letters.
 _NUMBER_LIKE: Final = re.compile(r"^\+?\d+$")
-
-
-def parse_number(text: str) -> str | None:
-    """Return ``text`` as E.164 when it is a number in international format (any spelling)."""
-    number = normalize_number(text.strip())
-    return number if _E164.match(number) else None
 
 
 def resolve_recipient(entry: WgtwoConfigEntry, to: str) -> str:
