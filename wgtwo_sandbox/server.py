@@ -74,8 +74,11 @@ class SandboxServer:
         granted_scopes: Iterable[str] | None = None,
         durable_expiry_seconds: float = 3600.0,
         stall_relay: bool = True,
+        server_credentials: grpc.ServerCredentials | None = None,
     ) -> None:
         self._grpc_port = grpc_port
+        # TLS on the gRPC port when given (the relay passes the encrypted bytes through).
+        self.server_credentials = server_credentials
         self._http_port = http_port
         self.broker = Broker(
             history_seconds=history_seconds, durable_expiry_seconds=durable_expiry_seconds
@@ -154,10 +157,15 @@ class SandboxServer:
             ),
             server,
         )
-        if self.stall_relay:
-            internal_port = server.add_insecure_port("127.0.0.1:0")
+        port = self._grpc_port if not self.stall_relay else 0
+        if self.server_credentials is None:
+            bound = server.add_insecure_port(f"127.0.0.1:{port}")
         else:
-            self._bound_grpc = server.add_insecure_port(f"127.0.0.1:{self._grpc_port}")
+            bound = server.add_secure_port(f"127.0.0.1:{port}", self.server_credentials)
+        if self.stall_relay:
+            internal_port = bound
+        else:
+            self._bound_grpc = bound
         await server.start()
         self._grpc = server
         if self.stall_relay:
