@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wgtwo.client import TokenAuditEvent, TokenOperation
 from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
@@ -117,13 +126,17 @@ async def test_pending_missed_call_dropped_with_device_or_unload(
     hass: HomeAssistant,
     auth_sandbox: SandboxServer,
     config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    hass_ws_client: WebSocketGenerator,
 ) -> None:
     """A missed-call decision still pending when the device or entry goes away is dropped."""
     change_settings(hass, missed_call_settle=30.0)
     entry = config_entry
     await async_setup_entry_and_connect(hass, entry)
-    coordinator = coordinator_of(entry)
     fired = async_capture_events(hass, EVENT_WGTWO)
+    missed: Callable[[], list[str]] = lambda: [  # noqa: E731
+        e.data["call_id"] for e in fired if e.data["type"] == "call_missed"
+    ]
     incoming: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
     await publish_and_wait(
         hass, auth_sandbox, entry, call("c1", ["CALL_RINGING", "CALL_ENDED"], **incoming)
@@ -132,14 +145,41 @@ async def test_pending_missed_call_dropped_with_device_or_unload(
         (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
     )
     assert device is not None
-    assert coordinator.async_forget_device(device)
+    # The user removes the subscriber's device.
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": entry.entry_id,
+            "device_id": device.id,
+        }
+    )
+    assert (await client.receive_json())["success"]
+    # The device comes back with its next call, unanswered as well.
     await publish_and_wait(
         hass, auth_sandbox, entry, call("c2", ["CALL_RINGING", "CALL_ENDED"], start=5, **incoming)
     )
-    # Unloading cancels the pending timer (the test's cleanup check fails otherwise).
+    assert missed() == []
+
+    # Both settle times are over: the new call is missed, the forgotten device's is not.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
+    await hass.async_block_till_done()
+    assert missed() == ["c2"]
+    missed_calls = hass.states.get(entity_id(hass, entry, "sensor", ALICE, "missed_calls"))
+    assert missed_calls is not None
+    assert missed_calls.state == "1"
+
+    # Pending when the entry unloads: dropped as well.
+    await publish_and_wait(
+        hass, auth_sandbox, entry, call("c3", ["CALL_RINGING", "CALL_ENDED"], start=10, **incoming)
+    )
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    assert "call_missed" not in [e.data["type"] for e in fired]
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
+    await hass.async_block_till_done()
+    assert missed() == ["c2"]
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
 
 
 async def test_phone_numbers_and_text_never_logged(
