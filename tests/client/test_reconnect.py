@@ -52,8 +52,10 @@ async def test_transient_end_reconnects_and_loses_nothing(
         await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 2, message="back")
         await publish_voice(sandbox, 1)
         await recorder.wait_events(5)
-        await asyncio.sleep(0.05)
-    assert recorder.sequences == [1, 2, 3, 4, 5]
+        # A last event: once it is handled, any duplicate sent before it would have been too.
+        await publish_voice(sandbox, 1, call_prefix="last")
+        await recorder.wait_events(6)
+    assert recorder.sequences == [1, 2, 3, 4, 5, 6]
     disconnected = next(s for s in recorder.states if s.state is ConnectionState.DISCONNECTED)
     assert disconnected.retry_in is not None
     assert disconnected.retry_in <= 0.05
@@ -67,7 +69,7 @@ async def test_invalid_argument_stops_with_an_error(sandbox: SandboxServer) -> N
     async with running(sandbox, fast_config(), recorder) as (_sub, task):
         sandbox.end_streams(grpc.StatusCode.INVALID_ARGUMENT, "bad request")
         with pytest.raises(WgtwoError, match="INVALID_ARGUMENT"):
-            await asyncio.wait_for(task, 2)
+            await asyncio.wait_for(task, 30)
     assert recorder.states[-1].state is ConnectionState.FAILED
 
 
@@ -76,42 +78,43 @@ async def test_a_stream_ended_again_and_again_is_resumed_at_once(
 ) -> None:
     """Only attempts that fail grow the backoff: each accepted stream starts it over."""
     recorder = Recorder()
-    backoff = Backoff(0.3, 5.0, rand=lambda: 1.0)
-    gaps = []
+    # Grown once, the delay would be 60 s: far beyond the wait below.
+    backoff = Backoff(0.3, 60.0, multiplier=200.0, rand=lambda: 1.0)
     async with running(sandbox, fast_config(), recorder, backoff=backoff):
         for connections in (2, 3, 4):
             sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)  # right after the last fault
-            ended = time.monotonic()
-            await wait_for(lambda n=connections: recorder.count(ConnectionState.CONNECTED) == n)  # type: ignore[misc]
-            gaps.append(time.monotonic() - ended)
+            await wait_for(
+                lambda n=connections: recorder.count(ConnectionState.CONNECTED) == n,  # type: ignore[misc]
+                timeout=30,
+                message=f"connection {connections}",
+            )
     delays = [s.retry_in for s in recorder.states if s.state is ConnectionState.DISCONNECTED]
     assert delays == [0.3, 0.3, 0.3]
-    assert max(gaps) < 0.3 + 0.5
 
 
-async def test_a_server_back_after_an_outage_is_used_within_a_second(
+async def test_a_server_back_after_an_outage_is_used_long_before_the_backoff_ends(
     make_sandbox: MakeSandbox,
 ) -> None:
     """However long the backoff has grown, a probe notices the server coming back."""
     server = await make_sandbox(grpc_port=free_port())
     recorder = Recorder()
-    backoff = Backoff(0.1, 10.0, multiplier=8.0, rand=lambda: 1.0)
-    config = fast_config(backoff_max=10.0)
+    # The second delay is 100 s; the event must come well within it.
+    backoff = Backoff(0.1, 100.0, multiplier=1000.0, rand=lambda: 1.0)
+    config = fast_config(backoff_max=100.0)
     async with running(server, config, recorder, backoff=backoff) as (sub, _):
         await publish_voice(server, 1)
         await recorder.wait_events(1)
         await server.stop()
-        await wait_for(lambda: (sub.status.retry_in or 0.0) >= 5.0, message="backoff grown")
+        await wait_for(lambda: (sub.status.retry_in or 0.0) >= 100.0, message="backoff grown")
         await server.start()
-        back = time.monotonic()
         await publish_voice(server, 1, call_prefix="after")
-        await recorder.wait_events(2, timeout=3)
-        first_event_after = time.monotonic() - back
+        await recorder.wait_events(2, timeout=30)
         server.end_streams(grpc.StatusCode.UNAVAILABLE)
-        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 3, message="again")
+        await wait_for(
+            lambda: recorder.count(ConnectionState.CONNECTED) == 3, timeout=30, message="again"
+        )
     delays = [s.retry_in for s in recorder.states if s.state is ConnectionState.DISCONNECTED]
-    assert delays[:4] == [0.1, 0.8, 6.4, 0.1]  # the stream that got through reset it
-    assert first_event_after < 1.0
+    assert delays[:3] == [0.1, 100.0, 0.1]  # the stream that got through reset it
     assert recorder.sequences == [1, 2]
 
 
@@ -202,10 +205,11 @@ async def test_durable_subscription_resumes_without_loss_or_duplicates(
         await second.wait_events(4)
         await publish_voice(sandbox, 1)
         await second.wait_events(5)
-        await asyncio.sleep(0.1)
+        await publish_voice(sandbox, 1, call_prefix="last")  # handled last: nothing else came
+        await second.wait_events(6)
     assert first.sequences == [1, 2, 3, 4, 5]
     assert second.sequences[:4] == missed
-    assert second.sequences == [6, 7, 8, 9, 10]
+    assert second.sequences == [6, 7, 8, 9, 10, 11]
 
 
 async def test_durable_resume_redelivers_events_left_unhandled(sandbox: SandboxServer) -> None:
@@ -224,9 +228,10 @@ async def test_durable_resume_redelivers_events_left_unhandled(sandbox: SandboxS
     second = Recorder()
     async with running(sandbox, config, second):
         await second.wait_events(2)
-        await asyncio.sleep(0.1)
+        await publish_voice(sandbox, 1, call_prefix="last")  # handled last: nothing else came
+        await second.wait_events(3)
     assert first.sequences == [1, 2]
-    assert second.sequences == [3, 4]
+    assert second.sequences == [3, 4, 5]
 
 
 async def test_queue_members_share_the_events(sandbox: SandboxServer) -> None:
@@ -235,7 +240,14 @@ async def test_queue_members_share_the_events(sandbox: SandboxServer) -> None:
     async with running(sandbox, config, one), running(sandbox, config, two):
         sequences = await publish_voice(sandbox, 40)
         await wait_for(lambda: len(one.events) + len(two.events) == 40, message="40 events")
-        await asyncio.sleep(0.1)
+        # Last events until each member handled one: each has then handled all it was sent.
+        first_last = sequences[-1] + 1
+        while not all(any(s >= first_last for s in r.sequences) for r in (one, two)):
+            assert len(sequences) < 80, "a member gets no more events"
+            sequences.extend(await publish_voice(sandbox, 1, call_prefix=f"last-{len(sequences)}"))
+            await wait_for(
+                lambda: len(one.events) + len(two.events) == len(sequences), message="last"
+            )
     assert one.sequences
     assert two.sequences
     assert set(one.sequences).isdisjoint(two.sequences)
@@ -301,10 +313,11 @@ async def test_killed_and_restarted_server_resumes_with_nothing_lost(
             "--state", str(state), grpc_port=server.grpc_port, http_port=server.http_port
         )
         second = await post(3, "after")
-        await recorder.wait_events(6, timeout=10)
-        await asyncio.sleep(0.2)
-    assert recorder.sequences == first + second
-    assert [e.sequence for e in recorder.events] == [1, 2, 3, 4, 5, 6]
+        await recorder.wait_events(6, timeout=30)
+        last = await post(1, "last")  # handled last: nothing else came
+        await recorder.wait_events(7, timeout=30)
+    assert recorder.sequences == first + second + last
+    assert [e.sequence for e in recorder.events] == [1, 2, 3, 4, 5, 6, 7]
 
 
 async def test_two_types_reconnect_keeps_both(make_sandbox: MakeSandbox) -> None:
@@ -332,7 +345,9 @@ async def test_plain_subscription_resumes_at_the_first_unhandled_event(
         await wait_for(lambda: sub.stats.acked == 2 and sub.stats.handler_failures == 1)
         sandbox.end_streams(grpc.StatusCode.UNAVAILABLE)  # #2 would come back in 30 s only
         await recorder.wait_events(3)
-        await asyncio.sleep(0.05)
-    assert recorder.sequences == [1, 3, 2]
-    assert recorder.calls == {1: 1, 2: 2, 3: 1}
+        # The resume sends #3 again before #4: once #4 is handled, #3 was dropped.
+        await publish_voice(sandbox, 1, call_prefix="last")
+        await recorder.wait_events(4)
+    assert recorder.sequences == [1, 3, 2, 4]
+    assert recorder.calls == {1: 1, 2: 2, 3: 1, 4: 1}
     assert sub.stats.duplicates_dropped == 1  # #3 came again with the resume and was dropped
