@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -358,29 +357,27 @@ async def test_an_unreachable_server_is_retried_until_it_is_up(
         assert not task.done()
 
 
-async def test_a_server_back_after_an_outage_is_used_within_a_second(
+async def test_a_server_back_after_an_outage_is_used_long_before_the_backoff_ends(
     make_sandbox: MakeSandbox,
 ) -> None:
     """However long the backoff has grown, the probe notices the server coming back."""
     port = free_port()
-    config = LookupConfig(max_age=1800.0, backoff_initial=2.0, backoff_max=30.0)
+    # The first delay is 100 to 200 s; the stream must be back well within it.
+    config = LookupConfig(max_age=1800.0, backoff_initial=200.0, backoff_max=200.0)
     endpoint = Endpoint("127.0.0.1", port, plaintext=True)
     async with responding(endpoint, Book(), config=config, connected=False) as (responder, _):
         await wait_for(
-            lambda: (responder.status.retry_in or 0.0) >= 2.0, message="waiting out a backoff"
+            lambda: (responder.status.retry_in or 0.0) >= 100.0, message="waiting out a backoff"
         )
-        back = time.monotonic()
         server = await make_sandbox(grpc_port=port, stall_relay=False)
-        await wait_for(lambda: bool(server.lookups.streams), timeout=3)
-        took = time.monotonic() - back
+        await wait_for(lambda: bool(server.lookups.streams), timeout=30)
         assert (await server.lookups.ask(CALLER)).name == "Carol"
-    assert took < 1.5  # the backoff alone would have kept it away for 2 s or more
 
 
 async def test_stop_before_and_during_run(sandbox: SandboxServer) -> None:
     responder = NumberLookupResponder(endpoint_of(sandbox), Book(), config=FAST)
     await responder.stop()
-    await asyncio.wait_for(responder.run(), 1)  # stopped first: returns at once
+    await asyncio.wait_for(responder.run(), 30)  # stopped first: returns without connecting
     assert not sandbox.lookups.streams
 
     async with responding(sandbox, Book()) as (responder, _):
