@@ -17,7 +17,7 @@ from custom_components.wgtwo.client import TokenProvider
 from custom_components.wgtwo.client.auth import bearer_metadata
 from custom_components.wgtwo.client.proto.wgtwo.lookup.v0 import lookup_pb2, lookup_pb2_grpc
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
-from wgtwo_sandbox import SandboxServer
+from wgtwo_sandbox import SandboxServer, lookup_service
 from wgtwo_sandbox.lookup_service import NoAnswerError
 from wgtwo_sandbox.scopes import LOOKUP, LOOKUP_DETAILED
 
@@ -182,10 +182,9 @@ async def test_no_stream_or_no_answer(sandbox: SandboxServer, product: Callable[
     with pytest.raises(NoAnswerError, match="no lookup stream"):
         await sandbox.lookups.ask(CALLER)
     await product(sandbox, lambda request: None)
-    started = time.monotonic()
     with pytest.raises(NoAnswerError, match="in time"):
-        await sandbox.lookups.ask(CALLER, timeout=0.2)
-    assert time.monotonic() - started < 1.0
+        async with asyncio.timeout(30):  # the product never answers: only ask's timeout ends it
+            await sandbox.lookups.ask(CALLER, timeout=0.2)
     assert sandbox.stats["lookup"]["timeouts"] == 1
 
 
@@ -246,11 +245,12 @@ async def test_control_endpoint_times_out_after_two_seconds(
     await product(sandbox, lambda request: None)
     started = time.monotonic()
     async with (
+        asyncio.timeout(30),
         aiohttp.ClientSession() as session,
         session.post(f"{sandbox.http_url}/control/lookup", json={"number": CALLER}) as response,
     ):
         assert response.status == 504
-    assert 1.9 < time.monotonic() - started < 3.0
+    assert time.monotonic() - started >= 1.9  # a lower bound: a busy machine only adds to it
 
 
 def voice(kind: str, call_id: str, **fields: Any) -> dict[str, Any]:
@@ -330,25 +330,38 @@ async def test_a_failed_lookup_is_logged(
 
 
 async def test_a_slow_product_does_not_hold_up_events(
-    sandbox: SandboxServer, product: Callable[..., Any], connect: Callable[..., Client]
+    sandbox: SandboxServer,
+    product: Callable[..., Any],
+    connect: Callable[..., Client],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The call's events go out at once while its lookup waits for an answer."""
+    # The product never answers: the lookup waits a minute, the event must not.
+    monkeypatch.setattr(lookup_service, "CALL_ASK_TIMEOUT", 60.0)
     events = await connect(sandbox).subscribe()
     await product(sandbox, lambda request: None)
-    started = time.monotonic()
     await sandbox.publish([voice("CALL_RINGING", "c1")])
 
-    received = await read(events)
+    received = await read(events, within=30)
 
     assert received.event.voice_event.call_id == "c1"
-    assert time.monotonic() - started < 0.5
-    assert sandbox.stats["lookup"]["asked"] == 1
+    lookup = sandbox.stats["lookup"]
+    assert (lookup["asked"], lookup["answered"], lookup["timeouts"]) == (1, 0, 0)
 
 
-async def test_calls_without_a_stream_ask_nothing(sandbox: SandboxServer) -> None:
+async def test_calls_without_a_stream_ask_nothing(
+    sandbox: SandboxServer, product: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="wgtwo_sandbox.lookup")
     await sandbox.publish([voice("CALL_RINGING", "c1")])
-    await asyncio.sleep(0.05)
-    assert sandbox.stats["lookup"]["asked"] == 0
+    # A call once a product is there: its announcement comes after anything c1 did.
+    await product(sandbox, named("Carol"))
+    await sandbox.publish([voice("CALL_RINGING", "c2")])
+    await eventually(lambda: "would show" in caplog.text)
+    assert sandbox.stats["lookup"]["asked"] == 1
+    assert [r.getMessage() for r in caplog.records if "would show" in r.getMessage()] == [
+        'subscriber #1 would show "Carol"'
+    ]
 
 
 async def test_pending_call_lookups_end_with_the_server(
