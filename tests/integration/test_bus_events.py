@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_WGTWO
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
@@ -215,7 +220,8 @@ async def test_missed_call_after_unanswered_end(
             *call("c2", ["CALL_INITIATED", "CALL_ENDED", "CALL_ANSWERED"], start=10, **incoming),
         ],
     )
-    await asyncio.sleep(0.2)
+    # The settle time is over: c1's decision runs.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
     await hass.async_block_till_done()
     types = [(e.data["type"], e.data["call_id"]) for e in fired]
     # c1 ended unanswered: missed right after ended. c2's late ANSWERED cancels it.
@@ -296,9 +302,20 @@ async def test_redelivered_events_fire_once(
         owner=ALICE, from_number=BOB, to_number=ALICE, direction="TO_SUBSCRIBER", sms_id="sms-9"
     )
     seqs = await publish_and_wait(hass, auth_sandbox, entry, [received, again], expect=1)
-    await asyncio.sleep(0.05)
-    await hass.async_block_till_done()
-    assert [e.data["type"] for e in fired] == ["sms_received"]
+    # Another SMS after them: once it is on the bus, the redelivery was handled (dropped).
+    other = sms(
+        owner=ALICE,
+        from_number=BOB,
+        to_number=ALICE,
+        direction="TO_SUBSCRIBER",
+        uuid="uuid-2",
+        sms_id="sms-2",
+    )
+    await publish_and_wait(hass, auth_sandbox, entry, [other])
+    assert [(e.data["type"], e.data["sms_id"]) for e in fired] == [
+        ("sms_received", "sms-1"),
+        ("sms_received", "sms-2"),
+    ]
     assert seqs[1] > seqs[0]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -196,8 +195,8 @@ async def test_out_of_order_call_events(
 
 
 async def _settle(hass: HomeAssistant) -> None:
-    """Let pending missed-call decisions run."""
-    await asyncio.sleep(0.15)
+    """Run the pending missed-call decisions: their settle time is over."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
     await hass.async_block_till_done()
 
 

@@ -6,6 +6,7 @@ previous run by putting a snapshot into ``hass_storage`` before setting the entr
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, STATE_OFF, STAT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wgtwo.const import DOMAIN
@@ -242,7 +244,7 @@ async def test_changes_are_saved_soon_without_an_unload(
     hass_storage: dict[str, Any],
 ) -> None:
     """A crash loses at most the last moments: saves are debounced, not left to unload."""
-    change_settings(hass, save_delay=0.2)
+    change_settings(hass, save_delay=10.0)
     entry = config_entry
     await async_setup_entry_and_connect(hass, entry)
     missed = call(
@@ -250,7 +252,9 @@ async def test_changes_are_saved_soon_without_an_unload(
     )
     await publish_and_wait(hass, auth_sandbox, entry, missed)
     assert store_key(entry) not in hass_storage
-    await wait_for(lambda: store_key(entry) in hass_storage)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
+    await hass.async_block_till_done()
+    await wait_for(lambda: store_key(entry) in hass_storage, within=30)
     saved = hass_storage[store_key(entry)]["data"]["subscribers"][ALICE]
     assert saved["missed_calls"] == 1
     assert saved["last_caller"]["number"] == BOB
