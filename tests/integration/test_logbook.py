@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,7 +15,7 @@ from homeassistant.helpers import device_registry as dr, translation
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import load_json_object
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -168,7 +167,9 @@ async def test_every_type_is_a_sentence(
     await publish_and_wait(
         hass, auth_sandbox, entry, call("c5", ["CALL_RINGING", "CALL_ENDED"], **INCOMING)
     )
-    await asyncio.sleep(0.2)  # the missed-call settle time
+    # The settle time is over: the missed call is decided.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
+    await hass.async_block_till_done()
     entries = await logbook_entries()
     assert messages(entries) == [
         "Incoming call from Bob",

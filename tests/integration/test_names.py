@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from itertools import count
 from typing import Any
 
 import pytest
 from homeassistant.core import Event, HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.wgtwo.client import (
     AddressType,
@@ -198,7 +202,8 @@ async def test_answer_delivered_after_the_end(
         call_event(VoiceEventKind.CALL_ENDED, 90),
         call_event(VoiceEventKind.CALL_ANSWERED, 3),
     )
-    await asyncio.sleep(0.2)  # longer than the missed-call settle time
+    # The settle time is over: the decision runs (and finds the call answered).
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
     await hass.async_block_till_done()
     assert [e.data["type"] for e in fired] == ["call_ringing", "call_ended", "call_answered"]
     [ended] = of_type(fired, "call_ended")
