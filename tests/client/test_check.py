@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -48,11 +47,11 @@ def provider_for(
 async def test_valid_settings_pass_quickly(
     auth_sandbox: SandboxServer, session: aiohttp.ClientSession
 ) -> None:
-    started = time.monotonic()
-    await async_check_subscription(
-        endpoint_of(auth_sandbox), TYPES, provider_for(auth_sandbox, session), timeout=5
-    )
-    assert time.monotonic() - started < 2
+    # Accepted: the check returns then, not when its minute is up.
+    async with asyncio.timeout(30):
+        await async_check_subscription(
+            endpoint_of(auth_sandbox), TYPES, provider_for(auth_sandbox, session), timeout=60
+        )
     assert auth_sandbox.stats["streams_opened"] == 1
     await wait_for(lambda: auth_sandbox.stats["open_streams"] == 0, message="stream closed")
 
@@ -111,12 +110,12 @@ async def test_no_token_for_a_server_that_wants_one(auth_sandbox: SandboxServer)
 
 
 async def test_unreachable_host_fails_at_once() -> None:
-    started = time.monotonic()
+    # The first failed attempt ends the check, long before its minute is up.
     with pytest.raises(CannotConnectError, match="connection failed"):
-        await async_check_subscription(
-            Endpoint("127.0.0.1", 9, plaintext=True), TYPES, None, timeout=5
-        )
-    assert time.monotonic() - started < 2
+        async with asyncio.timeout(30):
+            await async_check_subscription(
+                Endpoint("127.0.0.1", 9, plaintext=True), TYPES, None, timeout=60
+            )
 
 
 async def test_stalled_server_is_cannot_connect(sandbox: SandboxServer) -> None:

