@@ -13,6 +13,7 @@ from custom_components.wgtwo.client import (
     Endpoint,
     EventType,
     async_check_subscription,
+    subscription,
 )
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
 
@@ -20,11 +21,18 @@ from .helpers import Recorder, fast_config, running, wait_for
 
 
 @pytest.fixture
-async def silent_server() -> AsyncIterator[Endpoint]:
+def subscribed() -> asyncio.Event:
+    """Set once the silent server received a Subscribe."""
+    return asyncio.Event()
+
+
+@pytest.fixture
+async def silent_server(subscribed: asyncio.Event) -> AsyncIterator[Endpoint]:
     """EventsService whose Subscribe stays open without headers or events."""
     release = asyncio.Event()
 
     async def subscribe(_request: object, _context: object) -> None:
+        subscribed.set()
         await release.wait()  # no context.write(): no headers either
 
     handler = grpc.method_handlers_generic_handler(
@@ -48,12 +56,16 @@ async def silent_server() -> AsyncIterator[Endpoint]:
         await server.stop(grace=None)
 
 
-async def test_open_stream_without_headers_counts_as_connected(silent_server: Endpoint) -> None:
+async def test_open_stream_without_headers_counts_as_connected(
+    silent_server: Endpoint, subscribed: asyncio.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Silent for 3 s (1 s in use): the check below has time to look before it counts.
+    monkeypatch.setattr(subscription, "_SILENT_ACCEPT_AFTER", 3.0)
     recorder = Recorder()
     async with running(silent_server, fast_config(), recorder, connected=False) as (sub, _):
-        await asyncio.sleep(0.5)
-        assert recorder.count(ConnectionState.CONNECTED) == 0
-        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 1, 3)
+        await asyncio.wait_for(subscribed.wait(), 30)
+        assert recorder.count(ConnectionState.CONNECTED) == 0  # open, not yet counted
+        await wait_for(lambda: recorder.count(ConnectionState.CONNECTED) == 1, 30)
         assert sub.stats.received == 0
 
 
