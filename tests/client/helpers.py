@@ -44,7 +44,7 @@ def fast_config(*types: EventType, **kwargs: Any) -> SubscriptionConfig:
 
 async def wait_for(
     condition: Callable[[], object],
-    timeout: float = 5.0,  # noqa: ASYNC109
+    timeout: float = 30.0,  # noqa: ASYNC109
     message: str = "condition",
 ) -> None:
     """Poll ``condition`` until it is truthy."""
@@ -92,7 +92,7 @@ class Recorder:
         """How often a state was reported."""
         return sum(1 for s in self.states if s.state is state)
 
-    async def wait_events(self, count: int, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_events(self, count: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until ``count`` events were handled."""
         await wait_for(lambda: len(self.events) >= count, timeout, f"{count} events")
 

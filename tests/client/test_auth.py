@@ -346,7 +346,7 @@ async def test_tokens_that_keep_being_rejected_stop_the_loop(
         task,
     ):
         with pytest.raises(AuthenticationError, match="freshly issued"):
-            await asyncio.wait_for(task, 2)
+            await asyncio.wait_for(task, 30)
     assert provider.requests == 2
     assert recorder.count(ConnectionState.DISCONNECTED) == 0
 
@@ -357,7 +357,7 @@ async def test_no_token_for_a_server_that_wants_one_is_an_auth_error(
     recorder = Recorder()
     async with running(auth_sandbox, fast_config(), recorder, connected=False) as (_sub, task):
         with pytest.raises(AuthenticationError, match="requires authentication"):
-            await asyncio.wait_for(task, 2)
+            await asyncio.wait_for(task, 30)
 
 
 async def test_missing_scope_at_the_token_endpoint_stops_the_loop(
@@ -375,7 +375,7 @@ async def test_missing_scope_at_the_token_endpoint_stops_the_loop(
         server, fast_config(*types), recorder, token_provider=provider, connected=False
     ) as (_sub, task):
         with pytest.raises(MissingScopeError) as info:
-            await asyncio.wait_for(task, 2)
+            await asyncio.wait_for(task, 30)
     assert info.value.missing_scopes == {"events.sms.subscribe"}
     assert provider.requests == 1
     assert server.stats["streams_opened"] == 0
@@ -392,7 +392,7 @@ async def test_permission_denied_names_the_event_types_lacking_a_grant(
         auth_sandbox, fast_config(*types), recorder, token_provider=provider, connected=False
     ) as (_sub, task):
         with pytest.raises(MissingScopeError) as info:
-            await asyncio.wait_for(task, 2)
+            await asyncio.wait_for(task, 30)
     assert info.value.missing_scopes == {"events.sms.subscribe"}
     assert info.value.event_types == {EventType.SMS_EVENT}
     assert "SMS_EVENT" in str(info.value)

@@ -151,7 +151,7 @@ def config_entry(
 
 
 async def wait_for(
-    condition: Callable[[], bool], within: float = 5.0, interval: float = 0.01
+    condition: Callable[[], bool], within: float = 30.0, interval: float = 0.01
 ) -> None:
     """Poll ``condition`` until it holds; fail the test after ``within`` seconds."""
     deadline = time.monotonic() + within
@@ -167,7 +167,7 @@ def hub_of(entry: MockConfigEntry) -> WgtwoHub:
     return typed.runtime_data.hub
 
 
-async def wait_connected(hass: HomeAssistant, entry: MockConfigEntry, within: float = 5.0) -> None:
+async def wait_connected(hass: HomeAssistant, entry: MockConfigEntry, within: float = 30.0) -> None:
     """Wait until the entry's event stream is connected."""
     await wait_for(lambda: hub_of(entry).connected, within)
     await hass.async_block_till_done()
@@ -220,7 +220,7 @@ async def publish_and_wait(
     events: Iterable[Any],
     *,
     expect: int | None = None,
-    within: float = 5.0,
+    within: float = 30.0,
 ) -> list[int]:
     """Publish events and wait until the integration has handled them.
 

@@ -93,7 +93,7 @@ class Client:
         call = self.stub.Subscribe(events_pb2.SubscribeEventsRequest(**request), metadata=metadata)
         stream = Stream(call)
         self.streams.append(stream)
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(30):
             await call.initial_metadata()
         return stream
 
@@ -109,13 +109,13 @@ class Client:
         await self.channel.close()
 
 
-async def next_item(stream: Stream, within: float = 3.0) -> Item:
+async def next_item(stream: Stream, within: float = 30.0) -> Item:
     """Return the next message, error or end of stream (None)."""
     async with asyncio.timeout(within):
         return await stream.queue.get()
 
 
-async def read(stream: Stream, within: float = 3.0) -> events_pb2.SubscribeEventsResponse:
+async def read(stream: Stream, within: float = 30.0) -> events_pb2.SubscribeEventsResponse:
     """Read one message (raising the stream's error if it failed)."""
     item = await next_item(stream, within)
     if isinstance(item, BaseException):
@@ -125,7 +125,7 @@ async def read(stream: Stream, within: float = 3.0) -> events_pb2.SubscribeEvent
 
 
 async def read_n(
-    stream: Stream, count: int, within: float = 5.0
+    stream: Stream, count: int, within: float = 30.0
 ) -> list[events_pb2.SubscribeEventsResponse]:
     """Read ``count`` messages."""
     return [await read(stream, within) for _ in range(count)]
@@ -140,7 +140,7 @@ async def nothing_arrives(stream: Stream, wait: float = 0.3) -> bool:
     return False
 
 
-async def eventually(predicate: Callable[[], bool], within: float = 3.0) -> None:
+async def eventually(predicate: Callable[[], bool], within: float = 30.0) -> None:
     """Poll until the predicate holds."""
     async with asyncio.timeout(within):
         while not predicate():  # noqa: ASYNC110 - polling state owned elsewhere

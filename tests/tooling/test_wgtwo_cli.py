@@ -411,7 +411,7 @@ async def test_listen_subcommand(auth_sandbox: SandboxServer) -> None:
     )
     await wait_for(lambda: "connected" in err.getvalue(), message="connected")
     [sequence] = await publish_voice(auth_sandbox, 1)
-    assert await asyncio.wait_for(task, 5) == wgtwo.EXIT_OK
+    assert await asyncio.wait_for(task, 30) == wgtwo.EXIT_OK
     [line] = [json.loads(text) for text in out.getvalue().splitlines()]
     assert line["event"]["metadata"]["sequence"] == str(sequence)
     assert err.getvalue().startswith(f"wgtwo listen: connected to {auth_sandbox.grpc_target}")
@@ -427,7 +427,7 @@ async def test_ctrl_c_ends_listen_cleanly(sandbox: SandboxServer) -> None:
     task = asyncio.create_task(wgtwo.async_main(argv, stdout=out, stderr=err))
     await wait_for(lambda: "connected" in err.getvalue(), message="connected")
     os.kill(os.getpid(), signal.SIGINT)
-    assert await asyncio.wait_for(task, 5) == wgtwo.EXIT_OK
+    assert await asyncio.wait_for(task, 30) == wgtwo.EXIT_OK
     assert "error" not in err.getvalue()
 
 
