@@ -81,7 +81,6 @@ from .const import (
     EVENT_TYPE_CHOICES,
     MIN_NAME_MAX_AGE,
 )
-from .data import WgtwoConfigEntry
 from .phonebook import (
     DuplicateNumberError,
     PhonebookError,
@@ -89,6 +88,7 @@ from .phonebook import (
     parse_number,
     parse_phonebook,
 )
+from .runtime import WgtwoConfigEntry
 from .settings import (
     create_token_provider,
     endpoint_from_data,

@@ -10,9 +10,9 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
+from custom_components.wgtwo.capabilities.voicemail import subscriber_key
 from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_WGTWO
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
-from custom_components.wgtwo.voicemail import subscriber_key
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import (
@@ -367,16 +367,16 @@ async def test_event_whose_handling_failed_is_handled_on_redelivery(
 ) -> None:
     entry = setup_integration
     fired = async_capture_events(hass, EVENT_WGTWO)
-    fire = WgtwoCoordinator._fire
+    fire = WgtwoCoordinator.fire
     attempts: list[str] = []
 
-    def fail_first(self: WgtwoCoordinator, *args: Any) -> None:
-        attempts.append(args[1])
+    def fail_first(self: WgtwoCoordinator, data: dict[str, Any]) -> None:
+        attempts.append(data["type"])
         if len(attempts) == 1:
             raise RuntimeError("the first attempt fails")
-        fire(self, *args)
+        fire(self, data)
 
-    monkeypatch.setattr(WgtwoCoordinator, "_fire", fail_first)
+    monkeypatch.setattr(WgtwoCoordinator, "fire", fail_first)
     received = sms(owner=ALICE, from_number=BOB, to_number=ALICE, direction="TO_SUBSCRIBER")
     await auth_sandbox.publish([received])
     await wait_for(lambda: bool(fired), within=10)

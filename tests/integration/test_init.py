@@ -106,7 +106,7 @@ async def test_not_ready_while_the_server_is_down(
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert entry.reason is not None
-    assert entry.reason.startswith("Cannot reach the wgtwo token endpoint")
+    assert entry.reason.startswith("Events: cannot reach the operator")
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -123,7 +123,7 @@ async def test_not_ready_on_unexpected_token_answer(
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert entry.reason is not None
-    assert entry.reason.startswith("Fetching an access token failed")
+    assert entry.reason.startswith("Events: the token endpoint refused the request (HTTP ")
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -222,7 +222,9 @@ async def test_missing_scope_at_setup_retries_with_issue(
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert entry.reason is not None
-    assert entry.reason.startswith("The OAuth client lacks the scopes events.sms.subscribe")
+    assert entry.reason.startswith(
+        "Events: your OAuth client lacks the scope events.sms.subscribe."
+    )
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"missing_scopes_{entry.entry_id}")
     assert issue is not None
     assert issue.translation_placeholders is not None
@@ -374,7 +376,7 @@ async def test_actions_use_one_scope_each(hass: HomeAssistant, make_sandbox: Mak
     await publish_and_wait(
         hass, server, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
     )
-    actions = coordinator_of(entry).actions
+    actions = coordinator_of(entry).api
 
     fetched = await actions.get_voicemail("vm1")
     assert fetched.from_number == BOB
