@@ -82,6 +82,7 @@ from .const import (
     MIN_NAME_MAX_AGE,
 )
 from .data import WgtwoConfigEntry
+from .migrate import ENTRY_MINOR_VERSION, ENTRY_VERSION, unique_id_as_stored, unique_id_for
 from .phonebook import (
     DuplicateNumberError,
     PhonebookError,
@@ -181,44 +182,6 @@ CALLER_NAMES_SCHEMA: Final = vol.Schema(
 )
 
 
-def unique_id_for(data: Mapping[str, Any]) -> str:
-    """One entry per environment (and server, for a custom one) and client id.
-
-    A custom server is named by :func:`normalize_target`, so every spelling of one host
-    (``LOCALHOST:50051``, ``[::1]:050051``) is one server and its events are not handled
-    twice. A stored host that it refuses keeps the form of :func:`legacy_unique_id_for`.
-    """
-    if data[CONF_ENVIRONMENT] != ENV_CUSTOM:
-        return legacy_unique_id_for(data)
-    try:
-        target = normalize_target(str(data[CONF_HOST]))
-    except InvalidEndpointError:
-        return legacy_unique_id_for(data)
-    return f"{ENV_CUSTOM}:{target}:{data.get(CONF_CLIENT_ID) or ''}"
-
-
-def legacy_unique_id_for(data: Mapping[str, Any]) -> str:
-    """Return the unique id of entries before minor version 2 (the host only lowercased)."""
-    environment = data[CONF_ENVIRONMENT]
-    parts = [environment]
-    if environment == ENV_CUSTOM:
-        parts.append(str(data[CONF_HOST]).strip().lower())
-    parts.append(data.get(CONF_CLIENT_ID) or "")
-    return ":".join(parts)
-
-
-def _unique_id_as_stored(entry: ConfigEntry, client_id: str) -> str:
-    """Return the unique id ``entry`` would have with ``client_id``, in its own id's form.
-
-    An entry the migration left alone (another entry already had its new id) still has
-    the old form; comparing in the new one would wrongly call its own client another.
-    """
-    data = {**entry.data, CONF_CLIENT_ID: client_id}
-    if entry.unique_id == legacy_unique_id_for(entry.data):
-        return legacy_unique_id_for(data)
-    return unique_id_for(data)
-
-
 def title_for(data: Mapping[str, Any]) -> str:
     """Return a readable entry title (no secrets)."""
     environment = data[CONF_ENVIRONMENT]
@@ -300,9 +263,8 @@ def _custom_field_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
 class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
     """Choose an environment, give credentials when needed, check them, save."""
 
-    VERSION = 1
-    # 2: custom servers are named by normalize_target in the unique id (see migrate.py).
-    MINOR_VERSION = 2
+    VERSION = ENTRY_VERSION
+    MINOR_VERSION = ENTRY_MINOR_VERSION
 
     def __init__(self) -> None:
         """Start with the defaults; steps fill these in."""
@@ -496,7 +458,7 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
             return
         client_id = data.get(CONF_CLIENT_ID) or ""
         await self.async_set_unique_id(
-            _unique_id_as_stored(entry, client_id), raise_on_progress=False
+            unique_id_as_stored(entry, client_id), raise_on_progress=False
         )
         self._abort_if_unique_id_mismatch()
 

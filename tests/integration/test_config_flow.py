@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.wgtwo import config_flow
 from custom_components.wgtwo.client import Endpoint, WgtwoError
 from custom_components.wgtwo.client.auth import MAX_CREDENTIAL_LENGTH
-from custom_components.wgtwo.config_flow import title_for, unique_id_for
+from custom_components.wgtwo.config_flow import title_for
 from custom_components.wgtwo.const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
@@ -32,6 +32,7 @@ from custom_components.wgtwo.const import (
     ENV_SANDBOX,
     ENV_US,
 )
+from custom_components.wgtwo.migrate import unique_id_for
 from custom_components.wgtwo.settings import get_settings
 from tests.sandbox_fixtures import MakeSandbox, free_port
 from wgtwo_sandbox import SandboxServer
