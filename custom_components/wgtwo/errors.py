@@ -212,3 +212,28 @@ _KEYS: Final[dict[ErrorKind, str]] = {
     ErrorKind.INVALID_ARGUMENT: "invalid_argument",
     ErrorKind.FAILED: "operator_failed",
 }
+
+
+# The kind -> its error key in a config or options form (``config.error``).
+_FORM_KEYS: Final[dict[ErrorKind, str]] = {
+    ErrorKind.INVALID_ENDPOINT: "invalid_host",
+    ErrorKind.INVALID_AUTH: "invalid_auth",
+    ErrorKind.MISSING_SCOPE: "missing_scopes",
+    ErrorKind.TOKEN_REJECTED: "token_rejected",
+    ErrorKind.CANNOT_CONNECT: "cannot_connect",
+}
+
+
+def form_error(err: WgtwoError) -> tuple[str, dict[str, str]]:
+    """Return the form error key and placeholders a config or options form shows.
+
+    An answer that is none of the known kinds means the server is not the events API
+    (a wrong host or service).
+    """
+    kind = error_kind(err)
+    placeholders: dict[str, str] = {}
+    if isinstance(err, MissingScopeError):
+        placeholders["scopes"] = ", ".join(sorted(err.missing_scopes))
+    elif isinstance(err, TokenRequestError):
+        placeholders["status"] = str(err.status)
+    return _FORM_KEYS.get(kind, "server_refused"), placeholders

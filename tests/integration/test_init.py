@@ -17,7 +17,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wgtwo.client import ActionError, MissingScopeError
-from custom_components.wgtwo.config_flow import unique_id_for
 from custom_components.wgtwo.const import (
     CONF_CLIENT_SECRET,
     CONF_EVENT_TYPES,
@@ -25,6 +24,7 @@ from custom_components.wgtwo.const import (
     DOMAIN,
 )
 from custom_components.wgtwo.hub import StreamState, subscription_name
+from custom_components.wgtwo.migrate import unique_id_for
 from tests.sandbox_fixtures import MakeSandbox, free_port
 from wgtwo_sandbox import SandboxServer
 
