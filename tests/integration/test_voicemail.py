@@ -260,3 +260,41 @@ async def test_a_sync_does_not_bring_back_what_was_marked_heard_meanwhile(
     await sync
     assert unheard(hass, entry).state == STATE_OFF
     assert auth_sandbox.voicemails.voicemails["vm-1"].metadata.played
+
+
+async def test_marking_heard_says_when_the_operator_was_not_told(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    # Like deleting: an operator error reaches the user, translated. The voicemails are
+    # cleared here all the same, and the next sync brings back what the operator still
+    # holds unplayed.
+    entry = setup_integration
+    await leave(hass, auth_sandbox, entry, "vm-1")
+    await auth_sandbox.stop()
+    with pytest.raises(HomeAssistantError) as down:
+        await hass.services.async_call(
+            DOMAIN,
+            "mark_voicemail_heard",
+            {"entity_id": unheard(hass, entry).entity_id},
+            blocking=True,
+        )
+    assert down.value.translation_key == "cannot_connect"
+    assert str(down.value).startswith("Voicemail: cannot reach the operator")
+    assert unheard(hass, entry).state == STATE_OFF
+    assert not auth_sandbox.voicemails.voicemails["vm-1"].metadata.played
+
+
+async def test_marking_heard_a_voicemail_gone_at_the_operator_is_no_error(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await leave(hass, auth_sandbox, entry, "vm-1", "vm-2")
+    auth_sandbox.voicemails.apply_change("vm-1", played=False, deleted=True)
+    await hass.services.async_call(
+        DOMAIN,
+        "mark_voicemail_heard",
+        {"entity_id": unheard(hass, entry).entity_id},
+        blocking=True,
+    )
+    assert unheard(hass, entry).state == STATE_OFF
+    assert auth_sandbox.voicemails.voicemails["vm-2"].metadata.played
