@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
@@ -12,19 +11,15 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
-from .actions import ScopedActions
-from .client import (
-    AuthenticationError,
-    CannotConnectError,
-    InvalidEndpointError,
-    MissingScopeError,
-    WgtwoError,
-)
-from .const import DOMAIN, PLATFORMS
-from .coordinator import WgtwoCoordinator, async_create_scope_issue, service_identifier
-from .data import WgtwoConfigEntry, WgtwoRuntimeData
+from .api import OperatorApi
+from .client import MissingScopeError, WgtwoError
+from .const import DOMAIN, PLATFORMS, service_identifier
+from .coordinator import WgtwoCoordinator
+from .errors import setup_error
 from .hub import WgtwoHub
 from .migrate import async_migrate_entry
+from .repairs import async_create_scope_issue
+from .runtime import WgtwoConfigEntry, WgtwoRuntimeData
 from .services import async_setup_services
 from .settings import endpoint_from_data, get_settings
 from .storage import SnapshotStore
@@ -51,48 +46,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> boo
     settings = get_settings(hass)
     try:
         endpoint = endpoint_from_data(entry.data, settings)
-    except InvalidEndpointError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN, translation_key="invalid_endpoint"
-        ) from err
-    actions = ScopedActions(hass, entry.data, endpoint, settings)
-    coordinator = WgtwoCoordinator(hass, entry, actions, settings)
-    hub = WgtwoHub(
-        hass,
-        entry,
-        settings,
-        endpoint,
-        handler=coordinator.async_handle_event,
-        on_state=coordinator.async_stream_changed,
-    )
-    try:
+        hub = WgtwoHub(hass, entry, settings, endpoint)
         await hub.async_prepare()
-    except AuthenticationError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="invalid_auth"
-        ) from err
-    except MissingScopeError as err:
-        async_create_scope_issue(hass, entry, err.missing_scopes)
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="missing_scopes",
-            translation_placeholders={"scopes": ", ".join(sorted(err.missing_scopes))},
-        ) from err
-    except CannotConnectError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN, translation_key="cannot_connect"
-        ) from err
     except WgtwoError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="token_failed",
-            translation_placeholders={"error": str(err)},
-        ) from err
-
+        if isinstance(err, MissingScopeError):
+            async_create_scope_issue(hass, entry, err.missing_scopes)
+        raise setup_error(hass, err) from err
+    api = OperatorApi(hass, entry.data, endpoint, settings)
+    coordinator = WgtwoCoordinator(hass, entry, api, settings, hub)
     await coordinator.async_setup()
     entry.runtime_data = WgtwoRuntimeData(hub=hub, coordinator=coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    hub.async_start()
+    hub.async_start(
+        coordinator.async_handle_event, coordinator.async_stream_changed, coordinator.caller_name
+    )
     return True
 
 

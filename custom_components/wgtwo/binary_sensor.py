@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.binary_sensor import (
@@ -14,15 +16,60 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import MANUFACTURER, WgtwoCoordinator, service_identifier
-from .data import WgtwoConfigEntry
-from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
-from .subscriber import Aspect
+from .const import MANUFACTURER, service_identifier
+from .coordinator import WgtwoCoordinator
+from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .runtime import WgtwoConfigEntry
+from .subscriber import Aspect, Subscriber
 
 PARALLEL_UPDATES = 0
 
-ROAMING = BinarySensorEntityDescription(key="roaming", translation_key="roaming")
-NEW_VOICEMAIL = BinarySensorEntityDescription(key="new_voicemail", translation_key="new_voicemail")
+
+@dataclass(frozen=True, kw_only=True)
+class WgtwoBinarySensorDescription(BinarySensorEntityDescription, WgtwoEntityDescription):
+    """How a binary sensor reads the subscriber state."""
+
+    is_on_fn: Callable[[Subscriber], bool | None]
+    attrs_fn: Callable[[Subscriber], dict[str, Any]]
+
+
+def _roaming_attrs(sub: Subscriber) -> dict[str, Any]:
+    """Return the home and current country codes."""
+    return {
+        "home_country": sub.home_country,
+        "country_code": sub.country.code if sub.country else None,
+    }
+
+
+def _voicemail_attrs(sub: Subscriber) -> dict[str, Any]:
+    """Return the unheard count and the latest voicemail's caller and id."""
+    latest = sub.latest_voicemail
+    return {
+        "unheard_count": len(sub.voicemails),
+        "last_caller": latest.from_number if latest else None,
+        "voicemail_id": latest.voicemail_id if latest else None,
+    }
+
+
+BINARY_SENSORS: tuple[WgtwoBinarySensorDescription, ...] = (
+    # On while the subscriber is outside the home country (the options' home country, else
+    # the number's country calling code; without either the state is unknown).
+    WgtwoBinarySensorDescription(
+        key="roaming",
+        translation_key="roaming",
+        aspects=Aspect.COUNTRY,
+        is_on_fn=lambda sub: sub.roaming,
+        attrs_fn=_roaming_attrs,
+    ),
+    # On from a new voicemail until the user marks the voicemails heard.
+    WgtwoBinarySensorDescription(
+        key="new_voicemail",
+        translation_key="new_voicemail",
+        aspects=Aspect.VOICEMAIL,
+        is_on_fn=lambda sub: bool(sub.voicemails),
+        attrs_fn=_voicemail_attrs,
+    ),
+)
 CONNECTED = BinarySensorEntityDescription(
     key="connected",
     translation_key="connected",
@@ -42,55 +89,25 @@ async def async_setup_entry(
         entry,
         async_add_entities,
         lambda coordinator, sub: [
-            WgtwoRoamingSensor(coordinator, sub, ROAMING),
-            WgtwoVoicemailSensor(coordinator, sub, NEW_VOICEMAIL),
+            WgtwoBinarySensor(coordinator, sub, description) for description in BINARY_SENSORS
         ],
     )
 
 
-class WgtwoRoamingSensor(WgtwoSubscriberEntity, BinarySensorEntity):
-    """On while the subscriber is outside the home country.
+class WgtwoBinarySensor(WgtwoSubscriberEntity, BinarySensorEntity):
+    """A binary sensor showing part of the subscriber's state."""
 
-    The home country comes from the options, else from the number's country calling code;
-    without either the state is unknown.
-    """
-
-    aspects = Aspect.COUNTRY
+    entity_description: WgtwoBinarySensorDescription
 
     @property
     def is_on(self) -> bool | None:
-        """Return whether the subscriber is roaming."""
-        return self.subscriber.roaming
+        """Return the state."""
+        return self.entity_description.is_on_fn(self.subscriber)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Return the home and current country codes."""
-        country = self.subscriber.country
-        return {
-            "home_country": self.subscriber.home_country,
-            "country_code": country.code if country else None,
-        }
-
-
-class WgtwoVoicemailSensor(WgtwoSubscriberEntity, BinarySensorEntity):
-    """On from a new voicemail until the user marks the voicemails heard."""
-
-    aspects = Aspect.VOICEMAIL
-
-    @property
-    def is_on(self) -> bool:
-        """Return whether there are unheard voicemails."""
-        return bool(self.subscriber.voicemails)
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        """Return the unheard count and the latest voicemail's caller and id."""
-        latest = self.subscriber.latest_voicemail
-        return {
-            "unheard_count": len(self.subscriber.voicemails),
-            "last_caller": latest.from_number if latest else None,
-            "voicemail_id": latest.voicemail_id if latest else None,
-        }
+        """Return the attributes."""
+        return self.entity_description.attrs_fn(self.subscriber)
 
 
 class WgtwoConnectedSensor(BinarySensorEntity):

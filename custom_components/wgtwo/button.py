@@ -10,23 +10,23 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import WgtwoCoordinator
-from .data import WgtwoConfigEntry
-from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .runtime import WgtwoConfigEntry
 from .subscriber import Subscriber
 
 PARALLEL_UPDATES = 1
 
 
 async def _mark_heard(coordinator: WgtwoCoordinator, subscriber: Subscriber) -> None:
-    await coordinator.async_mark_voicemail_heard(subscriber)
+    await coordinator.capabilities.voicemail.async_mark_heard(subscriber)
 
 
 async def _reset_missed(coordinator: WgtwoCoordinator, subscriber: Subscriber) -> None:
-    coordinator.async_reset_missed_calls(subscriber)
+    coordinator.capabilities.calls.async_reset_missed_calls(subscriber)
 
 
 @dataclass(frozen=True, kw_only=True)
-class WgtwoButtonDescription(ButtonEntityDescription):
+class WgtwoButtonDescription(ButtonEntityDescription, WgtwoEntityDescription):
     """What pressing the button does."""
 
     press_fn: Callable[[WgtwoCoordinator, Subscriber], Awaitable[None]]

@@ -1,14 +1,13 @@
-"""Config, reauth, reconfigure and options flows for wgtwo.
+"""Config, reauth and reconfigure flows for wgtwo; the options flow is in options_flow.py.
 
-Every path that saves credentials or event types first checks them against the API: a
-token with exactly the needed scopes, then the event stream opened once. Input the API
-cannot take (a malformed host, absurdly long credentials) is refused before any request,
-and every refusal the API gives is shown as a translated error, never as ``unknown``.
+Every path that saves credentials first checks them against the API (see forms.py). Input
+the API cannot take (a malformed host, absurdly long credentials) is refused before any
+request, and every refusal the API gives is shown as a translated error, never as
+``unknown``.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -19,18 +18,10 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlowWithReload,
 )
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.generated.countries import COUNTRIES
-from homeassistant.helpers import device_registry as dr
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    CountrySelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -39,64 +30,30 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from .client import (
-    DEFAULT_TOKEN_URL,
-    AuthenticationError,
-    CannotConnectError,
-    Endpoint,
-    InvalidEndpointError,
-    MissingScopeError,
-    WgtwoError,
-    async_check_subscription,
-    is_loopback_host,
-    scopes_for,
-)
+from .client import DEFAULT_TOKEN_URL, Endpoint, InvalidEndpointError, is_loopback_host
 from .client.auth import MAX_CREDENTIAL_LENGTH
 from .client.endpoint import check_token_url, normalize_target
-from .client.errors import TokenRequestError
-from .client.event_types import SCOPE_LOOKUP
 from .const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_ENVIRONMENT,
     CONF_EVENT_TYPES,
-    CONF_FORWARDING_NUMBER,
-    CONF_HOME_COUNTRY,
     CONF_HOST,
-    CONF_NAME_CALLERS,
-    CONF_NAME_MAX_AGE,
     CONF_PHONEBOOK,
     CONF_PLAINTEXT,
     CONF_SHARE_SMS_TEXT,
-    CONF_SMS_RECIPIENT,
-    CONF_SUBSCRIBERS,
     CONF_TOKEN_URL,
     DEFAULT_EVENT_TYPES,
-    DEFAULT_NAME_MAX_AGE,
     DOMAIN,
     ENV_CUSTOM,
     ENV_EU,
     ENV_SANDBOX,
     ENVIRONMENT_OPTIONS,
-    EVENT_TYPE_CHOICES,
-    MIN_NAME_MAX_AGE,
 )
-from .data import WgtwoConfigEntry
-from .phonebook import (
-    DuplicateNumberError,
-    PhonebookError,
-    format_phonebook,
-    parse_number,
-    parse_phonebook,
-)
-from .settings import (
-    create_token_provider,
-    endpoint_from_data,
-    event_types_from_choices,
-    get_settings,
-)
-
-_LOGGER = logging.getLogger(__name__)
+from .forms import EVENT_TYPES_SELECTOR, async_validate
+from .migrate import ENTRY_MINOR_VERSION, ENTRY_VERSION, unique_id_as_stored, unique_id_for
+from .options_flow import WgtwoOptionsFlow
+from .runtime import WgtwoConfigEntry
 
 # Far longer than any real token URL; a longer one is a paste mistake.
 _MAX_URL_LENGTH: Final = 2000
@@ -117,19 +74,10 @@ _ENVIRONMENT_SELECTOR = SelectSelector(
         mode=SelectSelectorMode.LIST,
     )
 )
-_EVENT_TYPES_SELECTOR = SelectSelector(
-    SelectSelectorConfig(
-        options=list(EVENT_TYPE_CHOICES),
-        translation_key=CONF_EVENT_TYPES,
-        multiple=True,
-        mode=SelectSelectorMode.LIST,
-    )
-)
-
 USER_SCHEMA: Final = vol.Schema(
     {
         vol.Required(CONF_ENVIRONMENT, default=ENV_EU): _ENVIRONMENT_SELECTOR,
-        vol.Required(CONF_EVENT_TYPES, default=list(DEFAULT_EVENT_TYPES)): _EVENT_TYPES_SELECTOR,
+        vol.Required(CONF_EVENT_TYPES, default=list(DEFAULT_EVENT_TYPES)): EVENT_TYPES_SELECTOR,
     }
 )
 RECONFIGURE_SCHEMA: Final = vol.Schema({vol.Required(CONF_ENVIRONMENT): _ENVIRONMENT_SELECTOR})
@@ -147,76 +95,6 @@ CUSTOM_SCHEMA: Final = vol.Schema(
         vol.Optional(CONF_CLIENT_SECRET): _PASSWORD,
     }
 )
-OPTIONS_SCHEMA: Final = vol.Schema(
-    {
-        vol.Required(CONF_EVENT_TYPES): _EVENT_TYPES_SELECTOR,
-        vol.Optional(CONF_HOME_COUNTRY): CountrySelector(),
-        vol.Optional(CONF_PHONEBOOK): TextSelector(TextSelectorConfig(multiline=True)),
-        vol.Optional(CONF_SHARE_SMS_TEXT, default=False): BooleanSelector(),
-    }
-)
-
-
-CONF_SUBSCRIBER: Final = "subscriber"
-OPTIONS_MENU: Final = ["general", "subscriber", "caller_names"]
-_PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
-SUBSCRIBER_SCHEMA: Final = vol.Schema(
-    {vol.Optional(CONF_SMS_RECIPIENT): _PHONE, vol.Optional(CONF_FORWARDING_NUMBER): _PHONE}
-)
-# A day is the operator's own default; longer is never useful for a changed name.
-_MAX_NAME_MAX_AGE: Final = 24 * 60
-CALLER_NAMES_SCHEMA: Final = vol.Schema(
-    {
-        vol.Required(CONF_NAME_CALLERS, default=False): BooleanSelector(),
-        vol.Required(CONF_NAME_MAX_AGE, default=DEFAULT_NAME_MAX_AGE): NumberSelector(
-            NumberSelectorConfig(
-                min=MIN_NAME_MAX_AGE,
-                max=_MAX_NAME_MAX_AGE,
-                step=1,
-                unit_of_measurement="min",
-                mode=NumberSelectorMode.BOX,
-            )
-        ),
-    }
-)
-
-
-def unique_id_for(data: Mapping[str, Any]) -> str:
-    """One entry per environment (and server, for a custom one) and client id.
-
-    A custom server is named by :func:`normalize_target`, so every spelling of one host
-    (``LOCALHOST:50051``, ``[::1]:050051``) is one server and its events are not handled
-    twice. A stored host that it refuses keeps the form of :func:`legacy_unique_id_for`.
-    """
-    if data[CONF_ENVIRONMENT] != ENV_CUSTOM:
-        return legacy_unique_id_for(data)
-    try:
-        target = normalize_target(str(data[CONF_HOST]))
-    except InvalidEndpointError:
-        return legacy_unique_id_for(data)
-    return f"{ENV_CUSTOM}:{target}:{data.get(CONF_CLIENT_ID) or ''}"
-
-
-def legacy_unique_id_for(data: Mapping[str, Any]) -> str:
-    """Return the unique id of entries before minor version 2 (the host only lowercased)."""
-    environment = data[CONF_ENVIRONMENT]
-    parts = [environment]
-    if environment == ENV_CUSTOM:
-        parts.append(str(data[CONF_HOST]).strip().lower())
-    parts.append(data.get(CONF_CLIENT_ID) or "")
-    return ":".join(parts)
-
-
-def _unique_id_as_stored(entry: ConfigEntry, client_id: str) -> str:
-    """Return the unique id ``entry`` would have with ``client_id``, in its own id's form.
-
-    An entry the migration left alone (another entry already had its new id) still has
-    the old form; comparing in the new one would wrongly call its own client another.
-    """
-    data = {**entry.data, CONF_CLIENT_ID: client_id}
-    if entry.unique_id == legacy_unique_id_for(entry.data):
-        return legacy_unique_id_for(data)
-    return unique_id_for(data)
 
 
 def title_for(data: Mapping[str, Any]) -> str:
@@ -225,39 +103,6 @@ def title_for(data: Mapping[str, Any]) -> str:
     where = data[CONF_HOST] if environment == ENV_CUSTOM else _ENVIRONMENT_TITLES[environment]
     client_id = data.get(CONF_CLIENT_ID)
     return f"wgtwo {where} ({client_id})" if client_id else f"wgtwo {where}"
-
-
-async def async_validate(
-    hass: HomeAssistant, data: Mapping[str, Any], event_choices: list[str]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Check credentials and event types against the API; return (errors, placeholders)."""
-    settings = get_settings(hass)
-    try:
-        endpoint = endpoint_from_data(data, settings)
-        event_types = event_types_from_choices(event_choices)
-        provider = create_token_provider(hass, data, scopes_for(event_types), settings)
-        if provider is not None:
-            await provider.get_token()
-        await async_check_subscription(
-            endpoint, event_types, provider, timeout=settings.check_timeout
-        )
-    except InvalidEndpointError:
-        return {"base": "invalid_host"}, {}
-    except AuthenticationError:
-        return {"base": "invalid_auth"}, {}
-    except MissingScopeError as err:
-        return {"base": "missing_scopes"}, {"scopes": ", ".join(sorted(err.missing_scopes))}
-    except CannotConnectError:
-        return {"base": "cannot_connect"}, {}
-    except TokenRequestError as err:
-        return {"base": "token_rejected"}, {"status": str(err.status)}
-    except WgtwoError:
-        # The server answered, but not as the events API does (wrong host or service).
-        return {"base": "server_refused"}, {}
-    except Exception:
-        _LOGGER.exception("Unexpected error while checking the connection")
-        return {"base": "unknown"}, {}
-    return {}, {}
 
 
 def _credential_errors(user_input: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -300,9 +145,8 @@ def _custom_field_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
 class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
     """Choose an environment, give credentials when needed, check them, save."""
 
-    VERSION = 1
-    # 2: custom servers are named by normalize_target in the unique id (see migrate.py).
-    MINOR_VERSION = 2
+    VERSION = ENTRY_VERSION
+    MINOR_VERSION = ENTRY_MINOR_VERSION
 
     def __init__(self) -> None:
         """Start with the defaults; steps fill these in."""
@@ -496,7 +340,7 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
             return
         client_id = data.get(CONF_CLIENT_ID) or ""
         await self.async_set_unique_id(
-            _unique_id_as_stored(entry, client_id), raise_on_progress=False
+            unique_id_as_stored(entry, client_id), raise_on_progress=False
         )
         self._abort_if_unique_id_mismatch()
 
@@ -526,203 +370,3 @@ class WgtwoConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_SHARE_SMS_TEXT: False,
             },
         )
-
-
-class WgtwoOptionsFlow(OptionsFlowWithReload):
-    """A menu: events and phonebook, one subscriber's numbers, caller names; reloads the entry.
-
-    Each step saves the whole options dict, merged with what is there.
-    """
-
-    def __init__(self) -> None:
-        """No subscriber chosen yet."""
-        self._number = ""
-        self._name = ""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Offer the option groups."""
-        return self.async_show_menu(step_id="init", menu_options=OPTIONS_MENU)
-
-    def _async_save(self, changes: Mapping[str, Any]) -> ConfigFlowResult:
-        return self.async_create_entry(data={**self.config_entry.options, **changes})
-
-    # -- general ------------------------------------------------------------------------
-
-    async def async_step_general(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Event types, home country, phonebook and SMS text sharing."""
-        entry = self.config_entry
-        errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {}
-        if user_input is not None:
-            options, errors, placeholders = await self._async_parse(user_input)
-            if not errors:
-                merged = {**entry.options, **options}
-                if CONF_HOME_COUNTRY not in options:  # none: derived from each number
-                    merged.pop(CONF_HOME_COUNTRY, None)
-                return self.async_create_entry(data=merged)
-            suggested: Mapping[str, Any] = user_input
-        else:
-            suggested = {
-                CONF_EVENT_TYPES: entry.options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES),
-                CONF_HOME_COUNTRY: entry.options.get(CONF_HOME_COUNTRY) or None,
-                CONF_PHONEBOOK: format_phonebook(entry.options.get(CONF_PHONEBOOK, {})),
-                CONF_SHARE_SMS_TEXT: entry.options.get(CONF_SHARE_SMS_TEXT, False),
-            }
-        return self.async_show_form(
-            step_id="general",
-            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, suggested),
-            errors=errors,
-            description_placeholders=placeholders,
-        )
-
-    async def _async_parse(
-        self, user_input: dict[str, Any]
-    ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-        entry = self.config_entry
-        country = str(user_input.get(CONF_HOME_COUNTRY) or "").strip().upper()
-        if country and country not in COUNTRIES:
-            return {}, {CONF_HOME_COUNTRY: "invalid_country"}, {}
-        try:
-            phonebook = parse_phonebook(str(user_input.get(CONF_PHONEBOOK) or ""))
-        except DuplicateNumberError as err:
-            placeholders = {"first": err.first, "second": err.line}
-            return {}, {CONF_PHONEBOOK: "duplicate_phonebook_number"}, placeholders
-        except PhonebookError as err:
-            return {}, {CONF_PHONEBOOK: "invalid_phonebook_line"}, {"line": err.line}
-        event_types = list(user_input[CONF_EVENT_TYPES])
-        if set(event_types) != set(entry.options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES)):
-            errors, placeholders = await async_validate(self.hass, entry.data, event_types)
-            if errors:
-                return {}, errors, placeholders
-        options = {
-            CONF_EVENT_TYPES: event_types,
-            CONF_PHONEBOOK: phonebook,
-            CONF_SHARE_SMS_TEXT: bool(user_input[CONF_SHARE_SMS_TEXT]),
-        }
-        if country:
-            options[CONF_HOME_COUNTRY] = country
-        return options, {}, {}
-
-    # -- one subscriber ---------------------------------------------------------------
-
-    def _subscribers(self) -> dict[str, str]:
-        """Return the entry's subscriber numbers and device names, from the device registry.
-
-        Every subscriber the coordinator knows has a device, also while the entry is not
-        loaded.
-        """
-        entry_id = self.config_entry.entry_id
-        prefix = f"{entry_id}_"
-        found: dict[str, str] = {}
-        for device in dr.async_entries_for_config_entry(dr.async_get(self.hass), entry_id):
-            for domain, identifier in device.identifiers:
-                if domain == DOMAIN and identifier.startswith(prefix):
-                    number = identifier.removeprefix(prefix)
-                    found[number] = device.name_by_user or device.name or number
-        return dict(sorted(found.items(), key=lambda item: item[1].casefold()))
-
-    async def async_step_subscriber(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Choose the subscriber whose numbers to set."""
-        subscribers = self._subscribers()
-        if not subscribers:
-            return self.async_abort(reason="no_subscribers")
-        if user_input is not None:
-            self._number = str(user_input[CONF_SUBSCRIBER])
-            self._name = subscribers[self._number]
-            return await self.async_step_subscriber_settings()
-        options = [
-            SelectOptionDict(value=number, label=name if name == number else f"{name} ({number})")
-            for number, name in subscribers.items()
-        ]
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_SUBSCRIBER): SelectSelector(
-                    SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST)
-                )
-            }
-        )
-        return self.async_show_form(step_id="subscriber", data_schema=schema)
-
-    async def async_step_subscriber_settings(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Set the notify entity's recipient and the call forwarding number of one subscriber."""
-        entry = self.config_entry
-        subscribers: dict[str, Any] = dict(entry.options.get(CONF_SUBSCRIBERS) or {})
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            settings: dict[str, str] = {}
-            for key in (CONF_SMS_RECIPIENT, CONF_FORWARDING_NUMBER):
-                text = str(user_input.get(key) or "").strip()
-                number = parse_number(text)
-                if text and number is None:
-                    errors[key] = "invalid_number"
-                settings[key] = number or ""
-            if not errors:
-                subscribers[self._number] = settings
-                return self._async_save({CONF_SUBSCRIBERS: subscribers})
-            suggested: Mapping[str, Any] = user_input
-        else:
-            suggested = subscribers.get(self._number) or {}
-        return self.async_show_form(
-            step_id="subscriber_settings",
-            data_schema=self.add_suggested_values_to_schema(SUBSCRIBER_SCHEMA, suggested),
-            errors=errors,
-            description_placeholders={"name": self._name},
-        )
-
-    # -- caller names ---------------------------------------------------------------
-
-    async def async_step_caller_names(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Name callers on the subscribers' handsets from the phonebook (number lookup)."""
-        entry = self.config_entry
-        errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {}
-        if user_input is not None:
-            name_callers = bool(user_input[CONF_NAME_CALLERS])
-            if name_callers and not entry.options.get(CONF_NAME_CALLERS):
-                errors, placeholders = await self._async_check_scope(SCOPE_LOOKUP)
-            if not errors:
-                return self._async_save(
-                    {
-                        CONF_NAME_CALLERS: name_callers,
-                        CONF_NAME_MAX_AGE: int(user_input[CONF_NAME_MAX_AGE]),
-                    }
-                )
-            suggested: Mapping[str, Any] = user_input
-        else:
-            suggested = {
-                CONF_NAME_CALLERS: entry.options.get(CONF_NAME_CALLERS, False),
-                CONF_NAME_MAX_AGE: entry.options.get(CONF_NAME_MAX_AGE, DEFAULT_NAME_MAX_AGE),
-            }
-        return self.async_show_form(
-            step_id="caller_names",
-            data_schema=self.add_suggested_values_to_schema(CALLER_NAMES_SCHEMA, suggested),
-            errors=errors,
-            description_placeholders=placeholders,
-        )
-
-    async def _async_check_scope(self, scope: str) -> tuple[dict[str, str], dict[str, str]]:
-        """Check that the OAuth client is granted ``scope`` (a token that carries it)."""
-        provider = create_token_provider(
-            self.hass, self.config_entry.data, {scope}, get_settings(self.hass)
-        )
-        if provider is None:  # a server without authentication grants everything
-            return {}, {}
-        try:
-            await provider.get_token()
-        except MissingScopeError:
-            return {"base": "missing_lookup_scope"}, {"scope": scope}
-        except AuthenticationError:
-            return {"base": "invalid_auth"}, {}
-        except CannotConnectError:
-            return {"base": "cannot_connect"}, {}
-        except TokenRequestError as err:
-            return {"base": "token_rejected"}, {"status": str(err.status)}
-        return {}, {}

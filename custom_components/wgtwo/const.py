@@ -69,3 +69,15 @@ PLATFORMS: Final = [
 
 # Repair issue id of a missing OAuth scope (formatted with the config entry id)
 ISSUE_MISSING_SCOPES: Final = "missing_scopes_{entry_id}"
+
+MANUFACTURER: Final = "Working Group Two"
+
+
+def device_identifier(entry_id: str, number: str) -> tuple[str, str]:
+    """Device registry identifier of a subscriber's device."""
+    return (DOMAIN, f"{entry_id}_{number}")
+
+
+def service_identifier(entry_id: str) -> tuple[str, str]:
+    """Device registry identifier of the entry's service device (connection status)."""
+    return (DOMAIN, entry_id)

@@ -15,7 +15,7 @@ from .const import (
     CONF_SMS_RECIPIENT,
     CONF_SUBSCRIBERS,
 )
-from .data import WgtwoConfigEntry
+from .runtime import WgtwoConfigEntry
 
 TO_REDACT: Final = {
     CONF_CLIENT_SECRET,

@@ -1,17 +1,35 @@
-"""Base entity of a subscriber's device: naming, unique id and update wiring."""
+"""Base of a subscriber's entities: what a description declares, naming, update wiring."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SubscriberUpdate, WgtwoCoordinator, device_identifier
-from .data import WgtwoConfigEntry
+from .capabilities.base import SubscriberUpdate
+from .const import device_identifier
+from .coordinator import WgtwoCoordinator
+from .runtime import WgtwoConfigEntry
 from .subscriber import Aspect, Subscriber
+
+NO_ASPECTS: Final = Aspect(0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WgtwoEntityDescription(EntityDescription):
+    """What a subscriber entity shows: the aspects of the state, or the events it fires.
+
+    ``aspects``: updates that change none of them are not written. ``fires``: the entity
+    fires on the triggers of its own key (an event entity).
+    """
+
+    aspects: Aspect = NO_ASPECTS
+    fires: bool = False
 
 
 class WgtwoSubscriberEntity(Entity):
@@ -22,13 +40,13 @@ class WgtwoSubscriberEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
-    # What this entity shows; updates that change none of it are not written.
-    aspects = Aspect(0)
-    # The trigger key an event entity fires on (None: it fires on none).
-    trigger_key: str | None = None
+    entity_description: WgtwoEntityDescription
 
     def __init__(
-        self, coordinator: WgtwoCoordinator, subscriber: Subscriber, description: EntityDescription
+        self,
+        coordinator: WgtwoCoordinator,
+        subscriber: Subscriber,
+        description: WgtwoEntityDescription,
     ) -> None:
         """Bind the entity to its subscriber."""
         self.entity_description = description
@@ -41,17 +59,21 @@ class WgtwoSubscriberEntity(Entity):
         )
 
     async def async_added_to_hass(self) -> None:
-        """Listen for the subscriber's updates."""
+        """Listen for the subscriber's updates that concern this entity."""
         await super().async_added_to_hass()
+        description = self.entity_description
         self.async_on_remove(
             self.coordinator.async_add_listener(
-                self.subscriber.number, self._handle_update, self.aspects, self.trigger_key
+                self.subscriber.number,
+                self._handle_update,
+                description.aspects,
+                description.key if description.fires else None,
             )
         )
 
     @callback
     def _handle_update(self, update: SubscriberUpdate) -> None:
-        """Write the new state (the coordinator calls only when one of ``aspects`` changed)."""
+        """Write the new state (the coordinator calls only when the update concerns it)."""
         self.async_write_ha_state()
 
 

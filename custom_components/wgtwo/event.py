@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import (
-    CALL_EVENT_TYPES,
-    EVENT_CALL,
-    EVENT_SMS,
-    EVENT_VOICEMAIL,
-    SMS_EVENT_TYPES,
-    VOICEMAIL_EVENT_TYPES,
-    SubscriberUpdate,
-    WgtwoCoordinator,
-)
-from .data import WgtwoConfigEntry
-from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
-from .subscriber import Subscriber
+from .capabilities.base import SubscriberUpdate
+from .capabilities.calls import CALL_EVENT_TYPES, EVENT_CALL
+from .capabilities.messages import EVENT_SMS, SMS_EVENT_TYPES
+from .capabilities.voicemail import EVENT_VOICEMAIL, VOICEMAIL_EVENT_TYPES
+from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .runtime import WgtwoConfigEntry
 
 PARALLEL_UPDATES = 0
 
-EVENTS: tuple[EventEntityDescription, ...] = (
-    EventEntityDescription(key=EVENT_CALL, translation_key="call", event_types=CALL_EVENT_TYPES),
-    EventEntityDescription(key=EVENT_SMS, translation_key="sms", event_types=SMS_EVENT_TYPES),
-    EventEntityDescription(
+
+@dataclass(frozen=True, kw_only=True)
+class WgtwoEventDescription(EventEntityDescription, WgtwoEntityDescription):
+    """An event entity fires on the triggers of its key."""
+
+    fires: bool = True
+
+
+EVENTS: tuple[WgtwoEventDescription, ...] = (
+    WgtwoEventDescription(key=EVENT_CALL, translation_key="call", event_types=CALL_EVENT_TYPES),
+    WgtwoEventDescription(key=EVENT_SMS, translation_key="sms", event_types=SMS_EVENT_TYPES),
+    WgtwoEventDescription(
         key=EVENT_VOICEMAIL, translation_key="voicemail", event_types=VOICEMAIL_EVENT_TYPES
     ),
 )
@@ -47,17 +50,9 @@ async def async_setup_entry(
 
 
 class WgtwoEventEntity(WgtwoSubscriberEntity, EventEntity):
-    """Fires when the coordinator reports one of this entity's events (same fields as the bus)."""
+    """Fires when a capability reports one of this entity's events (same fields as the bus)."""
 
-    def __init__(
-        self,
-        coordinator: WgtwoCoordinator,
-        subscriber: Subscriber,
-        description: EventEntityDescription,
-    ) -> None:
-        """Listen only for updates that carry this entity's events."""
-        super().__init__(coordinator, subscriber, description)
-        self.trigger_key = description.key
+    entity_description: WgtwoEventDescription
 
     @callback
     def _handle_update(self, update: SubscriberUpdate) -> None:

@@ -1,54 +1,46 @@
-"""The connection of one config entry to the events API: token, stream and reconnects.
+"""The connection of one config entry to the operator: its long-lived streams.
 
-The client's subscription reconnects by itself after transient failures. What it cannot
-get past ends ``run()``: rejected credentials start a reauth flow, a missing scope stops
-the stream until the entry reloads (the coordinator raises the repair issue), and a
-request the server refuses is tried again after a long, doubling pause.
+The event stream, and with caller names on the lookup stream (:mod:`.caller_names`), each
+run under a :class:`.supervisor.StreamSupervisor`, with a token of its own: neither's
+failures touch the other.
 
-With caller names on, a second stream answers the operator's number lookups beside it
-(:class:`CallerNameStream`), with a token of its own: neither stream's failures touch the
-other.
+The hub is the one owner of the event stream's state (:class:`StreamState`), which it
+reports to the coordinator; a loss shorter than the grace period is not shown.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
+from .caller_names import CallerNameStream, NameLookup
 from .client import (
-    AuthenticationError,
-    Backoff,
     ConnectionState,
     ConnectionStatus,
     Endpoint,
     EventSubscription,
-    MissingScopeError,
     SubscriptionConfig,
     WgtwoError,
     WgtwoEvent,
     scopes_for,
 )
-from .client.lookup import LookupConfig, NumberLookupResponder, lookup_scopes
 from .const import (
     CONF_NAME_CALLERS,
-    CONF_NAME_MAX_AGE,
-    DEFAULT_NAME_MAX_AGE,
-    DOMAIN,
-    MIN_NAME_MAX_AGE,
 )
-from .data import WgtwoConfigEntry
-from .repairs import async_create_lookup_scope_issue, async_delete_lookup_scope_issue
-from .settings import (
-    WgtwoSettings,
-    create_token_provider,
-    event_types_from_options,
+from .repairs import (
+    async_create_scope_issue,
+    async_delete_lookup_scope_issue,
+    async_delete_scope_issue,
 )
+from .settings import WgtwoSettings, create_token_provider, event_types_from_options
+from .supervisor import StreamSupervisor
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -56,7 +48,7 @@ _LOGGER = logging.getLogger(__package__)
 MAX_IN_FLIGHT: Final = 50
 
 type EventHandler = Callable[[WgtwoEvent], Awaitable[None]]
-type StateListener = Callable[[StreamState, WgtwoError | None], None]
+type StateListener = Callable[[StreamState], None]
 
 
 class StreamState(StrEnum):
@@ -79,23 +71,21 @@ def subscription_name(entry_id: str) -> str:
 
 
 class WgtwoHub:
-    """Keep one entry's event stream running and report one :class:`StreamState`."""
+    """Keep one entry's streams running and report the event stream's :class:`StreamState`."""
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: WgtwoConfigEntry,
+        entry: ConfigEntry[Any],
         settings: WgtwoSettings,
         endpoint: Endpoint,
-        handler: EventHandler,
-        on_state: StateListener,
     ) -> None:
         """Build the subscription; nothing connects until :meth:`async_start`."""
         self._hass = hass
         self._entry = entry
         self._settings = settings
-        self._handler = handler
-        self._on_state = on_state
+        self._handler: EventHandler | None = None
+        self._on_state: StateListener = lambda _state: None
         self.endpoint = endpoint
         self.event_types = event_types_from_options(entry.options)
         self.token_provider = create_token_provider(
@@ -121,17 +111,28 @@ class WgtwoHub:
             token_provider=self.token_provider,
             on_state=self._on_subscription_state,
         )
+        self.supervisor = StreamSupervisor(
+            hass,
+            entry,
+            settings,
+            "the event stream",
+            self.subscription.run,
+            on_missing_scope=lambda scopes: async_create_scope_issue(hass, entry, scopes),
+            on_stopped=lambda: self._set_state(StreamState.STOPPED),
+            on_refused=lambda: self._set_state(StreamState.DOWN),
+        )
         self.state = StreamState.STOPPED
-        self.error: WgtwoError | None = None
         self.last_error: str | None = None
         self.events_handled = 0
-        self._refused = Backoff(settings.refused_retry_initial, settings.refused_retry_max)
         self._grace_timer: CALLBACK_TYPE | None = None
-        self._retry_timer: CALLBACK_TYPE | None = None
-        self._stopped = True
         self.caller_names: CallerNameStream | None = None
         if entry.options.get(CONF_NAME_CALLERS):
             self.caller_names = CallerNameStream(hass, entry, settings, endpoint)
+
+    @property
+    def error(self) -> WgtwoError | None:
+        """What last stopped or refused the event stream (None once it connected)."""
+        return self.supervisor.error
 
     @property
     def connected(self) -> bool:
@@ -163,77 +164,46 @@ class WgtwoHub:
             await self.token_provider.get_token()
 
     @callback
-    def async_start(self) -> None:
-        """Run the event stream in a background task tied to the entry."""
-        self._stopped = False
+    def async_start(
+        self, handler: EventHandler, on_state: StateListener, name_for: NameLookup
+    ) -> None:
+        """Run the streams: events go to ``handler``, state changes to ``on_state``.
+
+        ``name_for`` answers the caller-name lookups (number, called subscriber) when
+        caller names are on.
+        """
+        self._handler = handler
+        self._on_state = on_state
         self._set_state(StreamState.CONNECTING)
         if self._settings.disconnect_grace > 0:
             self._start_grace_timer()
-        self._entry.async_create_background_task(
-            self._hass, self._async_run(), name=f"{DOMAIN} event stream"
-        )
+        self.supervisor.async_start()
         if self.caller_names is not None:
-            self.caller_names.async_start()
+            self.caller_names.async_start(name_for)
         else:  # caller names turned off: their scope no longer matters
             async_delete_lookup_scope_issue(self._hass, self._entry.entry_id)
 
     async def async_stop(self) -> None:
-        """Stop the stream and wait until it ended (pending acks get a moment to finish)."""
-        self._stopped = True
-        self._cancel_timers()
+        """Stop the streams and wait until they ended (pending acks get a moment to finish)."""
+        self.supervisor.stop()
+        self._cancel_grace_timer()
         if self.caller_names is not None:
             await self.caller_names.async_stop()
         await self.subscription.stop()
         self._set_state(StreamState.STOPPED)
 
-    async def _async_run(self) -> None:
-        """Run the subscription once; turn what ends it into reauth, an issue or a retry."""
-        try:
-            await self.subscription.run()
-        except AuthenticationError as err:
-            _LOGGER.warning("Credentials rejected; the event stream stopped until reauthentication")
-            self._stop_for(err)
-            self._entry.async_start_reauth(self._hass)
-        except MissingScopeError as err:
-            _LOGGER.warning(
-                "The event stream stopped: the OAuth client lacks scope(s) %s",
-                ", ".join(sorted(err.missing_scopes)),
-            )
-            self._stop_for(err)
-        except WgtwoError as err:
-            if self._stopped:
-                return
-            delay = self._refused.next_delay()
-            _LOGGER.error("The event stream stopped: %s; trying again in %.0f s", err, delay)
-            self.error = err
-            self._cancel_timers()
-            self._set_state(StreamState.DOWN)
-            self._retry_timer = async_call_later(self._hass, delay, self._retry)
-
-    @callback
-    def _retry(self, _now: datetime) -> None:
-        self._retry_timer = None
-        if not self._stopped:
-            self._entry.async_create_background_task(
-                self._hass, self._async_run(), name=f"{DOMAIN} event stream"
-            )
-
-    def _stop_for(self, err: WgtwoError) -> None:
-        self.error = err
-        self._cancel_timers()
-        self._set_state(StreamState.STOPPED)
-
     async def _async_handle_event(self, event: WgtwoEvent) -> None:
+        assert self._handler is not None  # the subscription runs only once started
         await self._handler(event)
         self.events_handled += 1
 
     def _on_subscription_state(self, status: ConnectionStatus) -> None:
         """Follow the client; show and log a loss only once it outlasts the grace period."""
         if status.state is ConnectionState.CONNECTED:
-            self._cancel_timers()
-            self._refused.reset()
+            self._cancel_grace_timer()
+            self.supervisor.connected()
             self.last_error = None
-            self.error = None
+            async_delete_scope_issue(self._hass, self._entry.entry_id)
             if self.state is StreamState.DOWN:
                 _LOGGER.info("Connection to the wgtwo event stream restored")
             self._set_state(StreamState.CONNECTED)
@@ -267,151 +237,15 @@ class WgtwoHub:
             return
         self._set_state(StreamState.DOWN)
 
-    def _cancel_timers(self) -> None:
-        for timer in (self._grace_timer, self._retry_timer):
-            if timer is not None:
-                timer()
-        self._grace_timer = self._retry_timer = None
+    def _cancel_grace_timer(self) -> None:
+        if self._grace_timer is not None:
+            self._grace_timer()
+            self._grace_timer = None
 
     def _set_state(self, state: StreamState) -> None:
+        if state in (StreamState.STOPPED, StreamState.DOWN):
+            self._cancel_grace_timer()
         if state is self.state:
             return
         self.state = state
-        self._on_state(state, self.error)
-
-
-def name_max_age(options: Mapping[str, Any]) -> float:
-    """Seconds the operator may cache a name: the option's minutes, at least the minimum."""
-    try:
-        minutes = float(options.get(CONF_NAME_MAX_AGE, DEFAULT_NAME_MAX_AGE))
-    except TypeError, ValueError:
-        minutes = DEFAULT_NAME_MAX_AGE
-    return max(minutes, MIN_NAME_MAX_AGE) * 60
-
-
-class CallerNameStream:
-    """Answer the operator's number lookups with phonebook names, for the entry's subscribers.
-
-    The token asks for ``lookup.number:read`` only. A server that names the called
-    subscriber anyway gets a name only for the entry's own subscribers. Rejected credentials
-    start reauth; a missing scope raises its own repair issue and stops this stream (the
-    option stays on, the fix reloads the entry); a refused stream is retried after a long,
-    doubling pause. The event stream goes on in every case.
-    """
-
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: WgtwoConfigEntry,
-        settings: WgtwoSettings,
-        endpoint: Endpoint,
-    ) -> None:
-        """Build the responder; nothing connects until :meth:`async_start`."""
-        self._hass = hass
-        self._entry = entry
-        self.max_age = name_max_age(entry.options)
-        scopes = lookup_scopes()
-        self.token_provider = create_token_provider(hass, entry.data, scopes, settings)
-        self.responder = NumberLookupResponder(
-            endpoint,
-            self._name_for,
-            config=LookupConfig(
-                max_age=self.max_age,
-                backoff_initial=settings.backoff_initial,
-                backoff_max=settings.backoff_max,
-                scopes=scopes,
-            ),
-            token_provider=self.token_provider,
-            on_state=self._on_state,
-        )
-        self.error: WgtwoError | None = None
-        self.last_error: str | None = None
-        self._refused = Backoff(settings.refused_retry_initial, settings.refused_retry_max)
-        self._retry_timer: CALLBACK_TYPE | None = None
-        self._stopped = True
-
-    @property
-    def state(self) -> str:
-        """Where the lookup stream stands (the client's connection state)."""
-        return "stopped" if self._stopped else self.responder.status.state.value
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        """State and counters for diagnostics (no numbers, no names)."""
-        return {
-            "state": self.state,
-            "max_age_minutes": self.max_age / 60,
-            "last_error": self.last_error,
-            **self.responder.stats.as_dict(),
-        }
-
-    def _name_for(self, number: str, recipient: str | None) -> str | None:
-        """Return the phonebook's name, unless the call is for another product's subscriber."""
-        coordinator = self._entry.runtime_data.coordinator
-        if recipient is not None and recipient not in coordinator.subscribers:
-            return None
-        return coordinator.phonebook.name_for(number)
-
-    @callback
-    def async_start(self) -> None:
-        """Run the lookup stream in a background task tied to the entry."""
-        self._stopped = False
-        self._entry.async_create_background_task(
-            self._hass, self._async_run(), name=f"{DOMAIN} number lookup"
-        )
-
-    async def async_stop(self) -> None:
-        """Stop the lookup stream and wait until it ended."""
-        self._stopped = True
-        self._cancel_retry()
-        await self.responder.stop()
-
-    async def _async_run(self) -> None:
-        try:
-            await self.responder.run()
-        except AuthenticationError as err:
-            _LOGGER.warning("Credentials rejected; caller names stopped until reauthentication")
-            self._stop_for(err)
-            self._entry.async_start_reauth(self._hass)
-        except MissingScopeError as err:
-            _LOGGER.warning(
-                "Caller names stopped: the OAuth client lacks scope(s) %s",
-                ", ".join(sorted(err.missing_scopes)),
-            )
-            self._stop_for(err)
-            async_create_lookup_scope_issue(self._hass, self._entry, err.missing_scopes)
-        except WgtwoError as err:
-            if self._stopped:
-                return
-            delay = self._refused.next_delay()
-            _LOGGER.error("Caller names stopped: %s; trying again in %.0f s", err, delay)
-            self.error = err
-            self._cancel_retry()
-            self._retry_timer = async_call_later(self._hass, delay, self._retry)
-
-    @callback
-    def _retry(self, _now: datetime) -> None:
-        self._retry_timer = None
-        if not self._stopped:
-            self._entry.async_create_background_task(
-                self._hass, self._async_run(), name=f"{DOMAIN} number lookup"
-            )
-
-    def _stop_for(self, err: WgtwoError) -> None:
-        self.error = err
-        self._stopped = True
-        self._cancel_retry()
-
-    def _cancel_retry(self) -> None:
-        if self._retry_timer is not None:
-            self._retry_timer()
-            self._retry_timer = None
-
-    def _on_state(self, status: ConnectionStatus) -> None:
-        if status.state is ConnectionState.CONNECTED:
-            self._refused.reset()
-            self.error = None
-            self.last_error = None
-            async_delete_lookup_scope_issue(self._hass, self._entry.entry_id)
-        elif status.state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
-            self.last_error = status.reason
+        self._on_state(state)

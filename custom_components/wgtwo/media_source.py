@@ -25,18 +25,14 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
+from .capabilities.voicemail import VOICEMAIL_MIME_TYPE, subscriber_key, voicemail_path
 from .client import VoicemailInfo, WgtwoError
 from .client.event_types import SCOPE_VOICEMAIL_GET
 from .const import DOMAIN
 from .coordinator import WgtwoCoordinator
+from .errors import Feature, not_found_error, operator_error
+from .runtime import find_subscriber, loaded_coordinators
 from .subscriber import Subscriber
-from .voicemail import (
-    VOICEMAIL_MIME_TYPE,
-    find_subscriber,
-    subscriber_key,
-    voicemail_error,
-    voicemail_path,
-)
 
 SOURCE_NAME: Final = "Working Group Two"
 # How long a resolved URL stays valid for the media player that got it.
@@ -67,9 +63,7 @@ class WgtwoMediaSource(MediaSource):
     def _find(
         self, entry_id: str, key: str, error: type[HomeAssistantError]
     ) -> tuple[WgtwoCoordinator, Subscriber]:
-        found = find_subscriber(
-            self.hass.config_entries.async_loaded_entries(DOMAIN), entry_id, key
-        )
+        found = find_subscriber(self.hass, entry_id, key)
         if found is None:
             raise error(translation_domain=DOMAIN, translation_key="voicemail_media_unknown")
         return found
@@ -83,9 +77,9 @@ class WgtwoMediaSource(MediaSource):
             raise BrowseError(translation_domain=DOMAIN, translation_key="voicemail_media_unknown")
         coordinator, subscriber = self._find(parts[0], parts[1], BrowseError)
         try:
-            voicemails = await coordinator.actions.list_voicemails(subscriber.number)
+            voicemails = await coordinator.api.list_voicemails(subscriber.number)
         except WgtwoError as err:
-            raise voicemail_error(err, SCOPE_VOICEMAIL_GET, BrowseError) from err
+            raise self._error(err, BrowseError) from err
         words = await self._words()
         folder = self._folder(coordinator, subscriber)
         folder.children = [
@@ -102,17 +96,18 @@ class WgtwoMediaSource(MediaSource):
         entry_id, key, voicemail_id = parts
         coordinator, subscriber = self._find(entry_id, key, Unresolvable)
         try:
-            voicemails = await coordinator.actions.list_voicemails(subscriber.number)
+            voicemails = await coordinator.api.list_voicemails(subscriber.number)
         except WgtwoError as err:
-            raise voicemail_error(err, SCOPE_VOICEMAIL_GET, Unresolvable) from err
+            raise self._error(err, Unresolvable) from err
         if not any(v.voicemail_id == voicemail_id for v in voicemails):
-            raise Unresolvable(
-                translation_domain=DOMAIN,
-                translation_key="voicemail_not_found",
-                translation_placeholders={"voicemail_id": voicemail_id},
-            )
+            raise not_found_error(self.hass, Feature.VOICEMAIL, voicemail_id, Unresolvable)
         path = voicemail_path(entry_id, key, voicemail_id)
         return PlayMedia(async_sign_path(self.hass, path, SIGNED_URL_LIFETIME), VOICEMAIL_MIME_TYPE)
+
+    def _error[E: HomeAssistantError](self, err: WgtwoError, error_class: type[E]) -> E:
+        return operator_error(  # type: ignore[return-value]
+            self.hass, err, Feature.VOICEMAIL, scopes={SCOPE_VOICEMAIL_GET}, error_class=error_class
+        )
 
     def _root(self) -> BrowseMediaSource:
         root = BrowseMediaSource(
@@ -126,8 +121,7 @@ class WgtwoMediaSource(MediaSource):
             children_media_class=MediaClass.DIRECTORY,
         )
         folders: list[BrowseMediaSource] = []
-        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
-            coordinator = entry.runtime_data.coordinator
+        for coordinator in loaded_coordinators(self.hass):
             folders.extend(
                 self._folder(coordinator, subscriber)
                 for subscriber in coordinator.subscribers.values()

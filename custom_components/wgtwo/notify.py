@@ -6,19 +6,26 @@ itself, so "text me when the alarm goes off" needs no other gateway.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from homeassistant.components.notify import NotifyEntity, NotifyEntityDescription
 from homeassistant.components.notify.const import NotifyEntityFeature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .data import WgtwoConfigEntry
-from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
-from .sms import async_send_sms, notify_recipient
+from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .runtime import WgtwoConfigEntry
 
 # Sends cost money and are never retried; one at a time per entity is plenty.
 PARALLEL_UPDATES = 1
 
-SMS_NOTIFY = NotifyEntityDescription(key="sms", translation_key="sms")
+
+@dataclass(frozen=True, kw_only=True)
+class WgtwoNotifyDescription(NotifyEntityDescription, WgtwoEntityDescription):
+    """A notify entity of a subscriber."""
+
+
+SMS_NOTIFY = WgtwoNotifyDescription(key="sms", translation_key="sms")
 
 
 async def async_setup_entry(
@@ -38,10 +45,9 @@ class WgtwoSmsNotify(WgtwoSubscriberEntity, NotifyEntity):
     """Sends the message (the title, if any, as its first line) as an SMS."""
 
     _attr_supported_features = NotifyEntityFeature.TITLE
+    entity_description: WgtwoNotifyDescription
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Text the message to the configured recipient, once."""
         text = f"{title}\n{message}" if title else message
-        coordinator = self.coordinator
-        recipient = notify_recipient(coordinator.entry, self.subscriber)
-        await async_send_sms(coordinator, self.subscriber, recipient, text)
+        await self.coordinator.capabilities.messages.async_notify(self.subscriber, text)

@@ -1,22 +1,92 @@
-"""Fix flows for the repair issues the user can resolve from Home Assistant."""
+"""The integration's repair issues: raised, cleared, and fixed from Home Assistant.
+
+- ``missing_scopes``: the event stream lacks a scope (fixable: grant it, then reload);
+- ``missing_lookup_scope``: caller names lack theirs (fixable the same way; the event
+  stream clears its own issue when it connects, which says nothing about the lookup stream);
+- ``consent_revoked``: a subscriber revoked consent and its device was removed.
+
+Issue ids carry the entry id, and a digest instead of a number: ids end up in storage
+and logs.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any, Final
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.components.repairs.models import RepairsFlowResult
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
-from .const import DOMAIN
+from .const import DOMAIN, ISSUE_MISSING_SCOPES
 
-# The caller names' own issue: the event stream clears its scope issue when it connects,
-# which says nothing about the lookup stream.
+SCOPE_ISSUE_KEY: Final = "missing_scopes"  # translation key in "issues"
+CONSENT_REVOKED_ISSUE_KEY: Final = "consent_revoked"
+CONSENT_REVOKED_ISSUE_ID: Final = "consent_revoked_{entry_id}_{digest}"
 LOOKUP_SCOPE_ISSUE_KEY: Final = "missing_lookup_scope"  # translation key in "issues"
 LOOKUP_SCOPE_ISSUE_ID: Final = "missing_lookup_scope_{entry_id}"
+
+
+def scope_issue_id(entry_id: str) -> str:
+    """Return the id of an entry's missing-scope repair issue."""
+    return ISSUE_MISSING_SCOPES.format(entry_id=entry_id)
+
+
+@callback
+def async_create_scope_issue(
+    hass: HomeAssistant, entry: ConfigEntry[Any], scopes: Iterable[str]
+) -> None:
+    """Raise the fixable issue that names the scopes the event stream lacks."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        scope_issue_id(entry.entry_id),
+        is_fixable=True,
+        is_persistent=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=SCOPE_ISSUE_KEY,
+        translation_placeholders={"scopes": ", ".join(sorted(scopes)), "title": entry.title},
+        data={"entry_id": entry.entry_id},
+    )
+
+
+@callback
+def async_delete_scope_issue(hass: HomeAssistant, entry_id: str) -> None:
+    """Clear the scope issue (the event stream was accepted)."""
+    ir.async_delete_issue(hass, DOMAIN, scope_issue_id(entry_id))
+
+
+def consent_issue_id(entry_id: str, number: str) -> str:
+    """Return the id of the issue of a subscriber who revoked consent (no number in it)."""
+    digest = hashlib.sha256(number.encode()).hexdigest()[:16]
+    return CONSENT_REVOKED_ISSUE_ID.format(entry_id=entry_id, digest=digest)
+
+
+@callback
+def async_create_consent_issue(
+    hass: HomeAssistant, entry: ConfigEntry[Any], number: str, name: str
+) -> None:
+    """Say that a subscriber revoked consent and its device was removed."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        consent_issue_id(entry.entry_id, number),
+        is_fixable=False,
+        is_persistent=True,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=CONSENT_REVOKED_ISSUE_KEY,
+        translation_placeholders={CONF_NAME: name, "entry_title": entry.title},
+    )
+
+
+@callback
+def async_delete_consent_issue(hass: HomeAssistant, entry_id: str, number: str) -> None:
+    """Clear a subscriber's consent issue (it is back)."""
+    ir.async_delete_issue(hass, DOMAIN, consent_issue_id(entry_id, number))
 
 
 def lookup_scope_issue_id(entry_id: str) -> str:

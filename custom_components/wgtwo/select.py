@@ -7,22 +7,32 @@ and unchanged when a request fails. A forwarding changed on the phone is not see
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Final
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .call_forwarding import FORWARDING_OPTIONS
+from .capabilities.forwarding import FORWARDING_OPTIONS
 from .client import ForwardingMode
-from .data import WgtwoConfigEntry
-from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .runtime import WgtwoConfigEntry
 from .subscriber import Aspect
 
 PARALLEL_UPDATES = 1
 
-CALL_FORWARDING: Final = SelectEntityDescription(
-    key="call_forwarding", translation_key="call_forwarding", options=FORWARDING_OPTIONS
+
+@dataclass(frozen=True, kw_only=True)
+class WgtwoSelectDescription(SelectEntityDescription, WgtwoEntityDescription):
+    """A select of a subscriber."""
+
+
+CALL_FORWARDING: Final = WgtwoSelectDescription(
+    key="call_forwarding",
+    translation_key="call_forwarding",
+    options=FORWARDING_OPTIONS,
+    aspects=Aspect.FORWARDING,
 )
 ATTR_ASSUMED: Final = "assumed"
 ATTR_SET_AT: Final = "set_at"
@@ -46,7 +56,7 @@ class WgtwoCallForwardingSelect(WgtwoSubscriberEntity, SelectEntity):
     """Where the subscriber's incoming calls go, as last set from Home Assistant."""
 
     _attr_assumed_state = True
-    aspects = Aspect.FORWARDING
+    entity_description: WgtwoSelectDescription
 
     @property
     def current_option(self) -> str | None:
@@ -66,4 +76,6 @@ class WgtwoCallForwardingSelect(WgtwoSubscriberEntity, SelectEntity):
 
     async def async_select_option(self, option: str) -> None:
         """Ask the operator for the forwarding; the state changes only once it accepted."""
-        await self.coordinator.async_set_call_forwarding(self.subscriber, ForwardingMode(option))
+        await self.coordinator.capabilities.forwarding.async_set(
+            self.subscriber, ForwardingMode(option)
+        )

@@ -19,9 +19,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .call_state import CallState
+from .capabilities.serving_node import serving_node
 from .coordinator import WgtwoCoordinator
-from .data import WgtwoConfigEntry
-from .entity import WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .runtime import WgtwoConfigEntry
 from .subscriber import Aspect, Subscriber
 
 PARALLEL_UPDATES = 0
@@ -30,10 +31,9 @@ STATE_HIDDEN = "hidden"
 
 
 @dataclass(frozen=True, kw_only=True)
-class WgtwoSensorDescription(SensorEntityDescription):
+class WgtwoSensorDescription(SensorEntityDescription, WgtwoEntityDescription):
     """How a sensor reads and describes the subscriber state, and what it depends on."""
 
-    aspects: Aspect
     value_fn: Callable[[WgtwoCoordinator, Subscriber], StateType | datetime]
     attrs_fn: Callable[[WgtwoCoordinator, Subscriber], dict[str, Any] | None] = (
         lambda _coordinator, _sub: None
@@ -85,13 +85,6 @@ def _handset_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str,
     if sub.handset is None:
         return None
     return {"software_version": sub.handset.software_version}
-
-
-def _serving_node(_coordinator: WgtwoCoordinator, sub: Subscriber) -> str | None:
-    location = sub.location
-    if location is None:
-        return None
-    return location.mme or location.vlr or location.sgsn or location.msc
 
 
 def _location_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str, Any] | None:
@@ -149,7 +142,7 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
         translation_key="location",
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=_serving_node,
+        value_fn=lambda _coordinator, sub: serving_node(sub.location),
         attrs_fn=_location_attrs,
     ),
     WgtwoSensorDescription(
@@ -183,16 +176,6 @@ class WgtwoSensor(WgtwoSubscriberEntity, SensorEntity):
     """A sensor showing part of the subscriber's state."""
 
     entity_description: WgtwoSensorDescription
-
-    def __init__(
-        self,
-        coordinator: WgtwoCoordinator,
-        subscriber: Subscriber,
-        description: WgtwoSensorDescription,
-    ) -> None:
-        """Bind the sensor to its subscriber and to the aspects it shows."""
-        super().__init__(coordinator, subscriber, description)
-        self.aspects = description.aspects
 
     @property
     def available(self) -> bool:

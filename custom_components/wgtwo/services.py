@@ -1,34 +1,48 @@
-"""Actions of the integration: reset a subscriber's missed calls, mark its voicemails heard.
+"""The integration's actions, registered once; each calls the capability that owns it.
 
-Both are entity actions: Home Assistant resolves the target (subscriber devices, or their
-missed-calls sensor / new-voicemail binary sensor) to the entities, and each subscriber
-reached is acted on once, however many of its entities the target names.
+Reset missed calls, mark voicemail heard, delete a voicemail and set call forwarding are
+entity actions: Home Assistant resolves the target (subscriber devices or their entities)
+and each subscriber reached is acted on once, however many of its entities the target
+names. ``send_sms`` is a plain action with a target, since its response belongs to one
+send from one subscriber.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable, Coroutine
+from typing import Any, Final
 
 import probatio as vol
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, ServiceCall, SupportsResponse, callback
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.service import async_register_batched_platform_entity_service
+from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
+from homeassistant.helpers.typing import VolDictType
 
-from .call_forwarding import (
+from .capabilities.forwarding import (
     ATTR_MODE,
     ATTR_NUMBER,
     SERVICE_SET_CALL_FORWARDING,
     SET_CALL_FORWARDING_SCHEMA,
 )
+from .capabilities.messages import ATTR_MESSAGE, ATTR_TO, SEND_SMS_SCHEMA, SERVICE_SEND_SMS
 from .client import ForwardingMode
 from .const import DOMAIN
 from .coordinator import WgtwoCoordinator
 from .entity import WgtwoSubscriberEntity
-from .sms import SEND_SMS_SCHEMA, SERVICE_SEND_SMS, async_handle_send_sms
+from .runtime import loaded_coordinators
 from .subscriber import Subscriber
+
+type EntityAction = Callable[[list[Entity], ServiceCall], Coroutine[Any, Any, None]]
 
 SERVICE_RESET_MISSED_CALLS: Final = "reset_missed_calls"
 SERVICE_MARK_VOICEMAIL_HEARD: Final = "mark_voicemail_heard"
@@ -45,14 +59,35 @@ def _subscribers(entities: list[Entity]) -> list[tuple[WgtwoCoordinator, Subscri
     return list(found.values())
 
 
+def _targeted_subscribers(
+    hass: HomeAssistant, call: ServiceCall
+) -> list[tuple[WgtwoCoordinator, Subscriber]]:
+    """Return the distinct subscribers whose devices (or entities) a plain action targets."""
+    selected = async_extract_referenced_entity_ids(
+        hass, TargetSelection(call.data), primary_entities_only=False
+    )
+    device_ids = set(selected.referenced_devices)
+    registry = er.async_get(hass)
+    for entity_id in selected.referenced | selected.indirectly_referenced:
+        entity = registry.async_get(entity_id)
+        if entity is not None and entity.platform == DOMAIN and entity.device_id:
+            device_ids.add(entity.device_id)
+    found: dict[tuple[str, str], tuple[WgtwoCoordinator, Subscriber]] = {}
+    for coordinator in loaded_coordinators(hass):
+        for device_id in device_ids:
+            if (subscriber := coordinator.subscriber_for_device(device_id)) is not None:
+                found[(coordinator.entry.entry_id, subscriber.number)] = (coordinator, subscriber)
+    return list(found.values())
+
+
 async def _reset_missed_calls(entities: list[Entity], call: ServiceCall) -> None:
     for coordinator, subscriber in _subscribers(entities):
-        coordinator.async_reset_missed_calls(subscriber)
+        coordinator.capabilities.calls.async_reset_missed_calls(subscriber)
 
 
 async def _mark_voicemail_heard(entities: list[Entity], call: ServiceCall) -> None:
     for coordinator, subscriber in _subscribers(entities):
-        await coordinator.async_mark_voicemail_heard(subscriber)
+        await coordinator.capabilities.voicemail.async_mark_heard(subscriber)
 
 
 async def _delete_voicemail(entities: list[Entity], call: ServiceCall) -> None:
@@ -65,55 +100,67 @@ async def _delete_voicemail(entities: list[Entity], call: ServiceCall) -> None:
             translation_domain=DOMAIN, translation_key="voicemail_id_needs_one_subscriber"
         )
     for coordinator, subscriber in targets:
-        await coordinator.async_delete_voicemail(subscriber, voicemail_id)
+        await coordinator.capabilities.voicemail.async_delete(subscriber, voicemail_id)
 
 
 async def _set_call_forwarding(entities: list[Entity], call: ServiceCall) -> None:
     mode = ForwardingMode(call.data[ATTR_MODE])
     for coordinator, subscriber in _subscribers(entities):
-        await coordinator.async_set_call_forwarding(subscriber, mode, call.data.get(ATTR_NUMBER))
+        await coordinator.capabilities.forwarding.async_set(
+            subscriber, mode, call.data.get(ATTR_NUMBER)
+        )
+
+
+async def _send_sms(call: ServiceCall) -> ServiceResponse:
+    """Send one text from the one targeted subscriber; respond with what the operator said."""
+    targets = _targeted_subscribers(call.hass, call)
+    if not targets:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="sms_no_subscriber")
+    if len(targets) > 1:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="sms_several_subscribers",
+            translation_placeholders={"count": str(len(targets))},
+        )
+    coordinator, subscriber = targets[0]
+    result = await coordinator.capabilities.messages.async_send(
+        subscriber, call.data[ATTR_TO], call.data[ATTR_MESSAGE]
+    )
+    response: dict[str, Any] = {
+        "message_id": result.message_id,
+        "status": str(result.status),
+        "fragments": result.num_fragments,
+    }
+    return response
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (from the integration's ``async_setup``)."""
-    async_register_batched_platform_entity_service(
-        hass,
-        DOMAIN,
-        SERVICE_RESET_MISSED_CALLS,
-        entity_domain=Platform.SENSOR,
-        func=_reset_missed_calls,
-        schema=None,
+    entity_actions: tuple[tuple[str, Platform, EntityAction, VolDictType | None], ...] = (
+        (SERVICE_RESET_MISSED_CALLS, Platform.SENSOR, _reset_missed_calls, None),
+        (SERVICE_MARK_VOICEMAIL_HEARD, Platform.BINARY_SENSOR, _mark_voicemail_heard, None),
+        (
+            SERVICE_DELETE_VOICEMAIL,
+            Platform.BINARY_SENSOR,
+            _delete_voicemail,
+            {vol.Optional(ATTR_VOICEMAIL_ID): cv.string},
+        ),
+        (
+            SERVICE_SET_CALL_FORWARDING,
+            Platform.SELECT,
+            _set_call_forwarding,
+            SET_CALL_FORWARDING_SCHEMA,
+        ),
     )
-    async_register_batched_platform_entity_service(
-        hass,
-        DOMAIN,
-        SERVICE_MARK_VOICEMAIL_HEARD,
-        entity_domain=Platform.BINARY_SENSOR,
-        func=_mark_voicemail_heard,
-        schema=None,
-    )
-    async_register_batched_platform_entity_service(
-        hass,
-        DOMAIN,
-        SERVICE_DELETE_VOICEMAIL,
-        entity_domain=Platform.BINARY_SENSOR,
-        func=_delete_voicemail,
-        schema={vol.Optional(ATTR_VOICEMAIL_ID): cv.string},
-    )
-    async_register_batched_platform_entity_service(
-        hass,
-        DOMAIN,
-        SERVICE_SET_CALL_FORWARDING,
-        entity_domain=Platform.SELECT,
-        func=_set_call_forwarding,
-        schema=SET_CALL_FORWARDING_SCHEMA,
-    )
-    # A plain action with a target: its response belongs to one send from one subscriber.
+    for name, domain, func, schema in entity_actions:
+        async_register_batched_platform_entity_service(
+            hass, DOMAIN, name, entity_domain=domain, func=func, schema=schema
+        )
     hass.services.async_register(
         DOMAIN,
         SERVICE_SEND_SMS,
-        async_handle_send_sms,
+        _send_sms,
         schema=SEND_SMS_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )

@@ -17,9 +17,9 @@ from typing import Any, Final
 
 from homeassistant.util import dt as dt_util
 
-from .call_forwarding import ForwardingState
 from .call_state import CallState, CallTracker
-from .client import Country, Handset, Locations
+from .client import Country, ForwardingMode, Handset, Locations
+from .client.forwarding import NEEDS_NUMBER
 from .countries import country_from_number, normalize_country_code
 
 MAX_UNHEARD_VOICEMAILS: Final = 100
@@ -63,6 +63,34 @@ class UnheardVoicemail:
     voicemail_id: str
     from_number: str | None
     time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardingState:
+    """The call forwarding Home Assistant last set; ``number`` for number and conditional."""
+
+    mode: ForwardingMode
+    number: str | None
+    set_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the state as JSON types (for the snapshot)."""
+        return {"mode": str(self.mode), "number": self.number, "set_at": self.set_at.isoformat()}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ForwardingState | None:
+        """Read a stored state back; None when it is missing or malformed."""
+        modes = {mode.value for mode in ForwardingMode}
+        if not isinstance(data, dict) or data.get("mode") not in modes:
+            return None
+        parsed = _time(data.get("set_at"))
+        number = data.get("number")
+        mode = ForwardingMode(data["mode"])
+        if parsed is None:
+            return None
+        if mode in NEEDS_NUMBER and not isinstance(number, str):
+            return None
+        return cls(mode, number if mode in NEEDS_NUMBER else None, parsed)
 
 
 class Subscriber:

@@ -8,7 +8,7 @@ from homeassistant.components import system_health
 from homeassistant.core import HomeAssistant, callback
 
 from .const import DOMAIN
-from .data import WgtwoConfigEntry
+from .runtime import WgtwoConfigEntry
 from .settings import get_settings, token_url_from_data
 
 

@@ -13,12 +13,16 @@ from aiohttp import web
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
-from .client import ActionError, MissingScopeError, WgtwoError
+from .capabilities.voicemail import VOICEMAIL_MIME_TYPE, VOICEMAIL_VIEW_URL
+from .client import WgtwoError
 from .client.event_types import SCOPE_VOICEMAIL_GET
 from .const import DOMAIN
-from .voicemail import VOICEMAIL_MIME_TYPE, VOICEMAIL_VIEW_URL, find_subscriber
+from .errors import ErrorKind, error_kind
+from .runtime import find_subscriber
 
 DATA_VIEW_REGISTERED: Final = f"{DOMAIN}_voicemail_view"
+# What the operator's error means for the request; anything else: the gateway failed.
+_STATUSES: Final = {ErrorKind.NOT_FOUND: HTTPStatus.NOT_FOUND}
 
 
 class VoicemailView(HomeAssistantView):
@@ -33,23 +37,19 @@ class VoicemailView(HomeAssistantView):
     ) -> web.StreamResponse:
         """Fetch the audio now (the operator serves it whole) and send it."""
         hass = request.app[KEY_HASS]
-        found = find_subscriber(
-            hass.config_entries.async_loaded_entries(DOMAIN), entry_id, subscriber_key
-        )
+        found = find_subscriber(hass, entry_id, subscriber_key)
         if found is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         coordinator, subscriber = found
         try:
-            voicemail = await coordinator.actions.get_voicemail(voicemail_id)
-        except ActionError as err:
-            status = HTTPStatus.NOT_FOUND if err.not_found else HTTPStatus.BAD_GATEWAY
-            return web.Response(status=status)
-        except MissingScopeError:
-            return web.Response(
-                status=HTTPStatus.FORBIDDEN, text=f"scope {SCOPE_VOICEMAIL_GET} not granted"
-            )
-        except WgtwoError:
-            return web.Response(status=HTTPStatus.BAD_GATEWAY)
+            voicemail = await coordinator.api.get_voicemail(voicemail_id)
+        except WgtwoError as err:
+            kind = error_kind(err)
+            if kind is ErrorKind.MISSING_SCOPE:
+                return web.Response(
+                    status=HTTPStatus.FORBIDDEN, text=f"scope {SCOPE_VOICEMAIL_GET} not granted"
+                )
+            return web.Response(status=_STATUSES.get(kind, HTTPStatus.BAD_GATEWAY))
         if voicemail.to_number not in (None, subscriber.number):
             return web.Response(status=HTTPStatus.NOT_FOUND)  # another subscriber's
         return web.Response(

@@ -35,8 +35,8 @@ from custom_components.wgtwo.const import (
     DOMAIN,
     ENV_CUSTOM,
 )
-from custom_components.wgtwo.data import WgtwoConfigEntry
 from custom_components.wgtwo.hub import WgtwoHub
+from custom_components.wgtwo.runtime import WgtwoConfigEntry
 from custom_components.wgtwo.settings import WgtwoSettings, async_set_settings, get_settings
 from wgtwo_sandbox import SandboxServer
 

@@ -15,9 +15,9 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.wgtwo.capabilities.voicemail import subscriber_key
 from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_WGTWO
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
-from custom_components.wgtwo.voicemail import subscriber_key
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import (
@@ -384,16 +384,16 @@ async def test_event_whose_handling_failed_is_handled_on_redelivery(
 ) -> None:
     entry = setup_integration
     fired = async_capture_events(hass, EVENT_WGTWO)
-    fire = WgtwoCoordinator._fire
+    fire = WgtwoCoordinator.fire
     attempts: list[str] = []
 
-    def fail_first(self: WgtwoCoordinator, *args: Any) -> None:
-        attempts.append(args[1])
+    def fail_first(self: WgtwoCoordinator, data: dict[str, Any]) -> None:
+        attempts.append(data["type"])
         if len(attempts) == 1:
             raise RuntimeError("the first attempt fails")
-        fire(self, *args)
+        fire(self, data)
 
-    monkeypatch.setattr(WgtwoCoordinator, "_fire", fail_first)
+    monkeypatch.setattr(WgtwoCoordinator, "fire", fail_first)
     received = sms(owner=ALICE, from_number=BOB, to_number=ALICE, direction="TO_SUBSCRIBER")
     await auth_sandbox.publish([received])
     await wait_for(lambda: bool(fired), within=10)

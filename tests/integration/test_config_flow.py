@@ -10,10 +10,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wgtwo import config_flow
+from custom_components.wgtwo import forms
 from custom_components.wgtwo.client import Endpoint, WgtwoError
 from custom_components.wgtwo.client.auth import MAX_CREDENTIAL_LENGTH
-from custom_components.wgtwo.config_flow import title_for, unique_id_for
+from custom_components.wgtwo.config_flow import title_for
 from custom_components.wgtwo.const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
@@ -32,6 +32,7 @@ from custom_components.wgtwo.const import (
     ENV_SANDBOX,
     ENV_US,
 )
+from custom_components.wgtwo.migrate import unique_id_for
 from custom_components.wgtwo.settings import get_settings
 from tests.sandbox_fixtures import MakeSandbox, free_port
 from wgtwo_sandbox import SandboxServer
@@ -287,7 +288,7 @@ async def test_server_that_is_not_the_events_api_is_named(
     async def refuse(*_args: Any, **_kwargs: Any) -> None:
         raise WgtwoError("server refused the subscription (UNIMPLEMENTED)")
 
-    monkeypatch.setattr(config_flow, "async_check_subscription", refuse)
+    monkeypatch.setattr(forms, "async_check_subscription", refuse)
     result = await start_user_flow(hass, ENV_CUSTOM)
 
     result = await hass.config_entries.flow.async_configure(
@@ -307,7 +308,7 @@ async def test_unexpected_error_is_unknown(
     async def broken(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(config_flow, "async_check_subscription", broken)
+    monkeypatch.setattr(forms, "async_check_subscription", broken)
     result = await start_user_flow(hass, ENV_CUSTOM)
 
     result = await hass.config_entries.flow.async_configure(

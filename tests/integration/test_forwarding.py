@@ -12,15 +12,11 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wgtwo.call_forwarding import ForwardingState, _error
 from custom_components.wgtwo.client import (
-    ActionError,
     ForwardingMode,
-    WgtwoError,
 )
-from custom_components.wgtwo.client.errors import TokenRequestError
 from custom_components.wgtwo.const import CONF_FORWARDING_NUMBER, CONF_SUBSCRIBERS, DOMAIN
-from custom_components.wgtwo.subscriber import Subscriber
+from custom_components.wgtwo.subscriber import ForwardingState, Subscriber
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
 from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.scopes import ALL_SCOPES, FORWARD_TO_NUMBER
@@ -242,8 +238,8 @@ async def test_rejected_target_keeps_the_state(
             {"entity_id": select_id(hass, entry), "mode": "number", "number": target},
             blocking=True,
         )
-    assert info.value.translation_key == "forwarding_rejected"
-    assert str(info.value) == f"The operator refused the call forwarding: {reason}"
+    assert info.value.translation_key == "operator_rejected"
+    assert str(info.value) == f"Call forwarding: the operator refused: {reason}"
     assert state_of(hass, entry).state == "voicemail"
     assert operator_side(auth_sandbox) == {"mode": "voicemail"}
 
@@ -267,8 +263,8 @@ async def test_missing_scope_is_named(hass: HomeAssistant, make_sandbox: MakeSan
     entry = await connected_entry(hass, server, options_with({ALICE: HOME}))
     with pytest.raises(HomeAssistantError) as info:
         await choose(hass, entry, "number")
-    assert info.value.translation_key == "forwarding_missing_scope"
-    assert info.value.translation_placeholders == {"scope": "callforwarding.to_number"}
+    assert info.value.translation_key == "missing_scope"
+    assert (info.value.translation_placeholders or {})["scope"] == "callforwarding.to_number"
     assert "callforwarding.to_number" in str(info.value)
     assert state_of(hass, entry).state == STATE_UNKNOWN
     # The other modes have their own scopes and still work.
@@ -314,7 +310,7 @@ async def test_rejected_credentials(
     auth_sandbox.authority.client_secret = "rotated"
     with pytest.raises(HomeAssistantError) as info:
         await choose(hass, alice_entry, "voicemail")
-    assert info.value.translation_key == "forwarding_invalid_auth"
+    assert info.value.translation_key == "invalid_auth"
     assert state_of(hass, alice_entry).state == STATE_UNKNOWN
     auth_sandbox.authority.client_secret = TEST_CLIENT_SECRET
 
@@ -324,27 +320,9 @@ async def test_unreachable_operator(hass: HomeAssistant, auth_sandbox: SandboxSe
     await auth_sandbox.stop()
     with pytest.raises(HomeAssistantError) as info:
         await choose(hass, entry, "number")
-    assert info.value.translation_key == "forwarding_cannot_connect"
+    assert info.value.translation_key == "cannot_connect"
     assert state_of(hass, entry).state == STATE_UNKNOWN
     await async_unload_and_wait(hass, entry)
-
-
-@pytest.mark.parametrize(
-    ("error", "key", "placeholders"),
-    [
-        (TokenRequestError(400, "invalid_request"), "forwarding_failed", {"code": "HTTP 400"}),
-        (ActionError("failed", "INTERNAL"), "forwarding_failed", {"code": "INTERNAL"}),
-        (WgtwoError("odd"), "forwarding_failed", {"code": "WgtwoError"}),
-        (ActionError("bad", "INVALID_ARGUMENT"), "forwarding_invalid_number", None),
-    ],
-)
-def test_other_failures_are_translated(
-    error: WgtwoError, key: str, placeholders: dict[str, str] | None
-) -> None:
-    translated = _error(error, ForwardingMode.OFF)
-    assert translated.translation_key == key
-    assert translated.translation_placeholders == placeholders
-    assert translated.translation_domain == DOMAIN
 
 
 @pytest.mark.parametrize(

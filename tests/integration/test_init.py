@@ -20,7 +20,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wgtwo.client import ActionError, ConnectionState, MissingScopeError
-from custom_components.wgtwo.config_flow import unique_id_for
 from custom_components.wgtwo.const import (
     CONF_CLIENT_SECRET,
     CONF_EVENT_TYPES,
@@ -28,6 +27,7 @@ from custom_components.wgtwo.const import (
     DOMAIN,
 )
 from custom_components.wgtwo.hub import StreamState, subscription_name
+from custom_components.wgtwo.migrate import unique_id_for
 from tests.sandbox_fixtures import MakeSandbox, free_port
 from wgtwo_sandbox import SandboxServer
 
@@ -109,7 +109,7 @@ async def test_not_ready_while_the_server_is_down(
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert entry.reason is not None
-    assert entry.reason.startswith("Cannot reach the wgtwo token endpoint")
+    assert entry.reason.startswith("Events: cannot reach the operator")
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -126,7 +126,7 @@ async def test_not_ready_on_unexpected_token_answer(
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert entry.reason is not None
-    assert entry.reason.startswith("Fetching an access token failed")
+    assert entry.reason.startswith("Events: the token endpoint refused the request (HTTP ")
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -225,7 +225,9 @@ async def test_missing_scope_at_setup_retries_with_issue(
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert entry.reason is not None
-    assert entry.reason.startswith("The OAuth client lacks the scopes events.sms.subscribe")
+    assert entry.reason.startswith(
+        "Events: your OAuth client lacks the scope events.sms.subscribe."
+    )
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"missing_scopes_{entry.entry_id}")
     assert issue is not None
     assert issue.translation_placeholders is not None
@@ -377,7 +379,7 @@ async def test_actions_use_one_scope_each(hass: HomeAssistant, make_sandbox: Mak
     await publish_and_wait(
         hass, server, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
     )
-    actions = coordinator_of(entry).actions
+    actions = coordinator_of(entry).api
 
     fetched = await actions.get_voicemail("vm1")
     assert fetched.from_number == BOB

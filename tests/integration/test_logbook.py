@@ -22,8 +22,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import MockHAClientWebSocket, WebSocketGenerator
 
 from custom_components.wgtwo import logbook as wgtwo_logbook
+from custom_components.wgtwo.capabilities.calls import format_duration
 from custom_components.wgtwo.const import CONF_PHONEBOOK, DOMAIN, EVENT_WGTWO
-from custom_components.wgtwo.logbook import format_duration
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import async_setup_entry_and_connect, async_unload_and_wait, publish_and_wait

@@ -18,13 +18,13 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.wgtwo.caller_names import CallerNameStream
 from custom_components.wgtwo.const import (
     CONF_NAME_CALLERS,
     CONF_NAME_MAX_AGE,
     CONF_PHONEBOOK,
     DOMAIN,
 )
-from custom_components.wgtwo.hub import CallerNameStream
 from tests.sandbox_fixtures import MakeSandbox
 from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.lookup_service import NoAnswerError

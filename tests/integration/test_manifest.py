@@ -13,8 +13,17 @@ import probatio as vol
 from homeassistant.util.yaml import load_yaml_dict
 from packaging.requirements import Requirement
 
-from custom_components.wgtwo import config_flow
+from custom_components.wgtwo import config_flow, forms, options_flow
+from custom_components.wgtwo.client import (
+    ActionError,
+    AuthenticationError,
+    CannotConnectError,
+    InvalidEndpointError,
+    MissingScopeError,
+)
+from custom_components.wgtwo.client.errors import TokenRequestError
 from custom_components.wgtwo.const import DOMAIN, ENVIRONMENT_OPTIONS, EVENT_TYPE_CHOICES
+from custom_components.wgtwo.errors import form_error
 
 COMPONENT = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
 MY_KEYS = ("config", "options", "selector", "issues", "exceptions", "system_health")
@@ -79,13 +88,13 @@ def test_every_flow_field_has_a_label_and_description() -> None:
         ("config", "reauth_confirm"): config_flow.CREDENTIALS_SCHEMA,
         ("config", "custom"): config_flow.CUSTOM_SCHEMA,
         ("config", "reconfigure"): config_flow.RECONFIGURE_SCHEMA,
-        ("options", "general"): config_flow.OPTIONS_SCHEMA,
-        ("options", "subscriber"): vol.Schema({vol.Required(config_flow.CONF_SUBSCRIBER): str}),
-        ("options", "subscriber_settings"): config_flow.SUBSCRIBER_SCHEMA,
-        ("options", "caller_names"): config_flow.CALLER_NAMES_SCHEMA,
+        ("options", "general"): options_flow.OPTIONS_SCHEMA,
+        ("options", "subscriber"): vol.Schema({vol.Required(options_flow.CONF_SUBSCRIBER): str}),
+        ("options", "subscriber_settings"): options_flow.SUBSCRIBER_SCHEMA,
+        ("options", "caller_names"): options_flow.CALLER_NAMES_SCHEMA,
     }
     menu = strings["options"]["step"]["init"]["menu_options"]
-    assert list(menu) == config_flow.OPTIONS_MENU
+    assert list(menu) == options_flow.OPTIONS_MENU
     assert all(menu.values())
     for (flow, step), schema in steps.items():
         texts = strings[flow]["step"][step]
@@ -96,16 +105,40 @@ def test_every_flow_field_has_a_label_and_description() -> None:
             assert texts["data_description"][str(marker)], (step, marker)
 
 
+def errors_in(source: str) -> set[str]:
+    """Return the error keys a flow module sets, as ``{"base": ...}`` or per field."""
+    pattern = r'(?:"base"|CONF_\w+|key)\s*:\s*"(\w+)"|errors\[\w+\]\s*=\s*"(\w+)"'
+    return {error for found in re.findall(pattern, source) for error in found if error}
+
+
+# One error of each kind the API check can raise (what the forms show of each).
+FORM_ERROR_SAMPLES = (
+    InvalidEndpointError("plaintext"),
+    AuthenticationError("rejected"),
+    MissingScopeError({"events.voice.subscribe"}),
+    TokenRequestError(400),
+    CannotConnectError("down"),
+    ActionError("odd", "INTERNAL"),
+)
+
+
 def test_every_error_and_abort_is_translated() -> None:
     strings = load("strings.json")
-    source = Path(config_flow.__file__).read_text()
+    config_source = Path(config_flow.__file__).read_text()
+    options_source = Path(options_flow.__file__).read_text()
     config_errors = set(strings["config"]["error"])
     option_errors = set(strings["options"]["error"])
-    config_source, _, options_source = source.partition("class WgtwoOptionsFlow")
-    for error in re.findall(r'"(?:base|host|plaintext|token_url)"\s*:\s*"(\w+)"', config_source):
-        assert error in config_errors, error
-    for error in re.findall(r'"base"\s*:\s*"(\w+)"|: "(\w+)"}', options_source):
-        assert {e for e in error if e} <= option_errors, error
+    found = errors_in(config_source)
+    assert {"too_long", "invalid_host", "plaintext_not_loopback", "invalid_token_url"} <= found
+    assert found <= config_errors, found - config_errors
+    found = errors_in(options_source)
+    assert {"invalid_country", "invalid_number", "missing_lookup_scope"} <= found
+    assert found <= option_errors, found - option_errors
+    # Both flows show what the shared check against the API finds.
+    found = errors_in(Path(forms.__file__).read_text())
+    found |= {form_error(error)[0] for error in FORM_ERROR_SAMPLES}
+    assert {"invalid_host", "server_refused", "unknown"} <= found
+    assert found <= config_errors & option_errors, found - (config_errors & option_errors)
     for reason in re.findall(r'async_abort\(reason="(\w+)"\)', options_source):
         assert reason in strings["options"]["abort"], reason
     for error in ("invalid_country", "invalid_phonebook_line", "missing_scopes", "invalid_auth"):
@@ -115,7 +148,7 @@ def test_every_error_and_abort_is_translated() -> None:
         assert error in option_errors
     assert "{scopes}" in strings["config"]["error"]["missing_scopes"]
     assert "{line}" in strings["options"]["error"]["invalid_phonebook_line"]
-    for reason in re.findall(r'AbortFlow\("(\w+)"\)', source):
+    for reason in re.findall(r'AbortFlow\("(\w+)"\)', config_source):
         assert reason in strings["config"]["abort"]
     assert {"already_configured", "reauth_successful", "reconfigure_successful"} <= set(
         strings["config"]["abort"]

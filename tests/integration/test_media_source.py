@@ -19,8 +19,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
+from custom_components.wgtwo.capabilities.voicemail import subscriber_key
 from custom_components.wgtwo.const import CONF_PHONEBOOK
-from custom_components.wgtwo.voicemail import subscriber_key
 from tests.sandbox_fixtures import MakeSandbox
 from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.scopes import ALL_SCOPES, VOICEMAIL_GET
@@ -167,7 +167,7 @@ async def test_unknown_voicemails_and_subscribers(
     alice = folder_id(entry, ALICE)
     with pytest.raises(Unresolvable) as missing:
         await media_source.async_resolve_media(hass, f"{alice}/vm-nope", None)
-    assert missing.value.translation_key == "voicemail_not_found"
+    assert missing.value.translation_key == "not_found"
     assert "no longer at the operator" in str(missing.value)
     for bad in (f"{ROOT}/{entry.entry_id}/nobody/vm-carol", f"{alice}/vm-carol/extra"):
         with pytest.raises(Unresolvable) as unknown:
@@ -204,7 +204,7 @@ async def test_operator_unreachable(
     await auth_sandbox.stop()
     with pytest.raises(BrowseError) as browse:
         await media_source.async_browse_media(hass, folder_id(entry, ALICE))
-    assert browse.value.translation_key == "voicemail_cannot_connect"
+    assert browse.value.translation_key == "cannot_connect"
     client = await hass_client_no_auth()
     assert (await client.get(played.url)).status == HTTPStatus.BAD_GATEWAY
 
@@ -238,12 +238,12 @@ async def test_without_the_scope_browsing_and_playing_say_why(
     alice = folder_id(entry, ALICE)
     with pytest.raises(BrowseError) as browse:
         await media_source.async_browse_media(hass, alice)
-    assert browse.value.translation_key == "voicemail_missing_scope"
-    assert browse.value.translation_placeholders == {"scope": "voicemail.get"}
+    assert browse.value.translation_key == "missing_scope"
+    assert (browse.value.translation_placeholders or {})["scope"] == "voicemail.get"
     assert "voicemail.get" in str(browse.value)
     with pytest.raises(Unresolvable) as resolve:
         await media_source.async_resolve_media(hass, f"{alice}/vm-1", None)
-    assert resolve.value.translation_key == "voicemail_missing_scope"
+    assert resolve.value.translation_key == "missing_scope"
 
     client = await hass_client_no_auth()
     key = subscriber_key(entry.entry_id, ALICE)

@@ -111,7 +111,7 @@ async def test_missing_scope_is_named(hass: HomeAssistant, make_sandbox: MakeSan
     with pytest.raises(HomeAssistantError) as caught:
         await notify(hass, entity, "hi")
 
-    assert caught.value.translation_key == "sms_missing_scope"
-    assert caught.value.translation_placeholders == {"scope": SMS_SEND}
+    assert caught.value.translation_key == "missing_scope"
+    assert (caught.value.translation_placeholders or {})["scope"] == SMS_SEND
     assert server.sms.sent == []
     await async_unload_and_wait(hass, entry, server)

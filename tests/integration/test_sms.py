@@ -13,8 +13,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
-from custom_components.wgtwo.const import CONF_PHONEBOOK, DOMAIN, EVENT_WGTWO
-from custom_components.wgtwo.coordinator import service_identifier
+from custom_components.wgtwo.const import CONF_PHONEBOOK, DOMAIN, EVENT_WGTWO, service_identifier
 from tests.sandbox_fixtures import MakeSandbox
 from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.scopes import ALL_SCOPES, SMS_SEND
@@ -235,7 +234,10 @@ async def test_target_must_name_exactly_one_subscriber(
 
 @pytest.mark.parametrize(
     ("status", "key"),
-    [(Response.SEND_STATUS_REJECT, "sms_rejected"), (Response.SEND_STATUS_ERROR, "sms_send_error")],
+    [
+        (Response.SEND_STATUS_REJECT, "operator_rejected"),
+        (Response.SEND_STATUS_ERROR, "operator_could_not"),
+    ],
 )
 async def test_refusal_names_the_servers_description(
     hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any], status: int, key: str
@@ -246,16 +248,17 @@ async def test_refusal_names_the_servers_description(
         await send(hass, alice, BOB, "hi")
 
     assert caught.value.translation_key == key
-    assert caught.value.translation_placeholders == {"description": "destination barred"}
+    assert (caught.value.translation_placeholders or {})["detail"] == "destination barred"
+    assert "destination barred" in str(caught.value)
     assert auth_sandbox.sms.sent == []
 
 
 @pytest.mark.parametrize(
-    ("code", "key", "placeholders"),
+    ("code", "key", "detail"),
     [
-        (grpc.StatusCode.UNAVAILABLE, "sms_cannot_connect", {}),
-        (grpc.StatusCode.DEADLINE_EXCEEDED, "sms_cannot_connect", {}),
-        (grpc.StatusCode.INTERNAL, "sms_failed", {"code": "INTERNAL"}),
+        (grpc.StatusCode.UNAVAILABLE, "no_answer", "CannotConnectError"),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, "no_answer", "CannotConnectError"),
+        (grpc.StatusCode.INTERNAL, "operator_failed", "INTERNAL"),
     ],
 )
 async def test_failure_after_the_server_sent_is_not_sent_again(
@@ -264,7 +267,7 @@ async def test_failure_after_the_server_sent_is_not_sent_again(
     alice: dict[str, Any],
     code: grpc.StatusCode,
     key: str,
-    placeholders: dict[str, str],
+    detail: str,
 ) -> None:
     auth_sandbox.sms.fail_after_send = code
 
@@ -272,7 +275,7 @@ async def test_failure_after_the_server_sent_is_not_sent_again(
         await send(hass, alice, BOB, "once only")
 
     assert caught.value.translation_key == key
-    assert (caught.value.translation_placeholders or {}) == placeholders
+    assert (caught.value.translation_placeholders or {})["detail"] == detail
     # The text went out; the lost answer does not make a second one.
     assert len(auth_sandbox.sms.sent) == 1
     assert auth_sandbox.stats["sms_sent"] == 1
@@ -301,7 +304,7 @@ async def test_rejected_credentials_are_named(
     with pytest.raises(HomeAssistantError) as caught:
         await send(hass, alice, BOB, "hi")
 
-    assert caught.value.translation_key == "sms_invalid_auth"
+    assert caught.value.translation_key == "invalid_auth"
     assert auth_sandbox.sms.sent == []
 
 
@@ -317,8 +320,8 @@ async def test_missing_scope_is_named(hass: HomeAssistant, make_sandbox: MakeSan
     with pytest.raises(HomeAssistantError) as caught:
         await send(hass, {"device_id": device_id_of(hass, entry, ALICE)}, BOB, "hi")
 
-    assert caught.value.translation_key == "sms_missing_scope"
-    assert caught.value.translation_placeholders == {"scope": "sms.text:send_from_subscriber"}
+    assert caught.value.translation_key == "missing_scope"
+    assert (caught.value.translation_placeholders or {})["scope"] == "sms.text:send_from_subscriber"
     assert server.sms.sent == []
     await async_unload_and_wait(hass, entry, server)
 
@@ -335,7 +338,7 @@ async def test_scope_missing_from_the_token_the_server_checks(
     with pytest.raises(HomeAssistantError) as caught:
         await send(hass, alice, BOB, "refused")
 
-    assert caught.value.translation_key == "sms_missing_scope"
+    assert caught.value.translation_key == "missing_scope"
     assert [text.content for text in auth_sandbox.sms.sent] == ["allowed"]
 
 

@@ -49,7 +49,7 @@ async def stream_reaches(coordinator: WgtwoCoordinator, state: StreamState) -> N
 
     @callback
     def _changed() -> None:
-        if coordinator.stream_state is state:
+        if coordinator.hub.state is state:
             reached.set()
 
     remove = coordinator.async_add_stream_listener(_changed)

@@ -9,22 +9,13 @@ from typing import Any
 
 import pytest
 from homeassistant.components import media_source
-from homeassistant.components.media_player.errors import BrowseError
-from homeassistant.components.media_source import Unresolvable
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wgtwo.client import (
-    ActionError,
-    AuthenticationError,
-    CannotConnectError,
-    MissingScopeError,
-    WgtwoError,
-)
+from custom_components.wgtwo.capabilities.voicemail import subscriber_key
 from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
-from custom_components.wgtwo.voicemail import subscriber_key, voicemail_error
 from tests.sandbox_fixtures import MakeSandbox
 from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.scopes import ALL_SCOPES, VOICEMAIL_DELETE, VOICEMAIL_GET
@@ -193,8 +184,8 @@ async def test_delete_errors_are_translated(
     auth_sandbox.voicemails.apply_change("vm-1", played=False, deleted=True)
     with pytest.raises(ServiceValidationError) as gone:
         await delete(hass, entry, voicemail_id="vm-1")
-    assert gone.value.translation_key == "voicemail_not_found"
-    assert gone.value.translation_placeholders == {"voicemail_id": "vm-1"}
+    assert gone.value.translation_key == "not_found"
+    assert (gone.value.translation_placeholders or {})["detail"] == "vm-1"
     assert unheard(hass, entry).state == STATE_OFF
 
     with pytest.raises(ServiceValidationError) as nothing:
@@ -222,10 +213,10 @@ async def test_delete_errors_are_translated(
     await auth_sandbox.stop()
     with pytest.raises(HomeAssistantError) as down:
         await delete(hass, entry, voicemail_id="vm-b")
-    assert down.value.translation_key == "voicemail_cannot_connect"
+    assert down.value.translation_key == "cannot_connect"
     with pytest.raises(HomeAssistantError) as down_listing:
         await delete(hass, entry)
-    assert down_listing.value.translation_key == "voicemail_cannot_connect"
+    assert down_listing.value.translation_key == "cannot_connect"
 
 
 @pytest.mark.parametrize("limited", [VOICEMAIL_DELETE], indirect=True)
@@ -236,8 +227,8 @@ async def test_delete_without_its_scope_names_it(
     await leave(hass, server, entry, "vm-1")
     with pytest.raises(HomeAssistantError) as missing:
         await delete(hass, entry)
-    assert missing.value.translation_key == "voicemail_missing_scope"
-    assert missing.value.translation_placeholders == {"scope": "voicemail.delete"}
+    assert missing.value.translation_key == "missing_scope"
+    assert (missing.value.translation_placeholders or {})["scope"] == "voicemail.delete"
     assert "voicemail.delete" in str(missing.value)
     assert "vm-1" in server.voicemails.voicemails
     assert unheard(hass, entry).attributes["unheard_count"] == 1
@@ -250,55 +241,8 @@ async def test_sync_leaves_unheard_voicemails_alone_while_the_operator_is_unreac
     await leave(hass, auth_sandbox, entry, "vm-1")
     auth_sandbox.voicemails.apply_change("vm-1", played=True, deleted=False)
     await auth_sandbox.stop()
-    await coordinator_of(entry).async_sync_voicemails()
+    await coordinator_of(entry).capabilities.voicemail.async_sync()
     assert unheard(hass, entry).attributes["unheard_count"] == 1
-
-
-@pytest.mark.parametrize(
-    ("error", "kind", "key", "placeholders"),
-    [
-        (
-            MissingScopeError({"voicemail.get"}),
-            HomeAssistantError,
-            "voicemail_missing_scope",
-            {"scope": "voicemail.get"},
-        ),
-        (AuthenticationError("rejected"), HomeAssistantError, "invalid_auth", {}),
-        (CannotConnectError("down"), BrowseError, "voicemail_cannot_connect", {}),
-        (
-            ActionError("gone", "NOT_FOUND"),
-            ServiceValidationError,
-            "voicemail_not_found",
-            {"voicemail_id": "vm-9"},
-        ),
-        (
-            ActionError("gone", "NOT_FOUND"),
-            Unresolvable,
-            "voicemail_not_found",
-            {"voicemail_id": "vm-9"},
-        ),
-        (
-            ActionError("bad", "INTERNAL"),
-            HomeAssistantError,
-            "voicemail_failed",
-            {"error": "INTERNAL"},
-        ),
-        (WgtwoError("odd"), Unresolvable, "voicemail_failed", {"error": "WgtwoError"}),
-    ],
-)
-def test_each_failure_has_its_translated_error(
-    error: WgtwoError,
-    kind: type[HomeAssistantError],
-    key: str,
-    placeholders: dict[str, str],
-) -> None:
-    # An action's missing voicemail is the caller's mistake; the browser's is not.
-    asked = HomeAssistantError if kind is ServiceValidationError else kind
-    translated = voicemail_error(error, "voicemail.get", asked, "vm-9")
-    assert type(translated) is kind
-    assert translated.translation_domain == DOMAIN
-    assert translated.translation_key == key
-    assert translated.translation_placeholders == placeholders
 
 
 async def test_a_sync_does_not_bring_back_what_was_marked_heard_meanwhile(
@@ -308,11 +252,49 @@ async def test_a_sync_does_not_bring_back_what_was_marked_heard_meanwhile(
     await leave(hass, auth_sandbox, entry, "vm-1")
     coordinator = coordinator_of(entry)
     served = auth_sandbox.voicemails.lists_served
-    sync = hass.async_create_task(coordinator.async_sync_voicemails())
+    sync = hass.async_create_task(coordinator.capabilities.voicemail.async_sync())
     # The operator has answered the list (vm-1 unplayed); before the answer is handled,
     # the user marks the voicemail heard.
     await wait_for(lambda: auth_sandbox.voicemails.lists_served > served, interval=0)
-    await coordinator.async_mark_voicemail_heard(coordinator.subscribers[ALICE])
+    await coordinator.capabilities.voicemail.async_mark_heard(coordinator.subscribers[ALICE])
     await sync
     assert unheard(hass, entry).state == STATE_OFF
     assert auth_sandbox.voicemails.voicemails["vm-1"].metadata.played
+
+
+async def test_marking_heard_says_when_the_operator_was_not_told(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    # Like deleting: an operator error reaches the user, translated. The voicemails are
+    # cleared here all the same, and the next sync brings back what the operator still
+    # holds unplayed.
+    entry = setup_integration
+    await leave(hass, auth_sandbox, entry, "vm-1")
+    await auth_sandbox.stop()
+    with pytest.raises(HomeAssistantError) as down:
+        await hass.services.async_call(
+            DOMAIN,
+            "mark_voicemail_heard",
+            {"entity_id": unheard(hass, entry).entity_id},
+            blocking=True,
+        )
+    assert down.value.translation_key == "cannot_connect"
+    assert str(down.value).startswith("Voicemail: cannot reach the operator")
+    assert unheard(hass, entry).state == STATE_OFF
+    assert not auth_sandbox.voicemails.voicemails["vm-1"].metadata.played
+
+
+async def test_marking_heard_a_voicemail_gone_at_the_operator_is_no_error(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await leave(hass, auth_sandbox, entry, "vm-1", "vm-2")
+    auth_sandbox.voicemails.apply_change("vm-1", played=False, deleted=True)
+    await hass.services.async_call(
+        DOMAIN,
+        "mark_voicemail_heard",
+        {"entity_id": unheard(hass, entry).entity_id},
+        blocking=True,
+    )
+    assert unheard(hass, entry).state == STATE_OFF
+    assert auth_sandbox.voicemails.voicemails["vm-2"].metadata.played

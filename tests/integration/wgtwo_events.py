@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wgtwo.const import DOMAIN
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
-from custom_components.wgtwo.data import WgtwoConfigEntry
+from custom_components.wgtwo.runtime import WgtwoConfigEntry
 
 ALICE = "+4799900001"
 BOB = "+4799900002"

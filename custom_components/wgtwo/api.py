@@ -1,7 +1,7 @@
-"""The API's voicemail and SMS calls, each with a token that carries only its own scope.
+"""Clients of the operator's unary services, each with a token of its own scope.
 
-Action scopes are optional grants: a product without SMS sending can still mark
-voicemails read, so no token asks for more than the one call needs.
+Voicemail, SMS and call forwarding scopes are optional grants: a product without SMS
+sending can still mark voicemails read, so no token asks for more than one call needs.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from .client.forwarding import FORWARDING_SCOPES
 from .settings import WgtwoSettings, create_token_provider
 
 
-class ScopedActions:
-    """One action client per scope, opened on first use and closed on unload."""
+class OperatorApi:
+    """One client per scope, opened on first use and closed on unload."""
 
     def __init__(
         self,

@@ -1,0 +1,176 @@
+"""What every capability is made of, and what it may use of the coordinator (its room).
+
+A capability owns one concern: the event types it handles, the change each makes to a
+subscriber's state, the ``wgtwo_event`` payload it fires, the event-entity trigger, the
+logbook sentence of each bus event type and the actions on it. The coordinator owns the
+subscribers and hands each event to the capability that declared its type.
+
+Every bus event carries ``type``, ``subscriber`` (E.164), ``device_id``, ``timestamp`` (ISO
+8601, UTC, from the network) and ``sequence`` (the stream's sequence number), then the
+capability's payload fields. Numbers of callers that hid their number are never included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final, Protocol
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+
+from ..api import OperatorApi
+from ..client import WgtwoEvent
+from ..phonebook import Phonebook
+from ..settings import WgtwoSettings
+from ..subscriber import ALL_ASPECTS, Aspect, Subscriber
+
+ATTR_TYPE: Final = "type"
+ATTR_SUBSCRIBER: Final = "subscriber"
+ATTR_DEVICE_ID: Final = "device_id"
+ATTR_TIMESTAMP: Final = "timestamp"
+ATTR_SEQUENCE: Final = "sequence"
+
+# A logbook sentence: the key of its ``common`` string and the placeholders. A None
+# placeholder stands for "an unknown number" (translated when the sentence is rendered).
+type Sentence = tuple[str, dict[str, str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class EntityTrigger:
+    """An event for one of the subscriber's event entities."""
+
+    key: str
+    event_type: str
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberUpdate:
+    """What changed for a subscriber: the aspects to redraw and the events to fire."""
+
+    aspects: Aspect = ALL_ASPECTS
+    triggers: tuple[EntityTrigger, ...] = field(default=())
+
+
+NO_CHANGE: Final = SubscriberUpdate(Aspect(0))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusEvent:
+    """A ``wgtwo_event`` type: its logbook sentence and the entity that shows it.
+
+    ``entity`` is the (platform, entity key) the logbook entry links to, if any.
+    """
+
+    sentence: Callable[[Mapping[str, Any]], Sentence]
+    entity: tuple[str, str] | None = None
+
+
+class Room(Protocol):
+    """What a capability may use of the coordinator of its entry."""
+
+    hass: HomeAssistant
+    entry: ConfigEntry[Any]
+    api: OperatorApi
+    settings: WgtwoSettings
+    phonebook: Phonebook
+    subscribers: dict[str, Subscriber]
+    share_sms_text: bool
+
+    def subscriber(self, number: str) -> Subscriber:
+        """Return the subscriber of a number, creating its device on its first event."""
+
+    def notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:
+        """Tell the subscriber's entities what changed (and store what lasts)."""
+
+    def forget(self, number: str) -> None:
+        """Drop a subscriber: its state and every capability's pending work."""
+
+    def fire(self, data: dict[str, Any]) -> None:
+        """Fire one ``wgtwo_event`` with these fields."""
+
+
+def envelope(
+    event: WgtwoEvent, event_type: str, subscriber: str, device_id: str | None
+) -> dict[str, Any]:
+    """Fields every bus event carries."""
+    return {
+        ATTR_TYPE: event_type,
+        ATTR_SUBSCRIBER: subscriber,
+        ATTR_DEVICE_ID: device_id,
+        ATTR_TIMESTAMP: event.timestamp.isoformat(),
+        ATTR_SEQUENCE: event.sequence,
+    }
+
+
+def party_names(
+    phonebook: Phonebook, from_number: str | None, to_number: str | None, *, hidden: bool = False
+) -> dict[str, Any]:
+    """Names of both parties (None when unknown); a hidden caller is never named."""
+    return {
+        "from_name": None if hidden else phonebook.name_for(from_number),
+        "to_name": phonebook.name_for(to_number),
+    }
+
+
+def party(data: Mapping[str, Any], side: str) -> str | None:
+    """Name ``side`` of a bus event by its phonebook name, else its number or address.
+
+    None when the event has neither: a hidden caller (whose number the bus event leaves
+    out), or an address the network did not give.
+    """
+    number_key = f"{side}_number" if f"{side}_number" in data else f"{side}_address"
+    for value in (data.get(f"{side}_name"), data.get(number_key)):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def enum_text(value: object) -> str | None:
+    """Enum members as their lower-case value; unknown wire numbers as a string."""
+    return None if value is None else str(value)
+
+
+class Capability:
+    """One concern of a subscriber's line; one instance per config entry."""
+
+    # The client's event classes this capability handles.
+    events: ClassVar[tuple[type[WgtwoEvent], ...]] = ()
+    # The bus event types it fires.
+    bus_events: ClassVar[Mapping[str, BusEvent]] = {}
+
+    def __init__(self, room: Room) -> None:
+        """Bind to the entry's coordinator."""
+        self.room = room
+
+    def handle(self, number: str, event: WgtwoEvent) -> None:
+        """Apply one event of a subscriber, then tell its entities what changed."""
+        subscriber = self.room.subscriber(number)
+        update = self.apply(subscriber, event)
+        if subscriber.seen(event.timestamp):
+            update = SubscriberUpdate(update.aspects | Aspect.LAST_EVENT, update.triggers)
+        self.room.notify(subscriber, update)
+
+    def apply(self, subscriber: Subscriber, event: Any) -> SubscriberUpdate:
+        """Change the subscriber's state, fire the bus event; return what changed."""
+        raise NotImplementedError
+
+    def fire(self, event: WgtwoEvent, event_type: str, sub: Subscriber, payload: Any) -> None:
+        """Fire the bus event of ``event`` for a subscriber."""
+        self.room.fire(envelope(event, event_type, sub.number, sub.device_id) | payload)
+
+    async def async_setup(self) -> None:
+        """Start what runs for the entry's lifetime (the entry's unload stops it)."""
+
+    def subscriber_added(self, subscriber: Subscriber) -> None:
+        """Take note of a subscriber that got its device (its first event, or consent)."""
+
+    def stream_connected(self) -> None:
+        """Catch up with what may have been missed: the event stream (re)connected."""
+
+    def forget(self, number: str) -> None:
+        """Drop what is pending for a subscriber that is gone."""
+
+    def unload(self) -> None:
+        """Cancel what is pending; the entry unloads."""

@@ -1,0 +1,260 @@
+"""Messages: SMS events, delivery reports, and texts sent from a subscriber's number.
+
+A text costs money and must not go out twice, so nothing here retries a send: every
+failure is shown to the user, who decides. (The client repeats a call only after
+UNAUTHENTICATED, which the server answers before it sends anything.) Numbers and texts
+never appear in logs or error messages.
+
+Bus events ``sms_received`` and ``sms_sent``: ``sms_id`` (= ``message_id``), ``uuid``, the
+addresses and their types, ``direction``, ``from_name``, ``to_name``; ``text`` and ``data``
+only when the entry shares SMS text with automations (never in entity attributes, which
+are recorded). ``sms_delivery_report``: ``report_id``, ``sms_id`` = ``message_id`` (the sent
+message's id, as sending returned it), ``status``, ``direction`` and the addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+import probatio as vol
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from ..client import (
+    SendSmsResult,
+    SendStatus,
+    SmsDeliveryReportEvent,
+    SmsDirection,
+    SmsEvent,
+    WgtwoError,
+)
+from ..client.event_types import SCOPE_SMS_SEND
+from ..const import CONF_PHONEBOOK, CONF_SMS_RECIPIENT, CONF_SUBSCRIBERS, DOMAIN
+from ..errors import Feature, operator_error, operator_refused
+from ..phonebook import normalize_number, parse_number
+from ..subscriber import Aspect, Subscriber
+from .base import (
+    BusEvent,
+    Capability,
+    EntityTrigger,
+    Sentence,
+    SubscriberUpdate,
+    enum_text,
+    party,
+    party_names,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+EVENT_SMS: Final = "sms"  # the SMS event entity's key
+SMS_EVENT_TYPES: Final = ["received", "sent", "delivery_report"]
+TYPE_SMS_RECEIVED: Final = "sms_received"
+TYPE_SMS_SENT: Final = "sms_sent"
+TYPE_SMS_DELIVERY_REPORT: Final = "sms_delivery_report"
+_REPORT_STATUSES: Final = frozenset(
+    {"delivered", "temporary_failure", "final_failure", "expired", "unknown"}
+)
+
+SERVICE_SEND_SMS: Final = "send_sms"
+ATTR_TO: Final = "to"
+ATTR_MESSAGE: Final = "message"
+MAX_MESSAGE_LENGTH: Final = 2000  # what the API takes
+
+
+def _recipient(value: Any) -> str:
+    """Read ``to``; a number arrives without its ``+`` and is read as international.
+
+    Home Assistant renders a template that gives ``+4712345678`` (say the caller's
+    ``from_number``) as the integer 4712345678, and so does YAML for an unquoted one.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"+{value}"
+    return cv.string(value)
+
+
+SEND_SMS_SCHEMA: Final = cv.make_entity_service_schema(
+    {vol.Required(ATTR_TO): _recipient, vol.Required(ATTR_MESSAGE): cv.string}
+)
+
+# What a number looks like once spaces, dashes and the like are gone: a name has letters.
+_NUMBER_LIKE: Final = re.compile(r"^\+?\d+$")
+
+
+def resolve_recipient(entry: ConfigEntry[Any], to: str) -> str:
+    """Turn ``to`` (a number, or a name from the entry's phonebook) into E.164."""
+    text = to.strip()
+    if not text:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="sms_no_recipient")
+    if _NUMBER_LIKE.match(normalize_number(text)):
+        if (number := parse_number(text)) is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="sms_invalid_number"
+            )
+        return number
+    wanted = text.casefold()
+    phonebook: dict[str, str] = entry.options.get(CONF_PHONEBOOK) or {}
+    numbers = {
+        normalize_number(str(number))
+        for number, name in phonebook.items()
+        if str(name).strip().casefold() == wanted
+    }
+    if not numbers:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="sms_unknown_name",
+            translation_placeholders={"name": text},
+        )
+    if len(numbers) > 1:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="sms_ambiguous_name",
+            translation_placeholders={"name": text, "count": str(len(numbers))},
+        )
+    return numbers.pop()
+
+
+def notify_recipient(entry: ConfigEntry[Any], subscriber: Subscriber) -> str:
+    """Return who the subscriber's notify entity texts: the option, else the subscriber."""
+    settings = (entry.options.get(CONF_SUBSCRIBERS) or {}).get(subscriber.number) or {}
+    return str(settings.get(CONF_SMS_RECIPIENT) or "") or subscriber.number
+
+
+def _check_length(message: str) -> None:
+    if not message.strip():
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="sms_empty")
+    if len(message) > MAX_MESSAGE_LENGTH:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="sms_too_long",
+            translation_placeholders={
+                "length": str(len(message)),
+                "max_length": str(MAX_MESSAGE_LENGTH),
+            },
+        )
+
+
+def _addresses(event: SmsEvent | SmsDeliveryReportEvent) -> dict[str, Any]:
+    return {
+        "from_address": event.from_address,
+        "from_address_type": enum_text(event.from_address_type),
+        "to_address": event.to_address,
+        "to_address_type": enum_text(event.to_address_type),
+    }
+
+
+def sms_payload(event: SmsEvent, share_text: bool) -> dict[str, Any]:
+    """SMS fields (``message_id`` is the SMS id); ``text`` and ``data`` only when sharing is on."""
+    payload: dict[str, Any] = {
+        "sms_id": event.sms_id,
+        # What sending returned, so an automation can wait for the message's report.
+        "message_id": event.sms_id,
+        "uuid": event.uuid,
+        **_addresses(event),
+        "direction": enum_text(event.direction),
+    }
+    if share_text:
+        content = event.as_dict()
+        payload["text"] = content["text"]
+        payload["data"] = content["data"]
+    return payload
+
+
+def delivery_report_payload(event: SmsDeliveryReportEvent) -> dict[str, Any]:
+    """Report fields: report_id, sms_id = message_id (the SMS), status, direction, addresses."""
+    return {
+        "report_id": event.report_id,
+        "sms_id": event.sms_id,
+        "message_id": event.sms_id,  # the sent message's id, as the send responded
+        "status": enum_text(event.status),
+        "direction": enum_text(event.direction),
+        **_addresses(event),
+    }
+
+
+def _received_sentence(data: Mapping[str, Any]) -> Sentence:
+    return "logbook_sms_received", {"party": party(data, "from")}
+
+
+def _sent_sentence(data: Mapping[str, Any]) -> Sentence:
+    return "logbook_sms_sent", {"party": party(data, "to")}
+
+
+def _report_sentence(data: Mapping[str, Any]) -> Sentence:
+    status = data.get("status")
+    status = status if status in _REPORT_STATUSES else "unknown"
+    return f"logbook_sms_report_{status}", {"party": party(data, "to")}
+
+
+_SMS_ENTITY: Final = ("event", EVENT_SMS)
+
+
+class Messages(Capability):
+    """Texts to and from a subscriber, their delivery reports, and sending one."""
+
+    events = (SmsEvent, SmsDeliveryReportEvent)
+    bus_events = {
+        TYPE_SMS_RECEIVED: BusEvent(sentence=_received_sentence, entity=_SMS_ENTITY),
+        TYPE_SMS_SENT: BusEvent(sentence=_sent_sentence, entity=_SMS_ENTITY),
+        TYPE_SMS_DELIVERY_REPORT: BusEvent(sentence=_report_sentence, entity=_SMS_ENTITY),
+    }
+
+    def apply(self, sub: Subscriber, event: SmsEvent | SmsDeliveryReportEvent) -> SubscriberUpdate:
+        """Fire the message's bus event and the SMS event entity's event."""
+        phonebook = self.room.phonebook
+        if isinstance(event, SmsDeliveryReportEvent):
+            payload = delivery_report_payload(event) | party_names(
+                phonebook, event.from_address, event.to_address
+            )
+            self.fire(event, TYPE_SMS_DELIVERY_REPORT, sub, payload)
+            trigger = EntityTrigger(EVENT_SMS, "delivery_report", payload)
+            return SubscriberUpdate(Aspect(0), (trigger,))
+        if event.direction == SmsDirection.FROM_SUBSCRIBER:
+            sent = True
+        elif event.direction == SmsDirection.TO_SUBSCRIBER:
+            sent = False
+        else:
+            sent = event.from_address == sub.number
+        payload = sms_payload(event, self.room.share_sms_text) | party_names(
+            phonebook, event.from_address, event.to_address
+        )
+        self.fire(event, TYPE_SMS_SENT if sent else TYPE_SMS_RECEIVED, sub, payload)
+        # Entity attributes are recorded in history: the text only ever goes on the bus.
+        attributes = {key: value for key, value in payload.items() if key not in ("text", "data")}
+        trigger = EntityTrigger(EVENT_SMS, "sent" if sent else "received", attributes)
+        return SubscriberUpdate(Aspect(0), (trigger,))
+
+    async def async_send(self, subscriber: Subscriber, to: str, message: str) -> SendSmsResult:
+        """Send ``message`` from the subscriber to ``to`` (a number or a phonebook name), once.
+
+        Raises a translated error when the message or recipient is not acceptable, or when
+        the operator did not take the text.
+        """
+        _check_length(message)
+        to_number = resolve_recipient(self.room.entry, to)
+        try:
+            result = await self.room.api.send_sms(subscriber.number, to_number, message)
+        except WgtwoError as err:
+            _LOGGER.debug("SMS not sent: %s", type(err).__name__)
+            # Without an answer the text may have gone out: it is never sent again.
+            raise operator_error(
+                self.room.hass, err, Feature.SMS, scopes={SCOPE_SMS_SEND}, unsure=True
+            ) from err
+        if not result.ok:
+            raise operator_refused(
+                self.room.hass,
+                Feature.SMS,
+                result.description,
+                rejected=result.status is SendStatus.REJECT,
+            )
+        _LOGGER.debug("SMS accepted by the operator in %d fragment(s)", result.num_fragments)
+        return result
+
+    async def async_notify(self, subscriber: Subscriber, message: str) -> SendSmsResult:
+        """Text the subscriber's notify recipient (the option, else the subscriber itself)."""
+        return await self.async_send(
+            subscriber, notify_recipient(self.room.entry, subscriber), message
+        )

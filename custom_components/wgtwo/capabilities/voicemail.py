@@ -1,0 +1,273 @@
+"""Voicemail: new voicemail events, the unheard list and its sync, marking heard, deleting.
+
+The unheard voicemails are what the events brought, made the operator's unplayed ones on
+every (re)connection (with the ``voicemail.get`` scope), so they are right after a restart
+or after a voicemail was heard on the phone. Marking heard clears them here and marks them
+read at the operator when ``voicemail.update`` is granted (an optional grant: without it they
+are only cleared here).
+
+A voicemail's media-source id is ``media-source://wgtwo/<entry_id>/<subscriber key>/<id>``.
+The subscriber key is a digest of the entry and the number instead of the number itself:
+these ids end up in URLs, notifications and logs.
+
+Bus event ``voicemail_new``: ``voicemail_id``, ``from_number`` (None for a hidden caller),
+``to_number``, ``from_name``, ``to_name`` and ``media_content_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from homeassistant.const import CONF_NAME
+from homeassistant.core import callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+
+from ..client import (
+    AuthenticationError,
+    MissingScopeError,
+    VoicemailEvent,
+    WgtwoError,
+)
+from ..client.event_types import (
+    SCOPE_VOICEMAIL_DELETE,
+    SCOPE_VOICEMAIL_GET,
+    SCOPE_VOICEMAIL_UPDATE,
+)
+from ..const import DOMAIN
+from ..errors import ErrorKind, Feature, error_kind, operator_error
+from ..subscriber import MAX_UNHEARD_VOICEMAILS, Aspect, Subscriber, UnheardVoicemail
+from .base import (
+    BusEvent,
+    Capability,
+    EntityTrigger,
+    Sentence,
+    SubscriberUpdate,
+    party,
+    party_names,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+EVENT_VOICEMAIL: Final = "voicemail"  # the voicemail event entity's key
+VOICEMAIL_EVENT_TYPES: Final = ["new"]
+TYPE_VOICEMAIL_NEW: Final = "voicemail_new"
+
+MEDIA_SOURCE_PREFIX: Final = f"media-source://{DOMAIN}"
+# Path of the authenticated view that streams a voicemail's audio.
+VOICEMAIL_VIEW_URL: Final = "/api/wgtwo/voicemail/{entry_id}/{subscriber_key}/{voicemail_id}"
+VOICEMAIL_MIME_TYPE: Final = "audio/wav"
+
+# Stands in for the creation time of a voicemail listed without one.
+_NEVER: Final = datetime.min.replace(tzinfo=UTC)
+
+
+def subscriber_key(entry_id: str, number: str) -> str:
+    """Stable key of a subscriber in media ids (no phone number in it)."""
+    return hashlib.sha256(f"{entry_id}:{number}".encode()).hexdigest()[:20]
+
+
+def voicemail_identifier(entry_id: str, number: str, voicemail_id: str) -> str:
+    """Return the media-source identifier (after the domain) of a voicemail."""
+    return f"{entry_id}/{subscriber_key(entry_id, number)}/{voicemail_id}"
+
+
+def voicemail_media_content_id(entry_id: str, number: str, voicemail_id: str) -> str:
+    """Return the ``media-source://`` id of a voicemail, to browse, play or attach it."""
+    return f"{MEDIA_SOURCE_PREFIX}/{voicemail_identifier(entry_id, number, voicemail_id)}"
+
+
+def voicemail_path(entry_id: str, key: str, voicemail_id: str) -> str:
+    """Path of the view serving a voicemail's audio (unsigned)."""
+    return VOICEMAIL_VIEW_URL.format(
+        entry_id=entry_id, subscriber_key=key, voicemail_id=voicemail_id
+    )
+
+
+def _sentence(data: Mapping[str, Any]) -> Sentence:
+    if caller := party(data, "from"):
+        return "logbook_voicemail_new", {"party": caller}
+    return "logbook_voicemail_new_hidden", {}
+
+
+class Voicemail(Capability):
+    """A subscriber's voicemails: events, the unheard list, heard and deleted."""
+
+    events = (VoicemailEvent,)
+    bus_events = {
+        TYPE_VOICEMAIL_NEW: BusEvent(sentence=_sentence, entity=("event", EVENT_VOICEMAIL))
+    }
+
+    def __init__(self, *args: Any) -> None:
+        """Start with no sync running."""
+        super().__init__(*args)
+        self._sync: asyncio.Task[None] | None = None
+        # Bumped per subscriber when an action changes its unheard voicemails, so a sync
+        # whose list was asked for before does not bring them back.
+        self._acted: dict[str, int] = {}
+
+    def apply(self, sub: Subscriber, event: VoicemailEvent) -> SubscriberUpdate:
+        """Add the voicemail to the unheard ones and fire ``voicemail_new``."""
+        hidden = sub.caller_hidden(event.from_number)
+        payload: dict[str, Any] = {
+            "voicemail_id": event.voicemail_id,
+            "from_number": None if hidden else event.from_number,
+            "to_number": event.to_number,
+        } | party_names(self.room.phonebook, event.from_number, event.to_number, hidden=hidden)
+        payload["media_content_id"] = voicemail_media_content_id(
+            self.room.entry.entry_id, sub.number, event.voicemail_id
+        )
+        sub.add_voicemail(
+            UnheardVoicemail(event.voicemail_id, payload["from_number"], event.timestamp)
+        )
+        self.fire(event, TYPE_VOICEMAIL_NEW, sub, payload)
+        return SubscriberUpdate(Aspect.VOICEMAIL, (EntityTrigger(EVENT_VOICEMAIL, "new", payload),))
+
+    # -- sync --------------------------------------------------------------------------
+
+    @callback
+    def stream_connected(self) -> None:
+        """Sync the unheard voicemails in the background (at most one sync at a time)."""
+        if self._sync is not None and not self._sync.done():
+            return
+        self._sync = self.room.entry.async_create_background_task(
+            self.room.hass, self.async_sync(), name=f"{DOMAIN} voicemail sync"
+        )
+
+    async def async_sync(self) -> None:
+        """Make each known subscriber's unheard voicemails the operator's unplayed ones.
+
+        Without the voicemail.get scope (or while the operator cannot be reached) the
+        list stays as the events made it.
+        """
+        for subscriber in list(self.room.subscribers.values()):
+            before = {v.voicemail_id for v in subscriber.voicemails}
+            acted = self._acted.get(subscriber.number, 0)
+            try:
+                listed = await self.room.api.list_voicemails(subscriber.number)
+            except (MissingScopeError, AuthenticationError) as err:
+                _LOGGER.debug("Unheard voicemails not synced: %s", type(err).__name__)
+                return
+            except WgtwoError as err:
+                _LOGGER.debug(
+                    "Unheard voicemails of a subscriber not synced: %s", type(err).__name__
+                )
+                continue
+            if self.room.subscribers.get(subscriber.number) is not subscriber:
+                continue  # forgotten meanwhile
+            if self._acted.get(subscriber.number, 0) != acted:
+                continue  # marked heard or deleted meanwhile: the list is out of date
+            known = {v.voicemail_id: v for v in subscriber.voicemails}
+            synced = [
+                known.get(v.voicemail_id)
+                or UnheardVoicemail(
+                    v.voicemail_id,
+                    None if subscriber.caller_hidden(v.from_number) else v.from_number,
+                    v.created or dt_util.utcnow(),
+                )
+                for v in listed
+                if not v.played
+            ]
+            # Voicemails whose event arrived while the list was on its way stay.
+            listed_ids = {v.voicemail_id for v in listed}
+            synced += [
+                v
+                for v in subscriber.voicemails
+                if v.voicemail_id not in before and v.voicemail_id not in listed_ids
+            ]
+            synced.sort(key=lambda v: v.time)
+            synced = synced[-MAX_UNHEARD_VOICEMAILS:]
+            if [v.voicemail_id for v in synced] != [v.voicemail_id for v in subscriber.voicemails]:
+                subscriber.voicemails[:] = synced
+                self.room.notify(subscriber, SubscriberUpdate(Aspect.VOICEMAIL))
+
+    # -- actions -----------------------------------------------------------------------
+
+    async def async_mark_heard(self, subscriber: Subscriber) -> None:
+        """Clear the unheard voicemails, marking them read at the operator when allowed.
+
+        Without the voicemail.update scope they are only cleared here. Any other error of
+        the operator is raised (translated) once they are cleared here: the next sync brings
+        back what the operator still holds as unplayed.
+        """
+        voicemails = list(subscriber.voicemails)
+        subscriber.voicemails.clear()
+        self._voicemail_acted(subscriber)
+        self.room.notify(subscriber, SubscriberUpdate(Aspect.VOICEMAIL))
+        for voicemail in voicemails:
+            try:
+                await self.room.api.mark_voicemail_read(voicemail.voicemail_id)
+            except MissingScopeError:
+                _LOGGER.debug("Voicemails cleared here only: voicemail.update not granted")
+                return
+            except WgtwoError as err:
+                if error_kind(err) is ErrorKind.NOT_FOUND:
+                    continue  # gone at the operator already
+                raise operator_error(
+                    self.room.hass,
+                    err,
+                    Feature.VOICEMAIL,
+                    scopes={SCOPE_VOICEMAIL_UPDATE},
+                    subject=voicemail.voicemail_id,
+                ) from err
+
+    async def async_delete(self, subscriber: Subscriber, voicemail_id: str | None) -> str:
+        """Delete a voicemail at the operator (default: the newest) and from the unheard list.
+
+        Returns the deleted id.
+        """
+        if voicemail_id is None:
+            voicemail_id = await self._newest_voicemail_id(subscriber)
+        try:
+            await self.room.api.delete_voicemail(voicemail_id)
+        except WgtwoError as err:
+            if error_kind(err) is ErrorKind.NOT_FOUND:  # gone already (deleted on the phone)
+                self._drop_unheard(subscriber, voicemail_id)
+            raise operator_error(
+                self.room.hass,
+                err,
+                Feature.VOICEMAIL,
+                scopes={SCOPE_VOICEMAIL_DELETE},
+                subject=voicemail_id,
+            ) from err
+        self._drop_unheard(subscriber, voicemail_id)
+        return voicemail_id
+
+    async def _newest_voicemail_id(self, subscriber: Subscriber) -> str:
+        """Return the newest voicemail at the operator (without voicemail.get: newest unheard)."""
+        found: str | None = None
+        try:
+            listed = await self.room.api.list_voicemails(subscriber.number)
+        except MissingScopeError:
+            if (newest := subscriber.latest_voicemail) is not None:
+                found = newest.voicemail_id
+        except WgtwoError as err:
+            raise operator_error(
+                self.room.hass, err, Feature.VOICEMAIL, scopes={SCOPE_VOICEMAIL_GET}
+            ) from err
+        else:
+            if listed:
+                found = max(listed, key=lambda v: v.created or _NEVER).voicemail_id
+        if found is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_voicemail",
+                translation_placeholders={CONF_NAME: subscriber.name},
+            )
+        return found
+
+    def _drop_unheard(self, subscriber: Subscriber, voicemail_id: str) -> None:
+        self._voicemail_acted(subscriber)
+        kept = [v for v in subscriber.voicemails if v.voicemail_id != voicemail_id]
+        if len(kept) != len(subscriber.voicemails):
+            subscriber.voicemails[:] = kept
+            self.room.notify(subscriber, SubscriberUpdate(Aspect.VOICEMAIL))
+
+    def _voicemail_acted(self, subscriber: Subscriber) -> None:
+        number = subscriber.number
+        self._acted[number] = self._acted.get(number, 0) + 1

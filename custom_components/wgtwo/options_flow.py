@@ -1,0 +1,286 @@
+"""Options flow for wgtwo: events and phonebook, a subscriber's numbers, caller names.
+
+Each step saves the whole options dict, merged with what is there, and the entry reloads.
+New event types, and naming callers, are first checked against the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import probatio as vol
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.generated.countries import COUNTRIES
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    CountrySelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .client import MissingScopeError, WgtwoError
+from .client.event_types import SCOPE_LOOKUP
+from .const import (
+    CONF_EVENT_TYPES,
+    CONF_FORWARDING_NUMBER,
+    CONF_HOME_COUNTRY,
+    CONF_NAME_CALLERS,
+    CONF_NAME_MAX_AGE,
+    CONF_PHONEBOOK,
+    CONF_SHARE_SMS_TEXT,
+    CONF_SMS_RECIPIENT,
+    CONF_SUBSCRIBERS,
+    DEFAULT_EVENT_TYPES,
+    DEFAULT_NAME_MAX_AGE,
+    DOMAIN,
+    MIN_NAME_MAX_AGE,
+)
+from .errors import form_error
+from .forms import EVENT_TYPES_SELECTOR, async_validate
+from .phonebook import (
+    DuplicateNumberError,
+    PhonebookError,
+    format_phonebook,
+    parse_number,
+    parse_phonebook,
+)
+from .settings import create_token_provider, get_settings
+
+OPTIONS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_EVENT_TYPES): EVENT_TYPES_SELECTOR,
+        vol.Optional(CONF_HOME_COUNTRY): CountrySelector(),
+        vol.Optional(CONF_PHONEBOOK): TextSelector(TextSelectorConfig(multiline=True)),
+        vol.Optional(CONF_SHARE_SMS_TEXT, default=False): BooleanSelector(),
+    }
+)
+
+CONF_SUBSCRIBER: Final = "subscriber"
+OPTIONS_MENU: Final = ["general", "subscriber", "caller_names"]
+_PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
+SUBSCRIBER_SCHEMA: Final = vol.Schema(
+    {vol.Optional(CONF_SMS_RECIPIENT): _PHONE, vol.Optional(CONF_FORWARDING_NUMBER): _PHONE}
+)
+# A day is the operator's own default; longer is never useful for a changed name.
+_MAX_NAME_MAX_AGE: Final = 24 * 60
+CALLER_NAMES_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_NAME_CALLERS, default=False): BooleanSelector(),
+        vol.Required(CONF_NAME_MAX_AGE, default=DEFAULT_NAME_MAX_AGE): NumberSelector(
+            NumberSelectorConfig(
+                min=MIN_NAME_MAX_AGE,
+                max=_MAX_NAME_MAX_AGE,
+                step=1,
+                unit_of_measurement="min",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
+    }
+)
+
+
+class WgtwoOptionsFlow(OptionsFlowWithReload):
+    """A menu: events and phonebook, one subscriber's numbers, caller names; reloads the entry.
+
+    Each step saves the whole options dict, merged with what is there.
+    """
+
+    def __init__(self) -> None:
+        """No subscriber chosen yet."""
+        self._number = ""
+        self._name = ""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the option groups."""
+        return self.async_show_menu(step_id="init", menu_options=OPTIONS_MENU)
+
+    def _async_save(self, changes: Mapping[str, Any]) -> ConfigFlowResult:
+        return self.async_create_entry(data={**self.config_entry.options, **changes})
+
+    # -- general ------------------------------------------------------------------------
+
+    async def async_step_general(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Event types, home country, phonebook and SMS text sharing."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            options, errors, placeholders = await self._async_parse(user_input)
+            if not errors:
+                merged = {**entry.options, **options}
+                if CONF_HOME_COUNTRY not in options:  # none: derived from each number
+                    merged.pop(CONF_HOME_COUNTRY, None)
+                return self.async_create_entry(data=merged)
+            suggested: Mapping[str, Any] = user_input
+        else:
+            suggested = {
+                CONF_EVENT_TYPES: entry.options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES),
+                CONF_HOME_COUNTRY: entry.options.get(CONF_HOME_COUNTRY) or None,
+                CONF_PHONEBOOK: format_phonebook(entry.options.get(CONF_PHONEBOOK, {})),
+                CONF_SHARE_SMS_TEXT: entry.options.get(CONF_SHARE_SMS_TEXT, False),
+            }
+        return self.async_show_form(
+            step_id="general",
+            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_parse(
+        self, user_input: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+        entry = self.config_entry
+        country = str(user_input.get(CONF_HOME_COUNTRY) or "").strip().upper()
+        if country and country not in COUNTRIES:
+            return {}, {CONF_HOME_COUNTRY: "invalid_country"}, {}
+        try:
+            phonebook = parse_phonebook(str(user_input.get(CONF_PHONEBOOK) or ""))
+        except DuplicateNumberError as err:
+            placeholders = {"first": err.first, "second": err.line}
+            return {}, {CONF_PHONEBOOK: "duplicate_phonebook_number"}, placeholders
+        except PhonebookError as err:
+            return {}, {CONF_PHONEBOOK: "invalid_phonebook_line"}, {"line": err.line}
+        event_types = list(user_input[CONF_EVENT_TYPES])
+        if set(event_types) != set(entry.options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES)):
+            errors, placeholders = await async_validate(self.hass, entry.data, event_types)
+            if errors:
+                return {}, errors, placeholders
+        options = {
+            CONF_EVENT_TYPES: event_types,
+            CONF_PHONEBOOK: phonebook,
+            CONF_SHARE_SMS_TEXT: bool(user_input[CONF_SHARE_SMS_TEXT]),
+        }
+        if country:
+            options[CONF_HOME_COUNTRY] = country
+        return options, {}, {}
+
+    # -- one subscriber ---------------------------------------------------------------
+
+    def _subscribers(self) -> dict[str, str]:
+        """Return the entry's subscriber numbers and device names, from the device registry.
+
+        Every subscriber the coordinator knows has a device, also while the entry is not
+        loaded.
+        """
+        entry_id = self.config_entry.entry_id
+        prefix = f"{entry_id}_"
+        found: dict[str, str] = {}
+        for device in dr.async_entries_for_config_entry(dr.async_get(self.hass), entry_id):
+            for domain, identifier in device.identifiers:
+                if domain == DOMAIN and identifier.startswith(prefix):
+                    number = identifier.removeprefix(prefix)
+                    found[number] = device.name_by_user or device.name or number
+        return dict(sorted(found.items(), key=lambda item: item[1].casefold()))
+
+    async def async_step_subscriber(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the subscriber whose numbers to set."""
+        subscribers = self._subscribers()
+        if not subscribers:
+            return self.async_abort(reason="no_subscribers")
+        if user_input is not None:
+            self._number = str(user_input[CONF_SUBSCRIBER])
+            self._name = subscribers[self._number]
+            return await self.async_step_subscriber_settings()
+        options = [
+            SelectOptionDict(value=number, label=name if name == number else f"{name} ({number})")
+            for number, name in subscribers.items()
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SUBSCRIBER): SelectSelector(
+                    SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST)
+                )
+            }
+        )
+        return self.async_show_form(step_id="subscriber", data_schema=schema)
+
+    async def async_step_subscriber_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set the notify entity's recipient and the call forwarding number of one subscriber."""
+        entry = self.config_entry
+        subscribers: dict[str, Any] = dict(entry.options.get(CONF_SUBSCRIBERS) or {})
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings: dict[str, str] = {}
+            for key in (CONF_SMS_RECIPIENT, CONF_FORWARDING_NUMBER):
+                text = str(user_input.get(key) or "").strip()
+                number = parse_number(text)
+                if text and number is None:
+                    errors[key] = "invalid_number"
+                settings[key] = number or ""
+            if not errors:
+                subscribers[self._number] = settings
+                return self._async_save({CONF_SUBSCRIBERS: subscribers})
+            suggested: Mapping[str, Any] = user_input
+        else:
+            suggested = subscribers.get(self._number) or {}
+        return self.async_show_form(
+            step_id="subscriber_settings",
+            data_schema=self.add_suggested_values_to_schema(SUBSCRIBER_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders={"name": self._name},
+        )
+
+    # -- caller names ---------------------------------------------------------------
+
+    async def async_step_caller_names(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Name callers on the subscribers' handsets from the phonebook (number lookup)."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            name_callers = bool(user_input[CONF_NAME_CALLERS])
+            if name_callers and not entry.options.get(CONF_NAME_CALLERS):
+                errors, placeholders = await self._async_check_scope(SCOPE_LOOKUP)
+            if not errors:
+                return self._async_save(
+                    {
+                        CONF_NAME_CALLERS: name_callers,
+                        CONF_NAME_MAX_AGE: int(user_input[CONF_NAME_MAX_AGE]),
+                    }
+                )
+            suggested: Mapping[str, Any] = user_input
+        else:
+            suggested = {
+                CONF_NAME_CALLERS: entry.options.get(CONF_NAME_CALLERS, False),
+                CONF_NAME_MAX_AGE: entry.options.get(CONF_NAME_MAX_AGE, DEFAULT_NAME_MAX_AGE),
+            }
+        return self.async_show_form(
+            step_id="caller_names",
+            data_schema=self.add_suggested_values_to_schema(CALLER_NAMES_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_check_scope(self, scope: str) -> tuple[dict[str, str], dict[str, str]]:
+        """Check that the OAuth client is granted ``scope`` (a token that carries it)."""
+        provider = create_token_provider(
+            self.hass, self.config_entry.data, {scope}, get_settings(self.hass)
+        )
+        if provider is None:  # a server without authentication grants everything
+            return {}, {}
+        try:
+            await provider.get_token()
+        except WgtwoError as err:
+            if isinstance(err, MissingScopeError):
+                return {"base": "missing_lookup_scope"}, {"scope": scope}
+            key, placeholders = form_error(err)
+            return {"base": key}, placeholders
+        return {}, {}

@@ -1,0 +1,44 @@
+"""What a loaded config entry owns, typed: the connection (hub) and the subscribers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+
+from .capabilities.voicemail import subscriber_key
+from .const import DOMAIN
+from .coordinator import WgtwoCoordinator
+from .hub import WgtwoHub
+from .subscriber import Subscriber
+
+
+@dataclass
+class WgtwoRuntimeData:
+    """What a loaded entry owns: the connection (hub) and the per-subscriber state."""
+
+    hub: WgtwoHub
+    coordinator: WgtwoCoordinator
+
+
+type WgtwoConfigEntry = ConfigEntry[WgtwoRuntimeData]
+
+
+def loaded_coordinators(hass: HomeAssistant) -> list[WgtwoCoordinator]:
+    """Return the coordinator of every loaded entry."""
+    entries: list[WgtwoConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    return [entry.runtime_data.coordinator for entry in entries]
+
+
+def find_subscriber(
+    hass: HomeAssistant, entry_id: str, key: str
+) -> tuple[WgtwoCoordinator, Subscriber] | None:
+    """Return the coordinator and subscriber a voicemail media id names, if loaded."""
+    for coordinator in loaded_coordinators(hass):
+        if coordinator.entry.entry_id != entry_id:
+            continue
+        for subscriber in coordinator.subscribers.values():
+            if subscriber_key(entry_id, subscriber.number) == key:
+                return coordinator, subscriber
+    return None
