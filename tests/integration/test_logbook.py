@@ -379,13 +379,13 @@ async def test_german_falls_back_to_english_until_translated(
     hass.config.language = "de"
     assert not translation.async_translations_loaded(hass, {DOMAIN})
     release = asyncio.Event()
-    load = wgtwo_logbook.async_get_translations
+    load = translation.async_get_translations
 
     async def held_load(*args: Any) -> dict[str, str]:
         await release.wait()
         return await load(*args)
 
-    monkeypatch.setattr(wgtwo_logbook, "async_get_translations", held_load)
+    monkeypatch.setattr(f"{wgtwo_logbook.__name__}.async_get_translations", held_load)
     assert messages(await logbook_entries()) == [
         "Call from Bob forwarded to voicemail",
         "Missed call from Bob",
