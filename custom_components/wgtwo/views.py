@@ -26,7 +26,7 @@ _STATUSES: Final = {ErrorKind.NOT_FOUND: HTTPStatus.NOT_FOUND}
 
 
 class VoicemailView(HomeAssistantView):
-    """GET one voicemail's WAV; 404 unless a loaded entry's subscriber holds it."""
+    """GET one voicemail's WAV; 404 unless the operator says it was left for the subscriber."""
 
     url = VOICEMAIL_VIEW_URL
     name = "api:wgtwo:voicemail"
@@ -50,8 +50,9 @@ class VoicemailView(HomeAssistantView):
                     status=HTTPStatus.FORBIDDEN, text=f"scope {SCOPE_VOICEMAIL_GET} not granted"
                 )
             return web.Response(status=_STATUSES.get(kind, HTTPStatus.BAD_GATEWAY))
-        if voicemail.to_number not in (None, subscriber.number):
-            return web.Response(status=HTTPStatus.NOT_FOUND)  # another subscriber's
+        if voicemail.to_number != subscriber.number:
+            # Another subscriber's, or one whose metadata names no subscriber: not this one's.
+            return web.Response(status=HTTPStatus.NOT_FOUND)
         return web.Response(
             body=voicemail.wav,
             content_type=VOICEMAIL_MIME_TYPE,
