@@ -256,7 +256,9 @@ async def test_a_sync_does_not_bring_back_what_was_marked_heard_meanwhile(
     # The operator has answered the list (vm-1 unplayed); before the answer is handled,
     # the user marks the voicemail heard.
     await wait_for(lambda: auth_sandbox.voicemails.lists_served > served, interval=0)
-    await coordinator.capabilities.voicemail.async_mark_heard(coordinator.subscribers[ALICE])
+    await coordinator.capabilities.voicemail.async_mark_heard(
+        coordinator.subscribers[ALICE], context=None
+    )
     await sync
     assert unheard(hass, entry).state == STATE_OFF
     assert auth_sandbox.voicemails.voicemails["vm-1"].metadata.played

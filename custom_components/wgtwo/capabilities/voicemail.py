@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from homeassistant.const import CONF_NAME
-from homeassistant.core import callback
+from homeassistant.core import Context, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
@@ -188,13 +188,15 @@ class Voicemail(Capability):
 
     # -- actions -----------------------------------------------------------------------
 
-    async def async_mark_heard(self, subscriber: Subscriber) -> None:
+    async def async_mark_heard(self, subscriber: Subscriber, *, context: Context | None) -> None:
         """Clear the unheard voicemails, marking them read at the operator when allowed.
 
+        Refused (nothing cleared) when the person in ``context`` may not use the line.
         Without the voicemail.update scope they are only cleared here. Any other error of
         the operator is raised (translated) once they are cleared here: the next sync brings
         back what the operator still holds as unplayed.
         """
+        await self.async_check_owner(subscriber, context)
         voicemails = list(subscriber.voicemails)
         subscriber.voicemails.clear()
         self._voicemail_acted(subscriber)
@@ -216,13 +218,16 @@ class Voicemail(Capability):
                     subject=voicemail.voicemail_id,
                 ) from err
 
-    async def async_delete(self, subscriber: Subscriber, voicemail_id: str | None) -> str:
+    async def async_delete(
+        self, subscriber: Subscriber, voicemail_id: str | None, *, context: Context | None
+    ) -> str:
         """Delete a voicemail at the operator (default: the newest) and from the unheard list.
 
-        A named voicemail must be the subscriber's: the product reaches every subscriber's
-        voicemails, so the operator's list for this subscriber is asked first. Returns the
-        deleted id.
+        Refused when the person in ``context`` may not use the line. A named voicemail must
+        be the subscriber's: the product reaches every subscriber's voicemails, so the
+        operator's list for this subscriber is asked first. Returns the deleted id.
         """
+        await self.async_check_owner(subscriber, context)
         if voicemail_id is None:
             voicemail_id = await self._newest_voicemail_id(subscriber)
         else:
