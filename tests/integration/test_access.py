@@ -292,15 +292,34 @@ async def test_voicemails_are_heard_and_deleted_by_owners_and_administrators(
     ):
         with pytest.raises(Unauthorized):
             await hass.services.async_call(domain, service, data, blocking=True, context=stranger)
-    # Kari may act on Alice's line, not on Bob's: the call is refused before either.
+    # Kari owning one of the two lines targeted: refused before either is acted on, whichever
+    # comes first.
     both = {"device_id": [device_id_of(hass, entry, ALICE), device_id_of(hass, entry, BOB)]}
-    with pytest.raises(Unauthorized):
-        await hass.services.async_call(
-            DOMAIN, "mark_voicemail_heard", both, blocking=True, context=as_user(OWNER_ID)
+    options = dict(entry.options)
+    for owned in (ALICE, BOB):
+        subscribers = {owned: {CONF_OWNERS: [OWNER_ID]}}
+        hass.config_entries.async_update_entry(
+            entry, options={**options, CONF_SUBSCRIBERS: subscribers}
         )
+        calls: list[tuple[str, dict[str, Any]]] = [
+            ("mark_voicemail_heard", both),
+            ("delete_voicemail", both),
+            ("set_call_forwarding", {**both, "mode": "voicemail"}),
+        ]
+        for action, action_data in calls:
+            with pytest.raises(Unauthorized):
+                await hass.services.async_call(
+                    DOMAIN, action, action_data, blocking=True, context=as_user(OWNER_ID)
+                )
+    hass.config_entries.async_update_entry(entry, options=options)
+    assert auth_sandbox.stats["call_forwarding"]["subscribers"] == {}
     assert set(held) == {"vm-a", "vm-b"}
     assert not played("vm-a")
+    assert not played("vm-b")
     assert unheard() == STATE_ON
+    bob_state = hass.states.get(entity_id(hass, entry, "binary_sensor", BOB, "new_voicemail"))
+    assert bob_state is not None
+    assert bob_state.state == STATE_ON
 
     await hass.services.async_call(
         "button", "press", {ATTR_ENTITY_ID: button}, blocking=True, context=as_user(OWNER_ID)
