@@ -12,11 +12,13 @@ from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
 
+import jwt
 import pytest
 from homeassistant.auth.const import GROUP_ID_ADMIN, GROUP_ID_USER
+from homeassistant.components import media_source
 from homeassistant.components.http.auth import async_sign_path
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import Context, HomeAssistant, ServiceCall
 from homeassistant.exceptions import Unauthorized
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import CLIENT_ID, MockConfigEntry, MockUser
@@ -24,6 +26,7 @@ from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
 )
+from yarl import URL
 
 from custom_components.wgtwo.capabilities.voicemail import subscriber_key
 from custom_components.wgtwo.const import (
@@ -518,3 +521,41 @@ async def test_voicemail_audio_goes_to_owners_and_administrators(
     hass.config_entries.async_update_entry(entry, options={**entry.options, **alice_settings()})
     assert (await anyone.get(resolved["result"]["url"])).status == HTTPStatus.FORBIDDEN
     assert (await anyone.get(admin_url)).status == HTTPStatus.OK
+
+
+async def test_a_voicemail_resolved_while_serving_a_rest_call_is_for_its_user(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    lines: MockConfigEntry,
+    people: People,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    # A media player's action resolves the media it is given while Home Assistant serves
+    # the REST call: this stands in for one.
+    entry = lines
+    resolved: list[str] = []
+
+    async def play(call: ServiceCall) -> None:
+        media = await media_source.async_resolve_media(hass, call.data["media"], None)
+        resolved.append(media.url)
+
+    hass.services.async_register("test", "play", play)
+    assert await async_setup_component(hass, "api", {})
+    media = {"media": f"{folder_id(entry, ALICE)}/vm-a"}
+    owner_refresh_token_id, owner_token = await access_token(hass, people.owner)
+    _, stranger_token = await access_token(hass, people.stranger)
+
+    refused = await (await hass_client(stranger_token)).post("/api/services/test/play", json=media)
+    assert refused.status == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert "Only administrators and the owners" in (await refused.json())["message"]
+    assert resolved == []
+
+    played = await (await hass_client(owner_token)).post("/api/services/test/play", json=media)
+    assert played.status == HTTPStatus.OK
+    [url] = resolved
+    signature = URL(url).query["authSig"]
+    claims = jwt.decode(signature, options={"verify_signature": False})
+    assert claims["iss"] == owner_refresh_token_id
+    audio = await (await hass_client_no_auth()).get(url)
+    assert audio.status == HTTPStatus.OK
