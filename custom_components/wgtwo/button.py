@@ -1,4 +1,9 @@
-"""Buttons of a subscriber: mark voicemails heard, reset the missed calls count."""
+"""Buttons of a subscriber: mark voicemails heard, reset the missed calls count.
+
+Marking heard acts at the operator and is refused for a person who is neither an
+administrator nor one of the subscriber's owners; the missed calls count is Home Assistant's
+own bookkeeping, which anyone who may press the button may reset (access.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import WgtwoCoordinator
@@ -17,19 +22,23 @@ from .subscriber import Subscriber
 PARALLEL_UPDATES = 1
 
 
-async def _mark_heard(coordinator: WgtwoCoordinator, subscriber: Subscriber) -> None:
-    await coordinator.capabilities.voicemail.async_mark_heard(subscriber)
+async def _mark_heard(
+    coordinator: WgtwoCoordinator, subscriber: Subscriber, context: Context | None
+) -> None:
+    await coordinator.capabilities.voicemail.async_mark_heard(subscriber, context=context)
 
 
-async def _reset_missed(coordinator: WgtwoCoordinator, subscriber: Subscriber) -> None:
+async def _reset_missed(
+    coordinator: WgtwoCoordinator, subscriber: Subscriber, context: Context | None
+) -> None:
     coordinator.capabilities.calls.async_reset_missed_calls(subscriber)
 
 
 @dataclass(frozen=True, kw_only=True)
 class WgtwoButtonDescription(ButtonEntityDescription, WgtwoEntityDescription):
-    """What pressing the button does."""
+    """What pressing the button does (with the context of the press)."""
 
-    press_fn: Callable[[WgtwoCoordinator, Subscriber], Awaitable[None]]
+    press_fn: Callable[[WgtwoCoordinator, Subscriber, Context | None], Awaitable[None]]
 
 
 BUTTONS: tuple[WgtwoButtonDescription, ...] = (
@@ -63,5 +72,5 @@ class WgtwoButton(WgtwoSubscriberEntity, ButtonEntity):
     entity_description: WgtwoButtonDescription
 
     async def async_press(self) -> None:
-        """Run the button's action."""
-        await self.entity_description.press_fn(self.coordinator, self.subscriber)
+        """Run the button's action for whoever pressed it (the press action's context)."""
+        await self.entity_description.press_fn(self.coordinator, self.subscriber, self._context)

@@ -30,11 +30,12 @@ CONF_EVENT_TYPES: Final = "event_types"
 CONF_HOME_COUNTRY: Final = "home_country"  # ISO 3166-1 alpha-2, empty: from the number
 CONF_PHONEBOOK: Final = "phonebook"  # dict E.164 -> name
 CONF_SHARE_SMS_TEXT: Final = "share_sms_text"
-# Per-subscriber options: {subscriber E.164: {CONF_SMS_RECIPIENT: ..., CONF_FORWARDING_NUMBER: ...}}
-# (both E.164; "" when not set)
+# Per-subscriber options: {subscriber E.164: {CONF_SMS_RECIPIENT: ..., CONF_FORWARDING_NUMBER: ...,
+# CONF_OWNERS: [...]}} (numbers E.164, "" when not set)
 CONF_SUBSCRIBERS: Final = "subscribers"
 CONF_SMS_RECIPIENT: Final = "sms_recipient"  # the notify entity's recipient; default: itself
 CONF_FORWARDING_NUMBER: Final = "forwarding_number"  # target of "number" and "conditional"
+CONF_OWNERS: Final = "owners"  # Home Assistant user ids; none: administrators only
 # Caller names on the subscribers' handsets (the number lookup stream)
 CONF_NAME_CALLERS: Final = "name_callers"  # bool, off by default
 CONF_NAME_MAX_AGE: Final = "name_max_age"  # minutes the operator may cache an answer

@@ -11,6 +11,7 @@ from .const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_FORWARDING_NUMBER,
+    CONF_OWNERS,
     CONF_PHONEBOOK,
     CONF_SMS_RECIPIENT,
     CONF_SUBSCRIBERS,
@@ -43,12 +44,14 @@ async def async_get_config_entry_diagnostics(
     # Phonebook keys are phone numbers and its values are names: keep only the size.
     options[CONF_PHONEBOOK] = {"entries": len(phonebook)}
     if CONF_SUBSCRIBERS in options:
-        # Keyed by subscriber number, with numbers as values: keep what is set, not who.
+        # Keyed by subscriber number, with numbers and user ids as values: keep what is
+        # set, not who.
         settings = list((options[CONF_SUBSCRIBERS] or {}).values())
         options[CONF_SUBSCRIBERS] = {
             "entries": len(settings),
             CONF_SMS_RECIPIENT: sum(bool(s.get(CONF_SMS_RECIPIENT)) for s in settings),
             CONF_FORWARDING_NUMBER: sum(bool(s.get(CONF_FORWARDING_NUMBER)) for s in settings),
+            CONF_OWNERS: sum(bool(s.get(CONF_OWNERS)) for s in settings),
         }
     runtime = entry.runtime_data
     subscribers = [

@@ -3,6 +3,12 @@
 Each subscriber of every loaded entry is a folder; its items are the voicemails the operator
 still holds (``GetAllVoicemailMetadata``), newest first. Resolving one gives a signed path
 to the authenticated view, so any media player that takes a URL can play it.
+
+Home Assistant names no user to a media source; it serves one through the websocket
+connection or HTTP request the call runs in (``access.current_asker``, the user its URL
+signing picks too). A user who is neither an administrator nor an owner sees no folder of
+the subscriber and cannot resolve its voicemails; the path is signed for the user who asked
+(the view checks that user again), or for no user when none asked (an automation).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
+from .access import NOT_OWNER, Asker, current_asker, may_act
 from .capabilities.voicemail import VOICEMAIL_MIME_TYPE, subscriber_key, voicemail_path
 from .client import VoicemailInfo, WgtwoError
 from .client.event_types import SCOPE_VOICEMAIL_GET
@@ -61,21 +68,24 @@ class WgtwoMediaSource(MediaSource):
         self.hass = hass
 
     def _find(
-        self, entry_id: str, key: str, error: type[HomeAssistantError]
+        self, entry_id: str, key: str, asker: Asker | None, error: type[HomeAssistantError]
     ) -> tuple[WgtwoCoordinator, Subscriber]:
         found = find_subscriber(self.hass, entry_id, key)
         if found is None:
             raise error(translation_domain=DOMAIN, translation_key="voicemail_media_unknown")
+        if not _may_see(asker, *found):
+            raise error(translation_domain=DOMAIN, translation_key=NOT_OWNER)
         return found
 
     async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
         """Return the root (one folder per subscriber) or one subscriber's voicemails."""
         parts = item.identifier.split("/") if item.identifier else []
+        asker = current_asker()
         if not parts:
-            return self._root()
+            return self._root(asker)
         if len(parts) != 2:
             raise BrowseError(translation_domain=DOMAIN, translation_key="voicemail_media_unknown")
-        coordinator, subscriber = self._find(parts[0], parts[1], BrowseError)
+        coordinator, subscriber = self._find(parts[0], parts[1], asker, BrowseError)
         try:
             voicemails = await coordinator.api.list_voicemails(subscriber.number)
         except WgtwoError as err:
@@ -89,12 +99,13 @@ class WgtwoMediaSource(MediaSource):
         return folder
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
-        """Return a signed path to the view, for a voicemail the operator still holds."""
+        """Return a path to the view, signed for who asked, to a voicemail the operator holds."""
+        asker = current_asker()
         parts = item.identifier.split("/")
         if len(parts) != 3:
             raise Unresolvable(translation_domain=DOMAIN, translation_key="voicemail_media_unknown")
         entry_id, key, voicemail_id = parts
-        coordinator, subscriber = self._find(entry_id, key, Unresolvable)
+        coordinator, subscriber = self._find(entry_id, key, asker, Unresolvable)
         try:
             voicemails = await coordinator.api.list_voicemails(subscriber.number)
         except WgtwoError as err:
@@ -102,14 +113,20 @@ class WgtwoMediaSource(MediaSource):
         if not any(v.voicemail_id == voicemail_id for v in voicemails):
             raise not_found_error(self.hass, Feature.VOICEMAIL, voicemail_id, Unresolvable)
         path = voicemail_path(entry_id, key, voicemail_id)
-        return PlayMedia(async_sign_path(self.hass, path, SIGNED_URL_LIFETIME), VOICEMAIL_MIME_TYPE)
+        if asker is None:
+            signed = async_sign_path(self.hass, path, SIGNED_URL_LIFETIME, use_content_user=True)
+        else:
+            signed = async_sign_path(
+                self.hass, path, SIGNED_URL_LIFETIME, refresh_token_id=asker.refresh_token_id
+            )
+        return PlayMedia(signed, VOICEMAIL_MIME_TYPE)
 
     def _error[E: HomeAssistantError](self, err: WgtwoError, error_class: type[E]) -> E:
         return operator_error(  # type: ignore[return-value]
             self.hass, err, Feature.VOICEMAIL, scopes={SCOPE_VOICEMAIL_GET}, error_class=error_class
         )
 
-    def _root(self) -> BrowseMediaSource:
+    def _root(self, asker: Asker | None) -> BrowseMediaSource:
         root = BrowseMediaSource(
             domain=DOMAIN,
             identifier=None,
@@ -125,6 +142,7 @@ class WgtwoMediaSource(MediaSource):
             folders.extend(
                 self._folder(coordinator, subscriber)
                 for subscriber in coordinator.subscribers.values()
+                if _may_see(asker, coordinator, subscriber)
             )
         root.children = sorted(folders, key=lambda folder: folder.title.casefold())
         return root
@@ -181,6 +199,11 @@ class WgtwoMediaSource(MediaSource):
         )
         prefix = f"component.{DOMAIN}.common."
         return {key: translated.get(prefix + key, text) for key, text in _DEFAULT_WORDS.items()}
+
+
+def _may_see(asker: Asker | None, coordinator: WgtwoCoordinator, subscriber: Subscriber) -> bool:
+    """Return whether who asked (None: no user, an automation) may see the voicemails."""
+    return asker is None or may_act(asker.user, coordinator.entry.options, subscriber.number)
 
 
 def _newest_first(voicemail: VoicemailInfo) -> float:

@@ -1,7 +1,8 @@
 """A notify entity per subscriber: texts a message from the subscriber's own number.
 
 The recipient is the one chosen in the subscriber's options, by default the subscriber
-itself, so "text me when the alarm goes off" needs no other gateway.
+itself, so "text me when the alarm goes off" needs no other gateway. A person who is
+neither an administrator nor one of the subscriber's owners may not send (access.py).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ class WgtwoSmsNotify(WgtwoSubscriberEntity, NotifyEntity):
     entity_description: WgtwoNotifyDescription
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
-        """Text the message to the configured recipient, once."""
+        """Text the message to the configured recipient, once.
+
+        ``_context`` is the context of the action call that targeted this entity (Home
+        Assistant sets it right before calling).
+        """
+        context = self._context
         text = f"{title}\n{message}" if title else message
-        await self.coordinator.capabilities.messages.async_notify(self.subscriber, text)
+        await self.coordinator.capabilities.messages.async_notify(
+            self.subscriber, text, context=context
+        )

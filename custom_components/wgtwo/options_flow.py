@@ -1,4 +1,4 @@
-"""Options flow for wgtwo: events and phonebook, a subscriber's numbers, caller names.
+"""Options flow for wgtwo: events and phonebook, a subscriber's numbers and owners, caller names.
 
 Each step saves the whole options dict, merged with what is there, and the entry reloads.
 New event types, and naming callers, are first checked against the API.
@@ -36,6 +36,7 @@ from .const import (
     CONF_HOME_COUNTRY,
     CONF_NAME_CALLERS,
     CONF_NAME_MAX_AGE,
+    CONF_OWNERS,
     CONF_PHONEBOOK,
     CONF_SHARE_SMS_TEXT,
     CONF_SMS_RECIPIENT,
@@ -90,7 +91,7 @@ CALLER_NAMES_SCHEMA: Final = vol.Schema(
 
 
 class WgtwoOptionsFlow(OptionsFlowWithReload):
-    """A menu: events and phonebook, one subscriber's numbers, caller names; reloads the entry.
+    """A menu: events and phonebook, one subscriber's numbers and owners, caller names; reloads.
 
     Each step saves the whole options dict, merged with what is there.
     """
@@ -208,30 +209,46 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
         )
         return self.async_show_form(step_id="subscriber", data_schema=schema)
 
+    async def _owners_selector(self) -> tuple[SelectSelector, set[str]]:
+        """Offer the people who log in to Home Assistant (not its system users) as owners."""
+        users = [u for u in await self.hass.auth.async_get_users() if not u.system_generated]
+        users.sort(key=lambda user: (user.name or "").casefold())
+        options = [SelectOptionDict(value=user.id, label=user.name or user.id) for user in users]
+        selector = SelectSelector(
+            SelectSelectorConfig(options=options, multiple=True, mode=SelectSelectorMode.DROPDOWN)
+        )
+        return selector, {user.id for user in users}
+
     async def async_step_subscriber_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Set the notify entity's recipient and the call forwarding number of one subscriber."""
+        """Set one subscriber's notify recipient, forwarding number and owners."""
         entry = self.config_entry
         subscribers: dict[str, Any] = dict(entry.options.get(CONF_SUBSCRIBERS) or {})
+        owners_selector, user_ids = await self._owners_selector()
+        schema = SUBSCRIBER_SCHEMA.extend({vol.Optional(CONF_OWNERS): owners_selector})
         errors: dict[str, str] = {}
         if user_input is not None:
-            settings: dict[str, str] = {}
+            settings: dict[str, Any] = {}
             for key in (CONF_SMS_RECIPIENT, CONF_FORWARDING_NUMBER):
                 text = str(user_input.get(key) or "").strip()
                 number = parse_number(text)
                 if text and number is None:
                     errors[key] = "invalid_number"
                 settings[key] = number or ""
+            settings[CONF_OWNERS] = list(user_input.get(CONF_OWNERS) or [])
             if not errors:
                 subscribers[self._number] = settings
                 return self._async_save({CONF_SUBSCRIBERS: subscribers})
             suggested: Mapping[str, Any] = user_input
         else:
-            suggested = subscribers.get(self._number) or {}
+            saved = subscribers.get(self._number) or {}
+            # A removed user is no longer offered, so it is not shown either.
+            owners = [user_id for user_id in saved.get(CONF_OWNERS) or [] if user_id in user_ids]
+            suggested = {**saved, CONF_OWNERS: owners}
         return self.async_show_form(
             step_id="subscriber_settings",
-            data_schema=self.add_suggested_values_to_schema(SUBSCRIBER_SCHEMA, suggested),
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
             description_placeholders={"name": self._name},
         )

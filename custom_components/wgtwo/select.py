@@ -75,7 +75,11 @@ class WgtwoCallForwardingSelect(WgtwoSubscriberEntity, SelectEntity):
         }
 
     async def async_select_option(self, option: str) -> None:
-        """Ask the operator for the forwarding; the state changes only once it accepted."""
+        """Ask the operator for the forwarding; the state changes only once it accepted.
+
+        Refused for a person who is neither an administrator nor one of the owners
+        (``_context``: the action call that targeted this entity).
+        """
         await self.coordinator.capabilities.forwarding.async_set(
-            self.subscriber, ForwardingMode(option)
+            self.subscriber, ForwardingMode(option), context=self._context
         )

@@ -5,6 +5,11 @@ entity actions: Home Assistant resolves the target (subscriber devices or their 
 and each subscriber reached is acted on once, however many of its entities the target
 names. ``send_sms`` is a plain action with a target, since its response belongs to one
 send from one subscriber.
+
+Every action but resetting the missed calls (Home Assistant's own count) acts on the line
+at the operator, so the call's context goes to the capability, which refuses a person who is
+neither an administrator nor an owner (access.py). With several subscribers targeted, all
+are checked before any is acted on.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from homeassistant.helpers.service import async_register_batched_platform_entity
 from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 from homeassistant.helpers.typing import VolDictType
 
+from .access import async_check_owner
 from .capabilities.forwarding import (
     ATTR_MODE,
     ATTR_NUMBER,
@@ -80,14 +86,26 @@ def _targeted_subscribers(
     return list(found.values())
 
 
+async def _check_owner_of_all(
+    call: ServiceCall, targets: list[tuple[WgtwoCoordinator, Subscriber]]
+) -> None:
+    """Refuse the whole call when its person may not act on one of the subscribers."""
+    for coordinator, subscriber in targets:
+        await async_check_owner(
+            call.hass, call.context, coordinator.entry.options, subscriber.number
+        )
+
+
 async def _reset_missed_calls(entities: list[Entity], call: ServiceCall) -> None:
     for coordinator, subscriber in _subscribers(entities):
         coordinator.capabilities.calls.async_reset_missed_calls(subscriber)
 
 
 async def _mark_voicemail_heard(entities: list[Entity], call: ServiceCall) -> None:
-    for coordinator, subscriber in _subscribers(entities):
-        await coordinator.capabilities.voicemail.async_mark_heard(subscriber)
+    targets = _subscribers(entities)
+    await _check_owner_of_all(call, targets)
+    for coordinator, subscriber in targets:
+        await coordinator.capabilities.voicemail.async_mark_heard(subscriber, context=call.context)
 
 
 async def _delete_voicemail(entities: list[Entity], call: ServiceCall) -> None:
@@ -99,15 +117,24 @@ async def _delete_voicemail(entities: list[Entity], call: ServiceCall) -> None:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="voicemail_id_needs_one_subscriber"
         )
+    await _check_owner_of_all(call, targets)
     for coordinator, subscriber in targets:
-        await coordinator.capabilities.voicemail.async_delete(subscriber, voicemail_id)
+        await coordinator.capabilities.voicemail.async_delete(
+            subscriber, voicemail_id, context=call.context
+        )
 
 
 async def _set_call_forwarding(entities: list[Entity], call: ServiceCall) -> None:
     mode = ForwardingMode(call.data[ATTR_MODE])
-    for coordinator, subscriber in _subscribers(entities):
+    number: str | None = call.data.get(ATTR_NUMBER)
+    targets = _subscribers(entities)
+    for coordinator, subscriber in targets:
+        await coordinator.capabilities.forwarding.async_authorize(
+            subscriber, mode, number, call.context
+        )
+    for coordinator, subscriber in targets:
         await coordinator.capabilities.forwarding.async_set(
-            subscriber, mode, call.data.get(ATTR_NUMBER)
+            subscriber, mode, number, context=call.context
         )
 
 
@@ -124,7 +151,7 @@ async def _send_sms(call: ServiceCall) -> ServiceResponse:
         )
     coordinator, subscriber = targets[0]
     result = await coordinator.capabilities.messages.async_send(
-        subscriber, call.data[ATTR_TO], call.data[ATTR_MESSAGE]
+        subscriber, call.data[ATTR_TO], call.data[ATTR_MESSAGE], context=call.context
     )
     response: dict[str, Any] = {
         "message_id": result.message_id,

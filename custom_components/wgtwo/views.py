@@ -1,7 +1,9 @@
 """The authenticated view that streams a voicemail's audio from the operator.
 
 Media players fetch it through a signed path (``async_sign_path``), the frontend with its
-session; without either Home Assistant answers 401 before this code runs.
+session; without either Home Assistant answers 401 before this code runs. The audio goes only
+to an administrator or one of the subscriber's owners, or along a path signed for no user
+(an automation's), else 403 (access.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from aiohttp import web
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
+from .access import may_hear
 from .capabilities.voicemail import VOICEMAIL_MIME_TYPE, VOICEMAIL_VIEW_URL
 from .client import WgtwoError
 from .client.event_types import SCOPE_VOICEMAIL_GET
@@ -26,7 +29,7 @@ _STATUSES: Final = {ErrorKind.NOT_FOUND: HTTPStatus.NOT_FOUND}
 
 
 class VoicemailView(HomeAssistantView):
-    """GET one voicemail's WAV; 404 unless a loaded entry's subscriber holds it."""
+    """GET one voicemail's WAV; 404 unless the operator says it was left for the subscriber."""
 
     url = VOICEMAIL_VIEW_URL
     name = "api:wgtwo:voicemail"
@@ -41,6 +44,8 @@ class VoicemailView(HomeAssistantView):
         if found is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         coordinator, subscriber = found
+        if not may_hear(hass, request, coordinator.entry.options, subscriber.number):
+            return web.Response(status=HTTPStatus.FORBIDDEN)
         try:
             voicemail = await coordinator.api.get_voicemail(voicemail_id)
         except WgtwoError as err:
@@ -50,8 +55,9 @@ class VoicemailView(HomeAssistantView):
                     status=HTTPStatus.FORBIDDEN, text=f"scope {SCOPE_VOICEMAIL_GET} not granted"
                 )
             return web.Response(status=_STATUSES.get(kind, HTTPStatus.BAD_GATEWAY))
-        if voicemail.to_number not in (None, subscriber.number):
-            return web.Response(status=HTTPStatus.NOT_FOUND)  # another subscriber's
+        if voicemail.to_number != subscriber.number:
+            # Another subscriber's, or one whose metadata names no subscriber: not this one's.
+            return web.Response(status=HTTPStatus.NOT_FOUND)
         return web.Response(
             body=voicemail.wav,
             content_type=VOICEMAIL_MIME_TYPE,

@@ -253,3 +253,19 @@ async def test_without_the_scope_browsing_and_playing_say_why(
     response = await client.get(signed)
     assert response.status == HTTPStatus.FORBIDDEN
     assert "voicemail.get" in await response.text()
+
+
+async def test_the_view_serves_no_voicemail_left_for_nobody(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    with_voicemails: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    # A voicemail whose metadata names no subscriber belongs to none of them.
+    auth_sandbox.voicemails.add("vm-nobody", "", CAROL)
+    entry = with_voicemails
+    client = await hass_client_no_auth()
+    for number in (ALICE, BOB):
+        path = f"/api/wgtwo/voicemail/{entry.entry_id}/{subscriber_key(entry.entry_id, number)}"
+        signed = async_sign_path(hass, f"{path}/vm-nobody", timedelta(minutes=1))
+        assert (await client.get(signed)).status == HTTPStatus.NOT_FOUND

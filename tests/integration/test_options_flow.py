@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from homeassistant.auth.const import GROUP_ID_ADMIN, GROUP_ID_USER
 from homeassistant.components.notify.const import ATTR_MESSAGE, SERVICE_SEND_MESSAGE
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.wgtwo.const import (
     CONF_CLIENT_ID,
@@ -21,6 +22,7 @@ from custom_components.wgtwo.const import (
     CONF_HOME_COUNTRY,
     CONF_NAME_CALLERS,
     CONF_NAME_MAX_AGE,
+    CONF_OWNERS,
     CONF_PHONEBOOK,
     CONF_SHARE_SMS_TEXT,
     CONF_SMS_RECIPIENT,
@@ -166,7 +168,7 @@ async def test_subscriber_numbers_are_checked_saved_and_used(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_SUBSCRIBERS] == {
-        ALICE: {CONF_SMS_RECIPIENT: BOB, CONF_FORWARDING_NUMBER: ""}
+        ALICE: {CONF_SMS_RECIPIENT: BOB, CONF_FORWARDING_NUMBER: "", CONF_OWNERS: []}
     }
     assert entry.options[CONF_NAME_CALLERS] is True  # other options stay
     await hass.async_block_till_done()
@@ -198,10 +200,65 @@ async def test_subscriber_numbers_are_checked_saved_and_used(
         "entries": 1,
         CONF_SMS_RECIPIENT: 1,
         CONF_FORWARDING_NUMBER: 0,
+        CONF_OWNERS: 0,
     }
     dumped = json.dumps(diagnostics)
     assert BOB[1:] not in dumped
     assert ALICE[1:] not in dumped
+
+
+@pytest.mark.parametrize(
+    "entry_options_override",
+    [{CONF_SUBSCRIBERS: {ALICE: {CONF_SMS_RECIPIENT: BOB, CONF_OWNERS: ["kari", "removed"]}}}],
+)
+async def test_owners_are_chosen_among_the_people_who_log_in(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    admins = await hass.auth.async_get_group(GROUP_ID_ADMIN)
+    users = await hass.auth.async_get_group(GROUP_ID_USER)
+    assert admins is not None
+    assert users is not None
+    MockUser(id="bo", name="bo", groups=[users]).add_to_hass(hass)
+    MockUser(id="kari", name="Kari", groups=[users]).add_to_hass(hass)
+    MockUser(id="anne", name="Anne", groups=[admins]).add_to_hass(hass)
+    MockUser(id="robot", name="Robot", system_generated=True).add_to_hass(hass)
+    await add_subscribers(hass, auth_sandbox, entry, ALICE)
+
+    result = await open_options(hass, entry, "subscriber")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"subscriber": ALICE}
+    )
+    schema = result["data_schema"]
+    assert schema is not None
+    [selector] = [schema.schema[marker] for marker in schema.schema if marker == CONF_OWNERS]
+    # People who log in, by name; no system user. A removed user is not shown as chosen.
+    assert selector.config["options"] == [
+        {"value": "anne", "label": "Anne"},
+        {"value": "bo", "label": "bo"},
+        {"value": "kari", "label": "Kari"},
+    ]
+    assert selector.config["multiple"] is True
+    assert suggested(result, CONF_OWNERS) == ["kari"]
+    assert suggested(result, CONF_SMS_RECIPIENT) == BOB
+
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_SMS_RECIPIENT: BOB, CONF_OWNERS: ["robot"]}
+        )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SMS_RECIPIENT: BOB, CONF_OWNERS: ["kari", "bo"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_SUBSCRIBERS][ALICE] == {
+        CONF_SMS_RECIPIENT: BOB,
+        CONF_FORWARDING_NUMBER: "",
+        CONF_OWNERS: ["kari", "bo"],
+    }
+    await hass.async_block_till_done()
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["entry"]["options"][CONF_SUBSCRIBERS][CONF_OWNERS] == 1
+    assert "kari" not in json.dumps(diagnostics)
 
 
 async def test_caller_names_defaults_and_save(

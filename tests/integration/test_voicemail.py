@@ -256,7 +256,9 @@ async def test_a_sync_does_not_bring_back_what_was_marked_heard_meanwhile(
     # The operator has answered the list (vm-1 unplayed); before the answer is handled,
     # the user marks the voicemail heard.
     await wait_for(lambda: auth_sandbox.voicemails.lists_served > served, interval=0)
-    await coordinator.capabilities.voicemail.async_mark_heard(coordinator.subscribers[ALICE])
+    await coordinator.capabilities.voicemail.async_mark_heard(
+        coordinator.subscribers[ALICE], context=None
+    )
     await sync
     assert unheard(hass, entry).state == STATE_OFF
     assert auth_sandbox.voicemails.voicemails["vm-1"].metadata.played
@@ -298,3 +300,42 @@ async def test_marking_heard_a_voicemail_gone_at_the_operator_is_no_error(
     )
     assert unheard(hass, entry).state == STATE_OFF
     assert auth_sandbox.voicemails.voicemails["vm-2"].metadata.played
+
+
+async def test_an_id_deletes_only_a_voicemail_of_the_targeted_subscriber(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    await leave(hass, auth_sandbox, entry, "vm-a")
+    await publish_and_wait(
+        hass, auth_sandbox, entry, [voicemail("vm-b", from_number=CAROL, to_number=BOB)]
+    )
+    # Bob's voicemail, asked for through Alice: refused, and nothing deleted anywhere.
+    with pytest.raises(ServiceValidationError) as foreign:
+        await delete(hass, entry, voicemail_id="vm-b")
+    assert foreign.value.translation_key == "voicemail_not_subscribers"
+    assert "vm-b" in str(foreign.value)
+    assert set(auth_sandbox.voicemails.voicemails) == {"vm-a", "vm-b"}
+    # Alice's own is deleted as before.
+    await delete(hass, entry, voicemail_id="vm-a")
+    assert set(auth_sandbox.voicemails.voicemails) == {"vm-b"}
+
+
+@pytest.mark.parametrize("limited", [VOICEMAIL_GET], indirect=True)
+async def test_without_voicemail_get_an_id_must_be_one_of_the_subscribers_unheard(
+    hass: HomeAssistant, limited: tuple[SandboxServer, MockConfigEntry]
+) -> None:
+    server, entry = limited
+    await leave(hass, server, entry, "vm-a")
+    await publish_and_wait(
+        hass, server, entry, [voicemail("vm-b", from_number=CAROL, to_number=BOB)]
+    )
+    # The operator cannot be asked whose vm-b is: the missing grant is named.
+    with pytest.raises(HomeAssistantError) as unknown:
+        await delete(hass, entry, voicemail_id="vm-b")
+    assert unknown.value.translation_key == "missing_scope"
+    assert (unknown.value.translation_placeholders or {})["scope"] == "voicemail.get"
+    assert "vm-b" in server.voicemails.voicemails
+    # Alice's events told that vm-a is hers.
+    await delete(hass, entry, voicemail_id="vm-a")
+    assert set(server.voicemails.voicemails) == {"vm-b"}

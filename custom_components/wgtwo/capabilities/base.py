@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Protocol
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 
+from ..access import async_check_owner
 from ..api import OperatorApi
 from ..client import WgtwoEvent
 from ..phonebook import Phonebook
@@ -159,6 +160,10 @@ class Capability:
     def fire(self, event: WgtwoEvent, event_type: str, sub: Subscriber, payload: Any) -> None:
         """Fire the bus event of ``event`` for a subscriber."""
         self.room.fire(envelope(event, event_type, sub.number, sub.device_id) | payload)
+
+    async def async_check_owner(self, subscriber: Subscriber, context: Context | None) -> None:
+        """Refuse an action a person started unless an administrator or an owner (access.py)."""
+        await async_check_owner(self.room.hass, context, self.room.entry.options, subscriber.number)
 
     async def async_setup(self) -> None:
         """Start what runs for the entry's lifetime (the entry's unload stops it)."""

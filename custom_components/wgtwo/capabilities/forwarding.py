@@ -3,6 +3,9 @@
 The operator's API cannot be asked for the current forwarding, so Home Assistant shows what
 it last set (an assumed state, kept in the subscriber's snapshot). A failed or refused
 request leaves that state as it was. Numbers never appear in errors or logs.
+
+Who may set it (access.py): an administrator or one of the subscriber's owners, and only an
+administrator (or an automation) to a number other than the one in the subscriber's options.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ import logging
 from typing import Any, Final
 
 import probatio as vol
+from homeassistant.core import Context
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import VolDictType
 from homeassistant.util import dt as dt_util
 
+from ..access import async_check_admin
 from ..client import ForwardingMode, WgtwoError
 from ..client.forwarding import FORWARDING_SCOPES, NEEDS_NUMBER
 from ..const import CONF_FORWARDING_NUMBER, CONF_SUBSCRIBERS, DOMAIN
@@ -68,14 +73,37 @@ def forwarding_target(
 class Forwarding(Capability):
     """Setting a subscriber's call forwarding (no events: the API tells no changes)."""
 
+    async def async_authorize(
+        self,
+        subscriber: Subscriber,
+        mode: ForwardingMode,
+        number: str | None,
+        context: Context | None,
+    ) -> None:
+        """Refuse the person in ``context`` unless an owner, or an admin for another number."""
+        await self.async_check_owner(subscriber, context)
+        if mode not in NEEDS_NUMBER or number is None:
+            return
+        given = parse_number(number) if number.strip() else None
+        configured = configured_number(self.room.entry.options, subscriber.number)
+        if given is not None and given != (configured and parse_number(configured)):
+            await async_check_admin(self.room.hass, context, "forwarding_number_needs_admin")
+
     async def async_set(
-        self, subscriber: Subscriber, mode: ForwardingMode, number: str | None = None
+        self,
+        subscriber: Subscriber,
+        mode: ForwardingMode,
+        number: str | None = None,
+        *,
+        context: Context | None,
     ) -> None:
         """Ask the operator for the forwarding and remember it once accepted.
 
         ``number`` overrides the forwarding number of the subscriber's options. On any
-        failure a translated error is raised and the remembered forwarding stays as it was.
+        failure (the person in ``context`` may not, see ``async_authorize``) a translated
+        error is raised and the remembered forwarding stays as it was.
         """
+        await self.async_authorize(subscriber, mode, number, context)
         target = forwarding_target(
             mode, number, self.room.entry.options, subscriber.number, subscriber.name
         )

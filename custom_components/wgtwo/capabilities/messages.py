@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import probatio as vol
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import Context
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
@@ -227,12 +228,16 @@ class Messages(Capability):
         trigger = EntityTrigger(EVENT_SMS, "sent" if sent else "received", attributes)
         return SubscriberUpdate(Aspect(0), (trigger,))
 
-    async def async_send(self, subscriber: Subscriber, to: str, message: str) -> SendSmsResult:
+    async def async_send(
+        self, subscriber: Subscriber, to: str, message: str, *, context: Context | None
+    ) -> SendSmsResult:
         """Send ``message`` from the subscriber to ``to`` (a number or a phonebook name), once.
 
-        Raises a translated error when the message or recipient is not acceptable, or when
-        the operator did not take the text.
+        Raises a translated error when the person in ``context`` may not use the subscriber's
+        line, when the message or recipient is not acceptable, or when the operator did not
+        take the text.
         """
+        await self.async_check_owner(subscriber, context)
         _check_length(message)
         to_number = resolve_recipient(self.room.entry, to)
         try:
@@ -253,8 +258,10 @@ class Messages(Capability):
         _LOGGER.debug("SMS accepted by the operator in %d fragment(s)", result.num_fragments)
         return result
 
-    async def async_notify(self, subscriber: Subscriber, message: str) -> SendSmsResult:
+    async def async_notify(
+        self, subscriber: Subscriber, message: str, *, context: Context | None
+    ) -> SendSmsResult:
         """Text the subscriber's notify recipient (the option, else the subscriber itself)."""
         return await self.async_send(
-            subscriber, notify_recipient(self.room.entry, subscriber), message
+            subscriber, notify_recipient(self.room.entry, subscriber), message, context=context
         )

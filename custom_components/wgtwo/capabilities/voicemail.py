@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from homeassistant.const import CONF_NAME
-from homeassistant.core import callback
+from homeassistant.core import Context, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
@@ -40,7 +40,7 @@ from ..client.event_types import (
     SCOPE_VOICEMAIL_UPDATE,
 )
 from ..const import DOMAIN
-from ..errors import ErrorKind, Feature, error_kind, operator_error
+from ..errors import ErrorKind, Feature, error_kind, not_found_error, operator_error
 from ..subscriber import MAX_UNHEARD_VOICEMAILS, Aspect, Subscriber, UnheardVoicemail
 from .base import (
     BusEvent,
@@ -188,13 +188,15 @@ class Voicemail(Capability):
 
     # -- actions -----------------------------------------------------------------------
 
-    async def async_mark_heard(self, subscriber: Subscriber) -> None:
+    async def async_mark_heard(self, subscriber: Subscriber, *, context: Context | None) -> None:
         """Clear the unheard voicemails, marking them read at the operator when allowed.
 
+        Refused (nothing cleared) when the person in ``context`` may not use the line.
         Without the voicemail.update scope they are only cleared here. Any other error of
         the operator is raised (translated) once they are cleared here: the next sync brings
         back what the operator still holds as unplayed.
         """
+        await self.async_check_owner(subscriber, context)
         voicemails = list(subscriber.voicemails)
         subscriber.voicemails.clear()
         self._voicemail_acted(subscriber)
@@ -216,13 +218,20 @@ class Voicemail(Capability):
                     subject=voicemail.voicemail_id,
                 ) from err
 
-    async def async_delete(self, subscriber: Subscriber, voicemail_id: str | None) -> str:
+    async def async_delete(
+        self, subscriber: Subscriber, voicemail_id: str | None, *, context: Context | None
+    ) -> str:
         """Delete a voicemail at the operator (default: the newest) and from the unheard list.
 
-        Returns the deleted id.
+        Refused when the person in ``context`` may not use the line. A named voicemail must
+        be the subscriber's: the product reaches every subscriber's voicemails, so the
+        operator's list for this subscriber is asked first. Returns the deleted id.
         """
+        await self.async_check_owner(subscriber, context)
         if voicemail_id is None:
             voicemail_id = await self._newest_voicemail_id(subscriber)
+        else:
+            await self._check_belongs(subscriber, voicemail_id)
         try:
             await self.room.api.delete_voicemail(voicemail_id)
         except WgtwoError as err:
@@ -237,6 +246,34 @@ class Voicemail(Capability):
             ) from err
         self._drop_unheard(subscriber, voicemail_id)
         return voicemail_id
+
+    async def _check_belongs(self, subscriber: Subscriber, voicemail_id: str) -> None:
+        """Raise unless the operator lists ``voicemail_id`` among the subscriber's voicemails.
+
+        Without voicemail.get only the subscriber's unheard voicemails (its own events) are
+        known to be its own. An unheard one the operator no longer lists is NOT_FOUND.
+        """
+        unheard = any(v.voicemail_id == voicemail_id for v in subscriber.voicemails)
+        try:
+            listed = await self.room.api.list_voicemails(subscriber.number)
+        except WgtwoError as err:
+            if unheard and isinstance(err, MissingScopeError):
+                return
+            raise operator_error(
+                self.room.hass, err, Feature.VOICEMAIL, scopes={SCOPE_VOICEMAIL_GET}
+            ) from err
+        if any(v.voicemail_id == voicemail_id for v in listed):
+            return
+        if unheard:  # it was the subscriber's: deleted on the phone or expired
+            self._drop_unheard(subscriber, voicemail_id)
+            raise not_found_error(
+                self.room.hass, Feature.VOICEMAIL, voicemail_id, ServiceValidationError
+            )
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="voicemail_not_subscribers",
+            translation_placeholders={"voicemail_id": voicemail_id},
+        )
 
     async def _newest_voicemail_id(self, subscriber: Subscriber) -> str:
         """Return the newest voicemail at the operator (without voicemail.get: newest unheard)."""
