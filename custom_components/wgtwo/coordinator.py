@@ -73,6 +73,7 @@ class WgtwoCoordinator:
         self._listeners: dict[str, list[_Listening]] = {}
         self._stream_listeners: list[Callable[[], None]] = []
         self._new_subscriber_listeners: list[SubscriberListener] = []
+        self._save_before_ack = False
         self.capabilities = Capabilities(self)
         self._handlers: dict[type[WgtwoEvent], Capability] = {
             event_class: capability
@@ -102,6 +103,12 @@ class WgtwoCoordinator:
         self.entry.async_on_unload(self._async_unload)
         for capability in self.capabilities.all:
             await capability.async_setup()
+
+    @callback
+    def async_start(self) -> None:
+        """Resume what the snapshots kept pending (the platforms are set up)."""
+        for capability in self.capabilities.all:
+            capability.started()
 
     async def _async_unload(self) -> None:
         for capability in self.capabilities.all:
@@ -178,6 +185,11 @@ class WgtwoCoordinator:
         if changed & _STORED_MASK:
             self._store.schedule_save(self._snapshots)
 
+    def save(self, *, before_ack: bool = False) -> None:
+        """Store the snapshots soon; before the event being handled is acked if asked."""
+        self._store.schedule_save(self._snapshots)
+        self._save_before_ack = self._save_before_ack or before_ack
+
     def fire(self, data: dict[str, Any]) -> None:
         """Fire one ``wgtwo_event``."""
         self.hass.bus.async_fire(EVENT_WGTWO, data)
@@ -199,6 +211,10 @@ class WgtwoCoordinator:
             return
         _LOGGER.debug("Handling event %s (%s)", event.sequence, event.kind)
         capability.handle(number, event)
+        if self._save_before_ack:
+            # What must survive a crash is on disk before the event is acknowledged.
+            self._save_before_ack = False
+            await self._store.async_flush(self._snapshots)
 
     def caller_name(self, number: str, recipient: str | None) -> str | None:
         """Name a caller from the phonebook, unless the call is for another product's line."""

@@ -2,9 +2,9 @@
 
 The coordinator changes this state from events and keeps a snapshot of its lasting facts
 (last caller, counters, unheard voicemails, country, handset, serving nodes, the call
-forwarding last set) in the entry's store, so the entities show them again after a
-restart. Calls in progress are not kept: after a restart the phone is idle until its next
-call event.
+forwarding last set, missed-call decisions still pending) in the entry's store, so the
+entities show them again after a restart. Calls in progress are not kept: after a restart
+the phone is idle until its next call event.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from .countries import country_from_number, normalize_country_code
 
 MAX_UNHEARD_VOICEMAILS: Final = 100
 MAX_REMEMBERED_CALLERS: Final = 64
+# Missed-call decisions kept in a snapshot (each settles within seconds).
+MAX_PENDING_MISSED: Final = 16
 
 
 class Aspect(IntFlag):
@@ -63,6 +65,54 @@ class UnheardVoicemail:
     voicemail_id: str
     from_number: str | None
     time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMissed:
+    """An unanswered incoming call that counts as missed at ``settles`` unless answered.
+
+    ``timestamp`` and ``sequence`` are those of the event that decided it (the bus event's
+    envelope); ``payload`` is the ``call_missed`` payload.
+    """
+
+    call_id: str
+    settles: datetime
+    timestamp: datetime
+    sequence: int
+    payload: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the decision as JSON types (for the snapshot)."""
+        return {
+            "call_id": self.call_id,
+            "settles": self.settles.isoformat(),
+            "timestamp": self.timestamp.isoformat(),
+            "sequence": self.sequence,
+            "payload": self.payload,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> PendingMissed | None:
+        """Read a stored decision back; None when it is malformed."""
+        item = _dict(data)
+        call_id = _str(item.get("call_id"))
+        settles = _time(item.get("settles"))
+        timestamp = _time(item.get("timestamp"))
+        sequence = item.get("sequence")
+        payload = _dict(item.get("payload"))
+        if (
+            not call_id
+            or settles is None
+            or timestamp is None
+            or not isinstance(sequence, int)
+            or payload.get("call_id") != call_id
+            or not all(isinstance(v, str | int | float | bool | None) for v in payload.values())
+        ):
+            return None
+        if payload.get("caller_id_hidden") is not False:
+            # A hidden caller stays hidden, even if a number was stored with it.
+            payload = payload | {"caller_id_hidden": True, "from_number": None, "from_name": None}
+        return cls(call_id, settles, timestamp, sequence, payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +164,8 @@ class Subscriber:
         self.handset: Handset | None = None
         self.last_event: datetime | None = None
         self.forwarding: ForwardingState | None = None
+        # Missed-call decisions waiting for their settle time, by call id.
+        self.pending_missed: dict[str, PendingMissed] = {}
         # Caller number -> whether that caller's latest call hid the number, so a
         # voicemail left by a hidden caller does not reveal it either.
         self._callers_hidden: OrderedDict[str, bool] = OrderedDict()
@@ -186,6 +238,12 @@ class Subscriber:
             "handset": _as_dict(self.handset),
             "last_event": _iso(self.last_event),
             "forwarding": self.forwarding.as_dict() if self.forwarding is not None else None,
+            "pending_missed": [
+                pending.as_dict()
+                for pending in sorted(self.pending_missed.values(), key=lambda p: p.settles)[
+                    -MAX_PENDING_MISSED:
+                ]
+            ],
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -228,6 +286,15 @@ class Subscriber:
             )
         self.last_event = _time(data.get("last_event"))
         self.forwarding = ForwardingState.from_dict(data.get("forwarding"))
+        stored = data.get("pending_missed")
+        for item in (stored if isinstance(stored, list) else [])[-MAX_PENDING_MISSED:]:
+            if (pending := PendingMissed.from_dict(item)) is not None:
+                self.pending_missed[pending.call_id] = pending
+                self.calls.restore_unanswered(
+                    pending.call_id,
+                    pending.timestamp,
+                    hidden=pending.payload["caller_id_hidden"] is True,
+                )
 
 
 def _iso(value: datetime | None) -> str | None:
