@@ -33,6 +33,7 @@ from .const import (
     service_identifier,
 )
 from .hub import UP_STATES, StreamState, WgtwoHub
+from .ids import number_key
 from .phonebook import Phonebook
 from .settings import WgtwoSettings
 from .storage import SnapshotStore
@@ -189,6 +190,10 @@ class WgtwoCoordinator:
         """Store the snapshots soon; before the event being handled is acked if asked."""
         self._store.schedule_save(self._snapshots)
         self._save_before_ack = self._save_before_ack or before_ack
+
+    def number_key(self, number: str) -> str:
+        """Return the key that stands for a number in ids (media ids, issue ids)."""
+        return number_key(self._store.secret, number)
 
     def fire(self, data: dict[str, Any]) -> None:
         """Fire one ``wgtwo_event``."""

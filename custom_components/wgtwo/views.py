@@ -1,7 +1,8 @@
 """The authenticated view that streams a voicemail's audio from the operator.
 
 Media players fetch it through a signed path (``async_sign_path``), the frontend with its
-session; without either Home Assistant answers 401 before this code runs.
+session; without either Home Assistant answers 401 before this code runs. The path's parts
+are checked (see :mod:`.ids`; aiohttp has decoded the voicemail id): a malformed one is 404.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .client import WgtwoError
 from .client.event_types import SCOPE_VOICEMAIL_GET
 from .const import DOMAIN
 from .errors import ErrorKind, error_kind
+from .ids import is_voicemail_id
 from .runtime import find_subscriber
 
 DATA_VIEW_REGISTERED: Final = f"{DOMAIN}_voicemail_view"
@@ -38,7 +40,7 @@ class VoicemailView(HomeAssistantView):
         """Fetch the audio now (the operator serves it whole) and send it."""
         hass = request.app[KEY_HASS]
         found = find_subscriber(hass, entry_id, subscriber_key)
-        if found is None:
+        if found is None or not is_voicemail_id(voicemail_id):
             return web.Response(status=HTTPStatus.NOT_FOUND)
         coordinator, subscriber = found
         try:

@@ -317,9 +317,14 @@ async def test_changes_are_saved_soon_without_an_unload(
         "c1", ["CALL_RINGING", "CALL_FWD_VOICEMAIL"], from_number=BOB, to_number=ALICE, owner=ALICE
     )
     await publish_and_wait(hass, auth_sandbox, entry, missed)
-    assert store_key(entry) not in hass_storage
-    await wait_for(lambda: store_key(entry) in hass_storage)
-    saved = hass_storage[store_key(entry)]["data"]["subscribers"][ALICE]
+
+    def saved_subscribers() -> dict[str, Any]:
+        subscribers: dict[str, Any] = hass_storage[store_key(entry)]["data"]["subscribers"]
+        return subscribers
+
+    assert ALICE not in saved_subscribers()
+    await wait_for(lambda: ALICE in saved_subscribers())
+    saved = saved_subscribers()[ALICE]
     assert saved["missed_calls"] == 1
     assert saved["last_caller"]["number"] == BOB
     # Home Assistant's final write at shutdown takes what is still pending.

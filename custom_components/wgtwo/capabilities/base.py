@@ -91,6 +91,9 @@ class Room(Protocol):
     def save(self, *, before_ack: bool = False) -> None:
         """Store the snapshots soon; before the event being handled is acked if asked."""
 
+    def number_key(self, number: str) -> str:
+        """Return the key that stands for a number in ids (media ids, issue ids)."""
+
     def fire(self, data: dict[str, Any]) -> None:
         """Fire one ``wgtwo_event`` with these fields."""
 

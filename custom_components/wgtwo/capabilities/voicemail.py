@@ -6,18 +6,19 @@ or after a voicemail was heard on the phone. Marking heard clears them here and 
 read at the operator when ``voicemail.update`` is granted (an optional grant: without it they
 are only cleared here).
 
-A voicemail's media-source id is ``media-source://wgtwo/<entry_id>/<subscriber key>/<id>``.
-The subscriber key is a digest of the entry and the number instead of the number itself:
-these ids end up in URLs, notifications and logs.
+A voicemail's media-source id is ``media-source://wgtwo/<entry_id>/<subscriber key>/<id>``,
+the voicemail id percent-encoded. The subscriber key stands for the number (see
+:mod:`..ids`): these ids end up in URLs, notifications and logs. A voicemail whose id cannot
+be a path segment (``.`` or ``..``, control characters, too long) has no media id.
 
 Bus event ``voicemail_new``: ``voicemail_id``, ``from_number`` (None for a hidden caller),
-``to_number``, ``from_name``, ``to_name`` and ``media_content_id``.
+``to_number``, ``from_name``, ``to_name`` and ``media_content_id`` (None when the voicemail
+id cannot be put in one).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from ..client.event_types import (
 )
 from ..const import DOMAIN
 from ..errors import ErrorKind, Feature, error_kind, operator_error
+from ..ids import is_voicemail_id, quote_voicemail_id
 from ..subscriber import MAX_UNHEARD_VOICEMAILS, Aspect, Subscriber, UnheardVoicemail
 from .base import (
     BusEvent,
@@ -67,25 +69,23 @@ VOICEMAIL_MIME_TYPE: Final = "audio/wav"
 _NEVER: Final = datetime.min.replace(tzinfo=UTC)
 
 
-def subscriber_key(entry_id: str, number: str) -> str:
-    """Stable key of a subscriber in media ids (no phone number in it)."""
-    return hashlib.sha256(f"{entry_id}:{number}".encode()).hexdigest()[:20]
+def voicemail_identifier(entry_id: str, key: str, voicemail_id: str) -> str | None:
+    """Return the media-source identifier (after the domain) of a voicemail, if it has one."""
+    if not is_voicemail_id(voicemail_id):
+        return None
+    return f"{entry_id}/{key}/{quote_voicemail_id(voicemail_id)}"
 
 
-def voicemail_identifier(entry_id: str, number: str, voicemail_id: str) -> str:
-    """Return the media-source identifier (after the domain) of a voicemail."""
-    return f"{entry_id}/{subscriber_key(entry_id, number)}/{voicemail_id}"
-
-
-def voicemail_media_content_id(entry_id: str, number: str, voicemail_id: str) -> str:
+def voicemail_media_content_id(entry_id: str, key: str, voicemail_id: str) -> str | None:
     """Return the ``media-source://`` id of a voicemail, to browse, play or attach it."""
-    return f"{MEDIA_SOURCE_PREFIX}/{voicemail_identifier(entry_id, number, voicemail_id)}"
+    identifier = voicemail_identifier(entry_id, key, voicemail_id)
+    return None if identifier is None else f"{MEDIA_SOURCE_PREFIX}/{identifier}"
 
 
 def voicemail_path(entry_id: str, key: str, voicemail_id: str) -> str:
-    """Path of the view serving a voicemail's audio (unsigned)."""
+    """Path of the view serving a voicemail's audio (unsigned; the id percent-encoded)."""
     return VOICEMAIL_VIEW_URL.format(
-        entry_id=entry_id, subscriber_key=key, voicemail_id=voicemail_id
+        entry_id=entry_id, subscriber_key=key, voicemail_id=quote_voicemail_id(voicemail_id)
     )
 
 
@@ -120,7 +120,7 @@ class Voicemail(Capability):
             "to_number": event.to_number,
         } | party_names(self.room.phonebook, event.from_number, event.to_number, hidden=hidden)
         payload["media_content_id"] = voicemail_media_content_id(
-            self.room.entry.entry_id, sub.number, event.voicemail_id
+            self.room.entry.entry_id, self.room.number_key(sub.number), event.voicemail_id
         )
         sub.add_voicemail(
             UnheardVoicemail(event.voicemail_id, payload["from_number"], event.timestamp)
