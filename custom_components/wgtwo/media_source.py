@@ -163,7 +163,11 @@ class WgtwoMediaSource(MediaSource):
         if identifier is None:
             return None
         number = voicemail.from_number
-        if number is None or subscriber.caller_hidden(number):
+        if (
+            number is None
+            or subscriber.voicemail_hidden(voicemail.voicemail_id)
+            or subscriber.caller_hidden(coordinator.number_key(number))
+        ):
             caller = words["hidden_number"]
         else:
             caller = coordinator.phonebook.name_for(number) or number

@@ -192,7 +192,7 @@ class Calls(Capability):
         call.hidden = hidden = call.hidden or event.caller_id_hidden
         if direction == CallDirection.INCOMING and (update.new_call or newly_hidden):
             if event.from_number:
-                sub.remember_caller(event.from_number, hidden)
+                sub.remember_caller(self.room.number_key(event.from_number), hidden)
             last = sub.last_caller
             if (update.new_call and (last is None or event.timestamp >= last.time)) or (
                 last is not None and last.call_id == call.call_id

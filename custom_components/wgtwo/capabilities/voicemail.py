@@ -11,6 +11,11 @@ the voicemail id percent-encoded. The subscriber key stands for the number (see
 :mod:`..ids`): these ids end up in URLs, notifications and logs. A voicemail whose id cannot
 be a path segment (``.`` or ``..``, control characters, too long) has no media id.
 
+A voicemail whose event names no caller, or whose caller's latest call hid the number, is
+remembered as hidden (with the subscriber's snapshot): its caller is not shown anywhere,
+even though the operator's metadata has the number, and also not after the caller called
+again showing it. The sync hides the voicemails it learns of the same way.
+
 Bus event ``voicemail_new``: ``voicemail_id``, ``from_number`` (None for a hidden caller),
 ``to_number``, ``from_name``, ``to_name`` and ``media_content_id`` (None when the voicemail
 id cannot be put in one).
@@ -113,7 +118,7 @@ class Voicemail(Capability):
 
     def apply(self, sub: Subscriber, event: VoicemailEvent) -> SubscriberUpdate:
         """Add the voicemail to the unheard ones and fire ``voicemail_new``."""
-        hidden = sub.caller_hidden(event.from_number)
+        hidden = self.caller_hidden(sub, event.voicemail_id, event.from_number)
         payload: dict[str, Any] = {
             "voicemail_id": event.voicemail_id,
             "from_number": None if hidden else event.from_number,
@@ -127,6 +132,12 @@ class Voicemail(Capability):
         )
         self.fire(event, TYPE_VOICEMAIL_NEW, sub, payload)
         return SubscriberUpdate(Aspect.VOICEMAIL, (EntityTrigger(EVENT_VOICEMAIL, "new", payload),))
+
+    def caller_hidden(self, sub: Subscriber, voicemail_id: str, number: str | None) -> bool:
+        """Whether a voicemail's caller is hidden; a newly hidden one is remembered."""
+        if number is None or sub.caller_hidden(self.room.number_key(number)):
+            sub.hide_voicemail(voicemail_id)
+        return sub.voicemail_hidden(voicemail_id)
 
     # -- sync --------------------------------------------------------------------------
 
@@ -167,7 +178,9 @@ class Voicemail(Capability):
                 known.get(v.voicemail_id)
                 or UnheardVoicemail(
                     v.voicemail_id,
-                    None if subscriber.caller_hidden(v.from_number) else v.from_number,
+                    None
+                    if self.caller_hidden(subscriber, v.voicemail_id, v.from_number)
+                    else v.from_number,
                     v.created or dt_util.utcnow(),
                 )
                 for v in listed
