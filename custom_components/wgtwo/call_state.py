@@ -192,6 +192,23 @@ class CallTracker:
         elif phase != CallPhase.ENDED:
             call.reached = True
 
+    def restore_unanswered(self, call_id: str, ended: datetime, *, hidden: bool) -> None:
+        """Know again an incoming call that rang and ended unanswered (before a restart).
+
+        A missed-call decision still pending for it can then be cancelled by a late answer.
+        """
+        if self.get(call_id) is None:
+            self._remember_finished(
+                Call(
+                    call_id,
+                    CallDirection.INCOMING,
+                    CallPhase.ENDED,
+                    ended,
+                    hidden=hidden,
+                    reached=True,
+                )
+            )
+
     def mark_missed(self, call_id: str) -> bool:
         """Record that a call is reported missed.
 

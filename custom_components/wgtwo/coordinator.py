@@ -33,6 +33,7 @@ from .const import (
     service_identifier,
 )
 from .hub import UP_STATES, StreamState, WgtwoHub
+from .ids import number_key
 from .phonebook import Phonebook
 from .settings import WgtwoSettings
 from .storage import SnapshotStore
@@ -73,6 +74,7 @@ class WgtwoCoordinator:
         self._listeners: dict[str, list[_Listening]] = {}
         self._stream_listeners: list[Callable[[], None]] = []
         self._new_subscriber_listeners: list[SubscriberListener] = []
+        self._save_before_ack = False
         self.capabilities = Capabilities(self)
         self._handlers: dict[type[WgtwoEvent], Capability] = {
             event_class: capability
@@ -102,6 +104,12 @@ class WgtwoCoordinator:
         self.entry.async_on_unload(self._async_unload)
         for capability in self.capabilities.all:
             await capability.async_setup()
+
+    @callback
+    def async_start(self) -> None:
+        """Resume what the snapshots kept pending (the platforms are set up)."""
+        for capability in self.capabilities.all:
+            capability.started()
 
     async def _async_unload(self) -> None:
         for capability in self.capabilities.all:
@@ -178,6 +186,15 @@ class WgtwoCoordinator:
         if changed & _STORED_MASK:
             self._store.schedule_save(self._snapshots)
 
+    def save(self, *, before_ack: bool = False) -> None:
+        """Store the snapshots soon; before the event being handled is acked if asked."""
+        self._store.schedule_save(self._snapshots)
+        self._save_before_ack = self._save_before_ack or before_ack
+
+    def number_key(self, number: str) -> str:
+        """Return the key that stands for a number in ids (media ids, issue ids)."""
+        return number_key(self._store.secret, number)
+
     def fire(self, data: dict[str, Any]) -> None:
         """Fire one ``wgtwo_event``."""
         self.hass.bus.async_fire(EVENT_WGTWO, data)
@@ -199,6 +216,10 @@ class WgtwoCoordinator:
             return
         _LOGGER.debug("Handling event %s (%s)", event.sequence, event.kind)
         capability.handle(number, event)
+        if self._save_before_ack:
+            # What must survive a crash is on disk before the event is acknowledged.
+            self._save_before_ack = False
+            await self._store.async_flush(self._snapshots)
 
     def caller_name(self, number: str, recipient: str | None) -> str | None:
         """Name a caller from the phonebook, unless the call is for another product's line."""

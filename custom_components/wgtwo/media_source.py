@@ -2,7 +2,9 @@
 
 Each subscriber of every loaded entry is a folder; its items are the voicemails the operator
 still holds (``GetAllVoicemailMetadata``), newest first. Resolving one gives a signed path
-to the authenticated view, so any media player that takes a URL can play it.
+to the authenticated view, so any media player that takes a URL can play it. Identifiers
+are ``<entry_id>/<subscriber key>[/<voicemail id, percent-encoded>]`` (see :mod:`.ids`);
+any other is refused.
 
 Home Assistant names no user to a media source; it serves one through the websocket
 connection or HTTP request the call runs in (``access.current_asker``, the user its URL
@@ -32,12 +34,17 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .access import NOT_OWNER, Asker, current_asker, may_act
-from .capabilities.voicemail import VOICEMAIL_MIME_TYPE, subscriber_key, voicemail_path
+from .capabilities.voicemail import (
+    VOICEMAIL_MIME_TYPE,
+    voicemail_identifier,
+    voicemail_path,
+)
 from .client import VoicemailInfo, WgtwoError
 from .client.event_types import SCOPE_VOICEMAIL_GET
 from .const import DOMAIN
 from .coordinator import WgtwoCoordinator
 from .errors import Feature, not_found_error, operator_error
+from .ids import unquote_voicemail_id
 from .runtime import find_subscriber, loaded_coordinators
 from .subscriber import Subscriber
 
@@ -93,8 +100,9 @@ class WgtwoMediaSource(MediaSource):
         words = await self._words()
         folder = self._folder(coordinator, subscriber)
         folder.children = [
-            self._item(coordinator, subscriber, voicemail, words)
+            child
             for voicemail in sorted(voicemails, key=_newest_first)
+            if (child := self._item(coordinator, subscriber, voicemail, words)) is not None
         ]
         return folder
 
@@ -102,9 +110,10 @@ class WgtwoMediaSource(MediaSource):
         """Return a path to the view, signed for who asked, to a voicemail the operator holds."""
         asker = current_asker()
         parts = item.identifier.split("/")
-        if len(parts) != 3:
+        voicemail_id = unquote_voicemail_id(parts[-1]) if len(parts) == 3 else None
+        if voicemail_id is None:
             raise Unresolvable(translation_domain=DOMAIN, translation_key="voicemail_media_unknown")
-        entry_id, key, voicemail_id = parts
+        entry_id, key, _ = parts
         coordinator, subscriber = self._find(entry_id, key, asker, Unresolvable)
         try:
             voicemails = await coordinator.api.list_voicemails(subscriber.number)
@@ -113,13 +122,7 @@ class WgtwoMediaSource(MediaSource):
         if not any(v.voicemail_id == voicemail_id for v in voicemails):
             raise not_found_error(self.hass, Feature.VOICEMAIL, voicemail_id, Unresolvable)
         path = voicemail_path(entry_id, key, voicemail_id)
-        if asker is None:
-            signed = async_sign_path(self.hass, path, SIGNED_URL_LIFETIME, use_content_user=True)
-        else:
-            signed = async_sign_path(
-                self.hass, path, SIGNED_URL_LIFETIME, refresh_token_id=asker.refresh_token_id
-            )
-        return PlayMedia(signed, VOICEMAIL_MIME_TYPE)
+        return PlayMedia(_signed(self.hass, path, asker), VOICEMAIL_MIME_TYPE)
 
     def _error[E: HomeAssistantError](self, err: WgtwoError, error_class: type[E]) -> E:
         return operator_error(  # type: ignore[return-value]
@@ -151,7 +154,7 @@ class WgtwoMediaSource(MediaSource):
         entry_id = coordinator.entry.entry_id
         return BrowseMediaSource(
             domain=DOMAIN,
-            identifier=f"{entry_id}/{subscriber_key(entry_id, subscriber.number)}",
+            identifier=f"{entry_id}/{coordinator.number_key(subscriber.number)}",
             media_class=MediaClass.DIRECTORY,
             media_content_type=MediaType.MUSIC,
             title=subscriber.name,
@@ -166,10 +169,21 @@ class WgtwoMediaSource(MediaSource):
         subscriber: Subscriber,
         voicemail: VoicemailInfo,
         words: dict[str, str],
-    ) -> BrowseMediaSource:
-        entry_id = coordinator.entry.entry_id
+    ) -> BrowseMediaSource | None:
+        """Return a voicemail's item; None for one whose id cannot be in a media id."""
+        identifier = voicemail_identifier(
+            coordinator.entry.entry_id,
+            coordinator.number_key(subscriber.number),
+            voicemail.voicemail_id,
+        )
+        if identifier is None:
+            return None
         number = voicemail.from_number
-        if number is None or subscriber.caller_hidden(number):
+        if (
+            number is None
+            or subscriber.voicemail_hidden(voicemail.voicemail_id)
+            or subscriber.caller_hidden(coordinator.number_key(number))
+        ):
             caller = words["hidden_number"]
         else:
             caller = coordinator.phonebook.name_for(number) or number
@@ -182,9 +196,7 @@ class WgtwoMediaSource(MediaSource):
         )
         return BrowseMediaSource(
             domain=DOMAIN,
-            identifier=(
-                f"{entry_id}/{subscriber_key(entry_id, subscriber.number)}/{voicemail.voicemail_id}"
-            ),
+            identifier=identifier,
             media_class=MediaClass.MUSIC,
             media_content_type=VOICEMAIL_MIME_TYPE,
             title=title,
@@ -204,6 +216,23 @@ class WgtwoMediaSource(MediaSource):
 def _may_see(asker: Asker | None, coordinator: WgtwoCoordinator, subscriber: Subscriber) -> bool:
     """Return whether who asked (None: no user, an automation) may see the voicemails."""
     return asker is None or may_act(asker.user, coordinator.entry.options, subscriber.number)
+
+
+def _signed(hass: HomeAssistant, path: str, asker: Asker | None) -> str:
+    """Sign a path for who asked (no user: an automation), and keep its voicemail id encoded.
+
+    Home Assistant signs the decoded path (what the view's request compares) but may hand
+    it back decoded, which would turn an encoded ``/``, ``?`` or ``#`` into a real one:
+    the signature's query (the last ``?`` on; a signature has none) goes back onto the
+    encoded path.
+    """
+    if asker is None:
+        signed = async_sign_path(hass, path, SIGNED_URL_LIFETIME, use_content_user=True)
+    else:
+        signed = async_sign_path(
+            hass, path, SIGNED_URL_LIFETIME, refresh_token_id=asker.refresh_token_id
+        )
+    return f"{path}?{signed.rpartition('?')[2]}"
 
 
 def _newest_first(voicemail: VoicemailInfo) -> float:

@@ -5,8 +5,8 @@
   stream clears its own issue when it connects, which says nothing about the lookup stream);
 - ``consent_revoked``: a subscriber revoked consent and its device was removed.
 
-Issue ids carry the entry id, and a digest instead of a number: ids end up in storage
-and logs.
+Issue ids carry the entry id, and the subscriber's key instead of a number (see
+:mod:`.ids`): ids end up in storage and logs.
 """
 
 from __future__ import annotations
@@ -60,21 +60,26 @@ def async_delete_scope_issue(hass: HomeAssistant, entry_id: str) -> None:
     ir.async_delete_issue(hass, DOMAIN, scope_issue_id(entry_id))
 
 
-def consent_issue_id(entry_id: str, number: str) -> str:
-    """Return the id of the issue of a subscriber who revoked consent (no number in it)."""
+def consent_issue_id(entry_id: str, key: str) -> str:
+    """Return the id of the issue of a subscriber who revoked consent, by its key."""
+    return CONSENT_REVOKED_ISSUE_ID.format(entry_id=entry_id, digest=key)
+
+
+def _legacy_consent_issue_id(entry_id: str, number: str) -> str:
+    """Return the id older versions gave the issue (a plain digest of the number)."""
     digest = hashlib.sha256(number.encode()).hexdigest()[:16]
     return CONSENT_REVOKED_ISSUE_ID.format(entry_id=entry_id, digest=digest)
 
 
 @callback
 def async_create_consent_issue(
-    hass: HomeAssistant, entry: ConfigEntry[Any], number: str, name: str
+    hass: HomeAssistant, entry: ConfigEntry[Any], key: str, name: str
 ) -> None:
-    """Say that a subscriber revoked consent and its device was removed."""
+    """Say that a subscriber (by its key) revoked consent and its device was removed."""
     ir.async_create_issue(
         hass,
         DOMAIN,
-        consent_issue_id(entry.entry_id, number),
+        consent_issue_id(entry.entry_id, key),
         is_fixable=False,
         is_persistent=True,
         severity=ir.IssueSeverity.WARNING,
@@ -84,9 +89,10 @@ def async_create_consent_issue(
 
 
 @callback
-def async_delete_consent_issue(hass: HomeAssistant, entry_id: str, number: str) -> None:
-    """Clear a subscriber's consent issue (it is back)."""
-    ir.async_delete_issue(hass, DOMAIN, consent_issue_id(entry_id, number))
+def async_delete_consent_issue(hass: HomeAssistant, entry_id: str, key: str, number: str) -> None:
+    """Clear a subscriber's consent issue (it is back), and one an older version raised."""
+    ir.async_delete_issue(hass, DOMAIN, consent_issue_id(entry_id, key))
+    ir.async_delete_issue(hass, DOMAIN, _legacy_consent_issue_id(entry_id, number))
 
 
 def lookup_scope_issue_id(entry_id: str) -> str:

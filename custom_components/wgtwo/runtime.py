@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
-from .capabilities.voicemail import subscriber_key
 from .const import DOMAIN
 from .coordinator import WgtwoCoordinator
 from .hub import WgtwoHub
+from .ids import is_entry_id, is_key
 from .subscriber import Subscriber
 
 
@@ -34,11 +35,16 @@ def loaded_coordinators(hass: HomeAssistant) -> list[WgtwoCoordinator]:
 def find_subscriber(
     hass: HomeAssistant, entry_id: str, key: str
 ) -> tuple[WgtwoCoordinator, Subscriber] | None:
-    """Return the coordinator and subscriber a voicemail media id names, if loaded."""
+    """Return the coordinator and subscriber a voicemail media id names, if loaded.
+
+    Malformed ids name none.
+    """
+    if not is_entry_id(entry_id) or not is_key(key):
+        return None
     for coordinator in loaded_coordinators(hass):
         if coordinator.entry.entry_id != entry_id:
             continue
         for subscriber in coordinator.subscribers.values():
-            if subscriber_key(entry_id, subscriber.number) == key:
+            if hmac.compare_digest(coordinator.number_key(subscriber.number), key):
                 return coordinator, subscriber
     return None

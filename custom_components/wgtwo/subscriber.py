@@ -2,9 +2,13 @@
 
 The coordinator changes this state from events and keeps a snapshot of its lasting facts
 (last caller, counters, unheard voicemails, country, handset, serving nodes, the call
-forwarding last set) in the entry's store, so the entities show them again after a
-restart. Calls in progress are not kept: after a restart the phone is idle until its next
-call event.
+forwarding last set, missed-call decisions still pending, which callers and voicemails
+were hidden) in the entry's store, so the entities show them again after a restart. Calls
+in progress are not kept: after a restart the phone is idle until its next call event.
+
+A caller who hid the number is remembered by its key (see :mod:`.ids`), never by the
+number, and a voicemail whose caller was hidden by its id: it stays hidden wherever it is
+shown, whatever the operator's metadata says and whoever calls later.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from .countries import country_from_number, normalize_country_code
 
 MAX_UNHEARD_VOICEMAILS: Final = 100
 MAX_REMEMBERED_CALLERS: Final = 64
+# Voicemails remembered as left by a hidden caller (the operator keeps them 7 days).
+MAX_HIDDEN_VOICEMAILS: Final = 256
+# Missed-call decisions kept in a snapshot (each settles within seconds).
+MAX_PENDING_MISSED: Final = 16
 
 
 class Aspect(IntFlag):
@@ -63,6 +71,54 @@ class UnheardVoicemail:
     voicemail_id: str
     from_number: str | None
     time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMissed:
+    """An unanswered incoming call that counts as missed at ``settles`` unless answered.
+
+    ``timestamp`` and ``sequence`` are those of the event that decided it (the bus event's
+    envelope); ``payload`` is the ``call_missed`` payload.
+    """
+
+    call_id: str
+    settles: datetime
+    timestamp: datetime
+    sequence: int
+    payload: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the decision as JSON types (for the snapshot)."""
+        return {
+            "call_id": self.call_id,
+            "settles": self.settles.isoformat(),
+            "timestamp": self.timestamp.isoformat(),
+            "sequence": self.sequence,
+            "payload": self.payload,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> PendingMissed | None:
+        """Read a stored decision back; None when it is malformed."""
+        item = _dict(data)
+        call_id = _str(item.get("call_id"))
+        settles = _time(item.get("settles"))
+        timestamp = _time(item.get("timestamp"))
+        sequence = item.get("sequence")
+        payload = _dict(item.get("payload"))
+        if (
+            not call_id
+            or settles is None
+            or timestamp is None
+            or not isinstance(sequence, int)
+            or payload.get("call_id") != call_id
+            or not all(isinstance(v, str | int | float | bool | None) for v in payload.values())
+        ):
+            return None
+        if payload.get("caller_id_hidden") is not False:
+            # A hidden caller stays hidden, even if a number was stored with it.
+            payload = payload | {"caller_id_hidden": True, "from_number": None, "from_name": None}
+        return cls(call_id, settles, timestamp, sequence, payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +170,13 @@ class Subscriber:
         self.handset: Handset | None = None
         self.last_event: datetime | None = None
         self.forwarding: ForwardingState | None = None
-        # Caller number -> whether that caller's latest call hid the number, so a
+        # Missed-call decisions waiting for their settle time, by call id.
+        self.pending_missed: dict[str, PendingMissed] = {}
+        # Caller key -> whether that caller's latest call hid the number, so a
         # voicemail left by a hidden caller does not reveal it either.
         self._callers_hidden: OrderedDict[str, bool] = OrderedDict()
+        # Ids of the voicemails whose caller was hidden (the values are unused).
+        self._hidden_voicemails: OrderedDict[str, None] = OrderedDict()
 
     @property
     def call_state(self) -> CallState:
@@ -142,16 +202,29 @@ class Subscriber:
             return True
         return False
 
-    def remember_caller(self, number: str, hidden: bool) -> None:
-        """Remember whether a caller hid its number (bounded)."""
-        self._callers_hidden[number] = hidden
-        self._callers_hidden.move_to_end(number)
+    def remember_caller(self, key: str, hidden: bool) -> None:
+        """Remember whether a caller (by its key) hid its number (bounded)."""
+        self._callers_hidden[key] = hidden
+        self._callers_hidden.move_to_end(key)
         while len(self._callers_hidden) > MAX_REMEMBERED_CALLERS:
             self._callers_hidden.popitem(last=False)
 
-    def caller_hidden(self, number: str | None) -> bool:
-        """Whether this number last called with its number hidden."""
-        return number is not None and self._callers_hidden.get(number, False)
+    def caller_hidden(self, key: str | None) -> bool:
+        """Whether the caller of this key last called with its number hidden."""
+        return key is not None and self._callers_hidden.get(key, False)
+
+    def hide_voicemail(self, voicemail_id: str) -> bool:
+        """Remember that a voicemail's caller was hidden (bounded); True if it is new."""
+        if voicemail_id in self._hidden_voicemails:
+            return False
+        self._hidden_voicemails[voicemail_id] = None
+        while len(self._hidden_voicemails) > MAX_HIDDEN_VOICEMAILS:
+            self._hidden_voicemails.popitem(last=False)
+        return True
+
+    def voicemail_hidden(self, voicemail_id: str) -> bool:
+        """Whether this voicemail's caller was hidden."""
+        return voicemail_id in self._hidden_voicemails
 
     def add_voicemail(self, voicemail: UnheardVoicemail) -> bool:
         """Add an unheard voicemail; False if it is already known."""
@@ -186,6 +259,14 @@ class Subscriber:
             "handset": _as_dict(self.handset),
             "last_event": _iso(self.last_event),
             "forwarding": self.forwarding.as_dict() if self.forwarding is not None else None,
+            "callers_hidden": [[key, hidden] for key, hidden in self._callers_hidden.items()],
+            "hidden_voicemails": list(self._hidden_voicemails),
+            "pending_missed": [
+                pending.as_dict()
+                for pending in sorted(self.pending_missed.values(), key=lambda p: p.settles)[
+                    -MAX_PENDING_MISSED:
+                ]
+            ],
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -203,14 +284,22 @@ class Subscriber:
         missed = data.get("missed_calls")
         if isinstance(missed, int) and missed > 0:
             self.missed_calls = missed
+        for pair in _list(data.get("callers_hidden"))[-MAX_REMEMBERED_CALLERS:]:
+            if isinstance(pair, list) and len(pair) == 2:
+                key, hidden = pair
+                if isinstance(key, str) and isinstance(hidden, bool):
+                    self.remember_caller(key, hidden)
+        for voicemail_id in _list(data.get("hidden_voicemails"))[-MAX_HIDDEN_VOICEMAILS:]:
+            if isinstance(voicemail_id, str):
+                self.hide_voicemail(voicemail_id)
         for item in data.get("voicemails") or []:
             voicemail = _dict(item)
             voicemail_id = _str(voicemail.get("voicemail_id"))
             when = _time(voicemail.get("time"))
             if voicemail_id and when is not None:
-                self.add_voicemail(
-                    UnheardVoicemail(voicemail_id, _str(voicemail.get("from_number")), when)
-                )
+                hidden = self.voicemail_hidden(voicemail_id)
+                from_number = None if hidden else _str(voicemail.get("from_number"))
+                self.add_voicemail(UnheardVoicemail(voicemail_id, from_number, when))
         self.country = _country(data.get("country"))
         self.previous_country = _country(data.get("previous_country"))
         location = _dict(data.get("location"))
@@ -228,6 +317,14 @@ class Subscriber:
             )
         self.last_event = _time(data.get("last_event"))
         self.forwarding = ForwardingState.from_dict(data.get("forwarding"))
+        for item in _list(data.get("pending_missed"))[-MAX_PENDING_MISSED:]:
+            if (pending := PendingMissed.from_dict(item)) is not None:
+                self.pending_missed[pending.call_id] = pending
+                self.calls.restore_unanswered(
+                    pending.call_id,
+                    pending.timestamp,
+                    hidden=pending.payload["caller_id_hidden"] is True,
+                )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -240,6 +337,10 @@ def _as_dict(value: Country | Locations | Handset | None) -> dict[str, Any] | No
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _str(value: Any) -> str | None:

@@ -1,9 +1,10 @@
 """The authenticated view that streams a voicemail's audio from the operator.
 
 Media players fetch it through a signed path (``async_sign_path``), the frontend with its
-session; without either Home Assistant answers 401 before this code runs. The audio goes only
-to an administrator or one of the subscriber's owners, or along a path signed for no user
-(an automation's), else 403 (access.py).
+session; without either Home Assistant answers 401 before this code runs. The path's parts
+are checked (see :mod:`.ids`; aiohttp has decoded the voicemail id): a malformed one is 404.
+The audio goes only to an administrator or one of the subscriber's owners, or along a path
+signed for no user (an automation's), else 403 (access.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .client import WgtwoError
 from .client.event_types import SCOPE_VOICEMAIL_GET
 from .const import DOMAIN
 from .errors import ErrorKind, error_kind
+from .ids import is_voicemail_id
 from .runtime import find_subscriber
 
 DATA_VIEW_REGISTERED: Final = f"{DOMAIN}_voicemail_view"
@@ -41,7 +43,7 @@ class VoicemailView(HomeAssistantView):
         """Fetch the audio now (the operator serves it whole) and send it."""
         hass = request.app[KEY_HASS]
         found = find_subscriber(hass, entry_id, subscriber_key)
-        if found is None:
+        if found is None or not is_voicemail_id(voicemail_id):
             return web.Response(status=HTTPStatus.NOT_FOUND)
         coordinator, subscriber = found
         if not may_hear(hass, request, coordinator.entry.options, subscriber.number):

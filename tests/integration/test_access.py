@@ -28,7 +28,6 @@ from pytest_homeassistant_custom_component.typing import (
 )
 from yarl import URL
 
-from custom_components.wgtwo.capabilities.voicemail import subscriber_key
 from custom_components.wgtwo.const import (
     CONF_FORWARDING_NUMBER,
     CONF_OWNERS,
@@ -40,7 +39,7 @@ from wgtwo_sandbox import SandboxServer
 
 from .conftest import publish_and_wait, wait_for
 from .test_services import device_id_of, miss_calls, missed
-from .wgtwo_events import ALICE, BOB, CAROL, entity_id, voicemail
+from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of, entity_id, voicemail
 
 ADMIN_ID = "anne-admin"
 OWNER_ID = "kari-owner"
@@ -417,11 +416,11 @@ async def test_refusals_through_the_rest_api_and_the_websocket(
 
 
 def folder_id(entry: MockConfigEntry, number: str) -> str:
-    return f"{ROOT}/{entry.entry_id}/{subscriber_key(entry.entry_id, number)}"
+    return f"{ROOT}/{entry.entry_id}/{coordinator_of(entry).number_key(number)}"
 
 
 def view_path(entry: MockConfigEntry, number: str, voicemail_id: str) -> str:
-    key = subscriber_key(entry.entry_id, number)
+    key = coordinator_of(entry).number_key(number)
     return f"/api/wgtwo/voicemail/{entry.entry_id}/{key}/{voicemail_id}"
 
 

@@ -15,7 +15,6 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.wgtwo.capabilities.voicemail import subscriber_key
 from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_WGTWO
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from wgtwo_sandbox import SandboxServer
@@ -146,7 +145,7 @@ async def test_schema_of_every_type(
         "to_name": None,
         # The media browser's id of the voicemail: no number in it.
         "media_content_id": (
-            f"media-source://wgtwo/{entry.entry_id}/{subscriber_key(entry.entry_id, ALICE)}/vm1"
+            f"media-source://wgtwo/{entry.entry_id}/{coordinator_of(entry).number_key(ALICE)}/vm1"
         ),
     }
     addresses_in = {

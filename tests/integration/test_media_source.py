@@ -19,7 +19,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.wgtwo.capabilities.voicemail import subscriber_key
 from custom_components.wgtwo.const import CONF_PHONEBOOK
 from tests.sandbox_fixtures import MakeSandbox
 from wgtwo_sandbox import SandboxServer
@@ -34,7 +33,7 @@ from .conftest import (
     make_entry,
     publish_and_wait,
 )
-from .wgtwo_events import ALICE, BOB, CAROL, OUTSIDER, sms, voice, voicemail
+from .wgtwo_events import ALICE, BOB, CAROL, OUTSIDER, coordinator_of, sms, voice, voicemail
 
 ROOT = "media-source://wgtwo"
 
@@ -80,7 +79,7 @@ def expected_title(server: SandboxServer, voicemail_id: str, caller: str) -> str
 
 
 def folder_id(entry: MockConfigEntry, number: str) -> str:
-    return f"{ROOT}/{entry.entry_id}/{subscriber_key(entry.entry_id, number)}"
+    return f"{ROOT}/{entry.entry_id}/{coordinator_of(entry).number_key(number)}"
 
 
 async def test_browse_subscribers_and_their_voicemails_newest_first(
@@ -181,8 +180,8 @@ async def test_unknown_voicemails_and_subscribers(
     # The view: an id the operator does not hold, another subscriber's voicemail, a
     # subscriber that is not loaded.
     client = await hass_client_no_auth()
-    key = subscriber_key(entry.entry_id, ALICE)
-    bob_key = subscriber_key(entry.entry_id, BOB)
+    key = coordinator_of(entry).number_key(ALICE)
+    bob_key = coordinator_of(entry).number_key(BOB)
     for path, status in (
         (f"/api/wgtwo/voicemail/{entry.entry_id}/{key}/vm-nope", HTTPStatus.NOT_FOUND),
         (f"/api/wgtwo/voicemail/{entry.entry_id}/{bob_key}/vm-carol", HTTPStatus.NOT_FOUND),
@@ -246,7 +245,7 @@ async def test_without_the_scope_browsing_and_playing_say_why(
     assert resolve.value.translation_key == "missing_scope"
 
     client = await hass_client_no_auth()
-    key = subscriber_key(entry.entry_id, ALICE)
+    key = coordinator_of(entry).number_key(ALICE)
     signed = async_sign_path(
         hass, f"/api/wgtwo/voicemail/{entry.entry_id}/{key}/vm-1", timedelta(minutes=1)
     )
@@ -266,6 +265,6 @@ async def test_the_view_serves_no_voicemail_left_for_nobody(
     entry = with_voicemails
     client = await hass_client_no_auth()
     for number in (ALICE, BOB):
-        path = f"/api/wgtwo/voicemail/{entry.entry_id}/{subscriber_key(entry.entry_id, number)}"
+        path = f"/api/wgtwo/voicemail/{entry.entry_id}/{coordinator_of(entry).number_key(number)}"
         signed = async_sign_path(hass, f"{path}/vm-nobody", timedelta(minutes=1))
         assert (await client.get(signed)).status == HTTPStatus.NOT_FOUND

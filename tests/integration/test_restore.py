@@ -15,10 +15,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.wgtwo.const import DOMAIN
+from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
 from custom_components.wgtwo.storage import STORAGE_VERSION
 from wgtwo_sandbox import SandboxServer
 
@@ -220,6 +224,74 @@ async def test_malformed_snapshot_parts_are_skipped(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_missed_calls_pending_in_a_previous_run_are_reported_at_start(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, hass_storage: dict[str, Any]
+) -> None:
+    """Decisions a previous run left pending settle at start; a hidden caller stays hidden
+    and malformed decisions are skipped."""
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    fired = async_capture_events(hass, EVENT_WGTWO)
+
+    def pending(call_id: str, **changes: Any) -> dict[str, Any]:
+        decision: dict[str, Any] = {
+            "call_id": call_id,
+            "settles": "2026-11-27T09:00:02+00:00",
+            "timestamp": "2026-11-27T09:00:00+00:00",
+            "sequence": 7,
+            "payload": {
+                "call_id": call_id,
+                "direction": "incoming",
+                "from_number": BOB,
+                "to_number": ALICE,
+                "caller_id_hidden": True,
+                "from_name": "Bob",
+                "to_name": None,
+            },
+        }
+        return decision | changes
+
+    previous_run(
+        hass,
+        hass_storage,
+        entry,
+        {
+            ALICE: {
+                "missed_calls": 2,
+                "pending_missed": [
+                    pending("hidden"),
+                    pending("naive", settles="2026-11-27T09:00:02"),
+                    pending("no-sequence", sequence="7"),
+                    pending("other-call", payload={"call_id": "c9"}),
+                    pending("nested", payload={"call_id": "nested", "from_number": [BOB]}),
+                    "nonsense",
+                ],
+            }
+        },
+    )
+    await async_setup_entry_and_connect(hass, entry)
+    missed = [dict(e.data) for e in fired if e.data["type"] == "call_missed"]
+    assert missed == [
+        {
+            "type": "call_missed",
+            "subscriber": ALICE,
+            "device_id": coordinator_of(entry).subscribers[ALICE].device_id,
+            "timestamp": "2026-11-27T09:00:00+00:00",
+            "sequence": 7,
+            "call_id": "hidden",
+            "direction": "incoming",
+            "from_number": None,
+            "to_number": ALICE,
+            "caller_id_hidden": True,
+            "from_name": None,
+            "to_name": None,
+        }
+    ]
+    assert state_of(hass, entry, "sensor", "missed_calls").state == "3"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert hass_storage[store_key(entry)]["data"]["subscribers"][ALICE]["pending_missed"] == []
+
+
 async def test_facts_of_the_first_store_version_are_kept(
     hass: HomeAssistant, auth_sandbox: SandboxServer, hass_storage: dict[str, Any]
 ) -> None:
@@ -251,11 +323,16 @@ async def test_changes_are_saved_soon_without_an_unload(
         "c1", ["CALL_RINGING", "CALL_FWD_VOICEMAIL"], from_number=BOB, to_number=ALICE, owner=ALICE
     )
     await publish_and_wait(hass, auth_sandbox, entry, missed)
-    assert store_key(entry) not in hass_storage
+
+    def saved_subscribers() -> dict[str, Any]:
+        subscribers: dict[str, Any] = hass_storage[store_key(entry)]["data"]["subscribers"]
+        return subscribers
+
+    assert ALICE not in saved_subscribers()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
     await hass.async_block_till_done()
-    await wait_for(lambda: store_key(entry) in hass_storage, within=30)
-    saved = hass_storage[store_key(entry)]["data"]["subscribers"][ALICE]
+    await wait_for(lambda: ALICE in saved_subscribers(), within=30)
+    saved = saved_subscribers()[ALICE]
     assert saved["missed_calls"] == 1
     assert saved["last_caller"]["number"] == BOB
     # Home Assistant's final write at shutdown takes what is still pending.

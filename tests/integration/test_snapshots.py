@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Generator
 from contextlib import asynccontextmanager
+from typing import Any
 from unittest.mock import PropertyMock, patch
 
 import pytest
@@ -19,8 +20,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from custom_components.wgtwo.const import CONF_PHONEBOOK, PLATFORMS
+from custom_components.wgtwo.const import CONF_PHONEBOOK, DOMAIN, PLATFORMS
 from custom_components.wgtwo.diagnostics import async_get_config_entry_diagnostics
+from custom_components.wgtwo.storage import STORAGE_VERSION
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import (
@@ -33,6 +35,8 @@ from .events import typed_events
 from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of
 
 ENTRY_ID = "01SNAPSHOTENTRY0000000000"
+# The entry's secret for the keys in media ids, fixed so that the ids are the same each run.
+ID_SECRET = "5e" * 32
 
 
 @pytest.fixture
@@ -48,9 +52,16 @@ def entity_registry_enabled_by_default() -> Generator[None]:
 
 @pytest.fixture
 async def day_entry(
-    hass: HomeAssistant, auth_sandbox: SandboxServer
+    hass: HomeAssistant, auth_sandbox: SandboxServer, hass_storage: dict[str, Any]
 ) -> AsyncGenerator[MockConfigEntry]:
     """An entry with a phonebook, connected to the sandbox (unloaded at teardown)."""
+    key = f"{DOMAIN}.{ENTRY_ID}.facts"
+    hass_storage[key] = {
+        "version": STORAGE_VERSION,
+        "minor_version": 1,
+        "key": key,
+        "data": {"id_secret": ID_SECRET, "subscribers": {}},
+    }
     phonebook = {ALICE: "Alice", BOB: "Bob", CAROL: "Carol"}
     entry = make_entry(
         auth_sandbox, options=entry_options(**{CONF_PHONEBOOK: phonebook}), entry_id=ENTRY_ID

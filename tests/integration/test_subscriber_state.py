@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from custom_components.wgtwo.client import Country, Handset, Locations
 from custom_components.wgtwo.subscriber import (
+    MAX_HIDDEN_VOICEMAILS,
     MAX_REMEMBERED_CALLERS,
     MAX_UNHEARD_VOICEMAILS,
     LastCaller,
@@ -14,6 +15,7 @@ from custom_components.wgtwo.subscriber import (
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+_ISO = T0.isoformat()
 
 
 def t(seconds: float) -> datetime:
@@ -57,11 +59,11 @@ def test_memory_bounds() -> None:
         assert sub.add_voicemail(UnheardVoicemail(f"vm{i}", None, t(i)))
     assert not sub.add_voicemail(UnheardVoicemail(f"vm{MAX_UNHEARD_VOICEMAILS}", None, t(0)))
     assert len(sub.voicemails) == MAX_UNHEARD_VOICEMAILS
-    sub.remember_caller("+47hidden", True)
-    assert sub.caller_hidden("+47hidden")
+    sub.remember_caller("key-hidden", True)
+    assert sub.caller_hidden("key-hidden")
     for i in range(MAX_REMEMBERED_CALLERS):
-        sub.remember_caller(f"+47{i}", False)
-    assert not sub.caller_hidden("+47hidden")
+        sub.remember_caller(f"key-{i}", False)
+    assert not sub.caller_hidden("key-hidden")
     assert not sub.caller_hidden(None)
 
 
@@ -74,3 +76,38 @@ def test_roaming_unknown_without_home_or_country() -> None:
     assert sub.roaming is None
     sub.country = Country("nor", "Norway")
     assert sub.roaming is False
+
+
+def test_hidden_callers_and_voicemails_are_kept_bounded() -> None:
+    sub = Subscriber("+4799900001", "dev", "Alice")
+    sub.remember_caller("key-hidden", True)
+    sub.remember_caller("key-shown", False)
+    for i in range(MAX_HIDDEN_VOICEMAILS + 1):
+        assert sub.hide_voicemail(f"vm{i}")
+    assert not sub.hide_voicemail(f"vm{MAX_HIDDEN_VOICEMAILS}")
+    assert not sub.voicemail_hidden("vm0")  # the oldest made room
+    again = Subscriber("+4799900001", "dev", "Alice")
+    again.restore(sub.snapshot())
+    assert again.caller_hidden("key-hidden")
+    assert not again.caller_hidden("key-shown")
+    assert again.voicemail_hidden(f"vm{MAX_HIDDEN_VOICEMAILS}")
+    assert not again.voicemail_hidden("vm0")
+
+    broken = Subscriber("+4799900001", "dev", "Alice")
+    broken.restore(
+        {
+            "callers_hidden": [["key-a", "yes"], ["key-b"], "key-c", [5, True], ["key-d", True]],
+            "hidden_voicemails": [5, None, "vm"],
+            "voicemails": [{"voicemail_id": "vm", "from_number": "+4670000003", "time": _ISO}],
+        }
+    )
+    assert [broken.caller_hidden(k) for k in ("key-a", "key-b", "key-c", "key-d")] == [
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert broken.voicemail_hidden("vm")
+    # A voicemail stored as hidden shows no caller, even if a number was stored with it.
+    assert broken.latest_voicemail is not None
+    assert broken.latest_voicemail.from_number is None

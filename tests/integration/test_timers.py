@@ -8,14 +8,22 @@ from then on the loop's time is the frozen one, so timers run when the test move
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import grpc
+import pytest
 from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory, StepTickTimeFactory, TickingDateTimeFactory
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import (
+    EVENT_HOMEASSISTANT_FINAL_WRITE,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -24,12 +32,17 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.wgtwo.client import ConnectionState, VoiceEvent, WgtwoEvent
-from custom_components.wgtwo.const import EVENT_WGTWO
+from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from custom_components.wgtwo.hub import StreamState
 from wgtwo_sandbox import SandboxServer
 
-from .conftest import async_setup_entry_and_connect, change_settings, hub_of
+from .conftest import (
+    async_setup_entry_and_connect,
+    async_unload_and_wait,
+    change_settings,
+    hub_of,
+)
 from .events import typed_events
 from .wgtwo_events import ALICE, coordinator_of, entity_id
 
@@ -177,3 +190,126 @@ async def test_a_refused_request_is_tried_again_after_the_long_pause(
         await tick(hass, frozen, 32)
         # Tried again: the client starts connecting (it connects once time runs freely).
         assert hub_of(config_entry).subscription.status.state is ConnectionState.CONNECTING
+
+
+def missed_calls_fired(fired: list[Event[Any]]) -> list[dict[str, Any]]:
+    return [dict(e.data) for e in fired if e.data["type"] == "call_missed"]
+
+
+async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload the entry and set it up again (the clock may be frozen: no wait to connect)."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_a_missed_call_pending_at_a_restart_is_reported_after_it(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, config_entry: MockConfigEntry
+) -> None:
+    """Home Assistant restarts within the settle time: the call is still reported missed,
+    once, when the settle time is over (a long one here, so the restart fits in it)."""
+    await connected_entry(hass, config_entry, missed_call_settle=60.0)
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    with freeze_time(dt_util.utcnow()) as frozen:
+        unanswered = typed_events("one_call_unanswered")
+        await feed(coordinator_of(config_entry), unanswered)
+        await tick(hass, frozen, 10)
+        await restart(hass, config_entry)
+        await tick(hass, frozen, 49)
+        assert missed_calls_fired(fired) == []
+        assert state(hass, config_entry, "sensor", "missed_calls") == "0"
+        await tick(hass, frozen, 2)
+        [missed] = missed_calls_fired(fired)
+        # The event that decided it: the call's end, with the caller as it was then.
+        ended = unanswered[1]
+        assert missed["call_id"] == "c2"
+        assert missed["sequence"] == ended.sequence
+        assert missed["timestamp"] == ended.timestamp.isoformat()
+        assert missed["from_number"] == "+4799900003"
+        assert missed["device_id"] == coordinator_of(config_entry).subscribers[ALICE].device_id
+        assert state(hass, config_entry, "sensor", "missed_calls") == "1"
+        call_entity = hass.states.get(entity_id(hass, config_entry, "event", ALICE, "call"))
+        assert call_entity is not None
+        assert call_entity.attributes["event_type"] == "missed"
+        # Counted once: another restart does not report it again.
+        await restart(hass, config_entry)
+        await tick(hass, frozen, 120)
+        assert len(missed_calls_fired(fired)) == 1
+        assert state(hass, config_entry, "sensor", "missed_calls") == "1"
+    await async_unload_and_wait(hass, config_entry, auth_sandbox)
+
+
+async def test_a_late_answer_after_a_restart_still_cancels_the_missed_call(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, config_entry: MockConfigEntry
+) -> None:
+    await connected_entry(hass, config_entry, missed_call_settle=60.0)
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    with freeze_time(dt_util.utcnow()) as frozen:
+        await feed(coordinator_of(config_entry), call_events("call_ringing", "call_ended"))
+        await tick(hass, frozen, 10)
+        await restart(hass, config_entry)
+        await feed(coordinator_of(config_entry), call_events("call_answered"))
+        await tick(hass, frozen, 120)
+        assert missed_calls_fired(fired) == []
+        assert state(hass, config_entry, "sensor", "missed_calls") == "0"
+        # Nothing is left pending for a later restart either.
+        await restart(hass, config_entry)
+        await tick(hass, frozen, 120)
+        assert missed_calls_fired(fired) == []
+    await async_unload_and_wait(hass, config_entry, auth_sandbox)
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["crash", "stop"])
+async def test_a_missed_call_pending_at_a_crash_or_stop_is_reported_after_it(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    stopped: bool,
+) -> None:
+    """The pending decision is on disk once the call's end was handled (before it is
+    acknowledged), without waiting for the debounced save or an unload: after a crash
+    right then, or Home Assistant stopping (which unloads nothing), the next start
+    reports the call missed."""
+    await connected_entry(hass, config_entry, missed_call_settle=60.0, save_delay=600.0)
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    key = f"{DOMAIN}.{config_entry.entry_id}.facts"
+    with freeze_time(dt_util.utcnow()) as frozen:
+        await feed(coordinator_of(config_entry), typed_events("one_call_unanswered"))
+        if stopped:
+            hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+            await hass.async_block_till_done()
+        on_disk = copy.deepcopy(hass_storage.get(key))
+        assert on_disk is not None
+        assert await hass.config_entries.async_unload(config_entry.entry_id)
+        await hass.async_block_till_done()
+        # The next start finds the disk as it was then (an unload wrote what it knew).
+        hass_storage[key] = on_disk
+        frozen.tick(timedelta(seconds=5))
+        assert await hass.config_entries.async_setup(config_entry.entry_id)
+        await hass.async_block_till_done()
+        assert missed_calls_fired(fired) == []
+        await tick(hass, frozen, 56)
+        assert [m["call_id"] for m in missed_calls_fired(fired)] == ["c2"]
+        assert state(hass, config_entry, "sensor", "missed_calls") == "1"
+    await async_unload_and_wait(hass, config_entry, auth_sandbox)
+
+
+async def test_a_missed_call_whose_settle_time_passed_while_stopped_is_reported_at_start(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, config_entry: MockConfigEntry
+) -> None:
+    """Home Assistant was stopped for longer than the settle time: reported right away."""
+    await connected_entry(hass, config_entry, missed_call_settle=60.0)
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    with freeze_time(dt_util.utcnow()) as frozen:
+        await feed(coordinator_of(config_entry), typed_events("one_call_unanswered"))
+        assert await hass.config_entries.async_unload(config_entry.entry_id)
+        await hass.async_block_till_done()
+        frozen.tick(timedelta(minutes=30))
+        assert await hass.config_entries.async_setup(config_entry.entry_id)
+        await hass.async_block_till_done()
+        assert [m["call_id"] for m in missed_calls_fired(fired)] == ["c2"]
+        assert state(hass, config_entry, "sensor", "missed_calls") == "1"
+    await async_unload_and_wait(hass, config_entry, auth_sandbox)
+    await async_unload_and_wait(hass, config_entry, auth_sandbox)

@@ -14,7 +14,6 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wgtwo.capabilities.voicemail import subscriber_key
 from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
 from tests.sandbox_fixtures import MakeSandbox
 from wgtwo_sandbox import SandboxServer
@@ -64,7 +63,9 @@ async def test_voicemail_events_carry_a_playable_media_id(
     fired: list[Event] = []
     hass.bus.async_listen(EVENT_WGTWO, fired.append)
     await leave(hass, auth_sandbox, entry, "vm-1")
-    media_id = f"media-source://wgtwo/{entry.entry_id}/{subscriber_key(entry.entry_id, ALICE)}/vm-1"
+    media_id = (
+        f"media-source://wgtwo/{entry.entry_id}/{coordinator_of(entry).number_key(ALICE)}/vm-1"
+    )
     assert fired[-1].data["type"] == "voicemail_new"
     assert fired[-1].data["media_content_id"] == media_id
     event_state = hass.states.get(entity_id(hass, entry, "event", ALICE, "voicemail"))

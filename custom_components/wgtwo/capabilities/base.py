@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Final, Protocol
 
 from homeassistant.config_entries import ConfigEntry
@@ -88,6 +89,12 @@ class Room(Protocol):
     def forget(self, number: str) -> None:
         """Drop a subscriber: its state and every capability's pending work."""
 
+    def save(self, *, before_ack: bool = False) -> None:
+        """Store the snapshots soon; before the event being handled is acked if asked."""
+
+    def number_key(self, number: str) -> str:
+        """Return the key that stands for a number in ids (media ids, issue ids)."""
+
     def fire(self, data: dict[str, Any]) -> None:
         """Fire one ``wgtwo_event`` with these fields."""
 
@@ -96,12 +103,19 @@ def envelope(
     event: WgtwoEvent, event_type: str, subscriber: str, device_id: str | None
 ) -> dict[str, Any]:
     """Fields every bus event carries."""
+    return envelope_of(event_type, subscriber, device_id, event.timestamp, event.sequence)
+
+
+def envelope_of(
+    event_type: str, subscriber: str, device_id: str | None, timestamp: datetime, sequence: int
+) -> dict[str, Any]:
+    """Fields every bus event carries, from the time and sequence of the deciding event."""
     return {
         ATTR_TYPE: event_type,
         ATTR_SUBSCRIBER: subscriber,
         ATTR_DEVICE_ID: device_id,
-        ATTR_TIMESTAMP: event.timestamp.isoformat(),
-        ATTR_SEQUENCE: event.sequence,
+        ATTR_TIMESTAMP: timestamp.isoformat(),
+        ATTR_SEQUENCE: sequence,
     }
 
 
@@ -170,6 +184,9 @@ class Capability:
 
     def subscriber_added(self, subscriber: Subscriber) -> None:
         """Take note of a subscriber that got its device (its first event, or consent)."""
+
+    def started(self) -> None:
+        """Resume what the snapshots kept pending: the entry's entities are set up."""
 
     def stream_connected(self) -> None:
         """Catch up with what may have been missed: the event stream (re)connected."""

@@ -8,6 +8,15 @@ known only from its ``call_ended`` (no initiated/ringing/forwarded event, e.g. a
 a restart) is not missed. Each call is reported missed at most once; the ``call_missed`` bus
 event carries the envelope (sequence, timestamp) of the event that decided it.
 
+A decision waiting for its settle time is part of the subscriber's snapshot, written before
+the ``call_ended`` that started it is acknowledged (not with the debounced save): after a
+restart or a crash it settles at the same time (at once when that time passed meanwhile),
+once the entry's entities are set up again, and a late ``call_answered`` still cancels it.
+Like every event across a crash, it is reported at least once: a crash after ``call_missed``
+was fired but before the count was saved reports it again at the next start. A crash while
+the decision is being written leaves the ``call_ended`` unacknowledged: the operator
+delivers it again, alone, and a call known only from its end is not missed.
+
 ``call_ended`` tells whether the call was answered and for how long, from the events handled
 before it: an answer delivered after the end (out of order) cannot change an event already
 fired, it only cancels the pending ``call_missed``. Calls whose end never arrives are ended
@@ -23,15 +32,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.util import dt as dt_util
 
 from ..call_state import PHASES, Call, CallDirection, CallPhase, call_direction
 from ..client import VoiceEvent, VoiceEventKind
-from ..subscriber import Aspect, LastCaller, Subscriber
+from ..subscriber import Aspect, LastCaller, PendingMissed, Subscriber
 from .base import (
     NO_CHANGE,
     BusEvent,
@@ -39,6 +50,7 @@ from .base import (
     EntityTrigger,
     Sentence,
     SubscriberUpdate,
+    envelope_of,
     party,
     party_names,
 )
@@ -180,7 +192,7 @@ class Calls(Capability):
         call.hidden = hidden = call.hidden or event.caller_id_hidden
         if direction == CallDirection.INCOMING and (update.new_call or newly_hidden):
             if event.from_number:
-                sub.remember_caller(event.from_number, hidden)
+                sub.remember_caller(self.room.number_key(event.from_number), hidden)
             last = sub.last_caller
             if (update.new_call and (last is None or event.timestamp >= last.time)) or (
                 last is not None and last.call_id == call.call_id
@@ -202,40 +214,78 @@ class Calls(Capability):
         self.fire(event, bus_type, sub, fired)
         triggers = [EntityTrigger(EVENT_CALL, trigger_type, fired)]
         if update.advanced and call.unanswered_incoming:
+            decided = PendingMissed(
+                event.call_id,
+                dt_util.utcnow(),
+                event.timestamp,
+                event.sequence,
+                payload,
+            )
             if phase == CallPhase.FORWARDED:
-                if missed := self._report_missed(sub, event, payload):
+                if missed := self._report_missed(sub, decided):
                     triggers.append(missed)
                     aspects |= Aspect.MISSED_CALLS
             elif not call.missed:
-                self._schedule_missed(sub, event, payload)
+                self._schedule_missed(sub, decided)
         return SubscriberUpdate(aspects, tuple(triggers))
 
-    def _report_missed(
-        self, sub: Subscriber, event: VoiceEvent, payload: dict[str, Any]
-    ) -> EntityTrigger | None:
+    def _report_missed(self, sub: Subscriber, decided: PendingMissed) -> EntityTrigger | None:
         """Count the call as missed and fire ``call_missed`` (once per call)."""
-        if (cancel := self._pending_missed.pop((sub.number, event.call_id), None)) is not None:
+        call_id = decided.call_id
+        if (cancel := self._pending_missed.pop((sub.number, call_id), None)) is not None:
             cancel()
-        if not sub.calls.mark_missed(event.call_id):
+        sub.pending_missed.pop(call_id, None)
+        if not sub.calls.mark_missed(call_id):
             return None
         sub.missed_calls += 1
-        self.fire(event, TYPE_CALL_MISSED, sub, payload)
-        return EntityTrigger(EVENT_CALL, "missed", payload)
+        self.room.fire(
+            envelope_of(
+                TYPE_CALL_MISSED, sub.number, sub.device_id, decided.timestamp, decided.sequence
+            )
+            | decided.payload
+        )
+        return EntityTrigger(EVENT_CALL, "missed", decided.payload)
 
-    def _schedule_missed(self, sub: Subscriber, event: VoiceEvent, payload: dict[str, Any]) -> None:
-        key = (sub.number, event.call_id)
+    def _schedule_missed(self, sub: Subscriber, decided: PendingMissed) -> None:
+        """Decide after the settle time; the decision is stored before the event is acked."""
+        settle = timedelta(seconds=self.room.settings.missed_call_settle)
+        pending = replace(decided, settles=decided.settles + settle)
+        sub.pending_missed[pending.call_id] = pending
+        self._arm(sub, pending)
+        self.room.save(before_ack=True)
+
+    def _arm(self, sub: Subscriber, pending: PendingMissed) -> None:
+        key = (sub.number, pending.call_id)
         if key in self._pending_missed:
             return
 
         @callback
         def _settled(_now: datetime) -> None:
             self._pending_missed.pop(key, None)
-            if trigger := self._report_missed(sub, event, payload):
-                self.room.notify(sub, SubscriberUpdate(Aspect.MISSED_CALLS, (trigger,)))
+            self._settle(sub, pending)
 
-        self._pending_missed[key] = async_call_later(
-            self.room.hass, self.room.settings.missed_call_settle, _settled
-        )
+        delay = (pending.settles - dt_util.utcnow()).total_seconds()
+        self._pending_missed[key] = async_call_later(self.room.hass, max(delay, 0.0), _settled)
+
+    def _settle(self, sub: Subscriber, pending: PendingMissed) -> None:
+        if trigger := self._report_missed(sub, pending):
+            self.room.notify(sub, SubscriberUpdate(Aspect.MISSED_CALLS, (trigger,)))
+        else:  # answered late: the stored decision goes
+            self.room.save()
+
+    @callback
+    def started(self) -> None:
+        """Settle the decisions restored from the snapshots (the entities are set up).
+
+        One whose time passed while Home Assistant was stopped settles at once.
+        """
+        now = dt_util.utcnow()
+        for subscriber in self.room.subscribers.values():
+            for pending in list(subscriber.pending_missed.values()):
+                if pending.settles <= now:
+                    self._settle(subscriber, pending)
+                else:
+                    self._arm(subscriber, pending)
 
     @callback
     def _async_expire_calls(self, now: datetime) -> None:
@@ -256,7 +306,7 @@ class Calls(Capability):
             self._pending_missed.pop(key)()
 
     def unload(self) -> None:
-        """Cancel every pending missed call."""
+        """Cancel every pending missed call's timer (the decisions stay in the snapshots)."""
         for cancel in self._pending_missed.values():
             cancel()
         self._pending_missed.clear()

@@ -47,10 +47,16 @@ class Consent(Capability):
         if device is not None:
             registry.async_remove_device(device.id)
         async_create_consent_issue(
-            room.hass, room.entry, number, room.phonebook.name_for(number) or number
+            room.hass,
+            room.entry,
+            room.number_key(number),
+            room.phonebook.name_for(number) or number,
         )
         _LOGGER.info("A subscriber revoked consent; its device was removed")
 
     def subscriber_added(self, subscriber: Subscriber) -> None:
         """Clear the old issue of a subscriber who consented again."""
-        async_delete_consent_issue(self.room.hass, self.room.entry.entry_id, subscriber.number)
+        number = subscriber.number
+        async_delete_consent_issue(
+            self.room.hass, self.room.entry.entry_id, self.room.number_key(number), number
+        )

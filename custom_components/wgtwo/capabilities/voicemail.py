@@ -6,18 +6,24 @@ or after a voicemail was heard on the phone. Marking heard clears them here and 
 read at the operator when ``voicemail.update`` is granted (an optional grant: without it they
 are only cleared here).
 
-A voicemail's media-source id is ``media-source://wgtwo/<entry_id>/<subscriber key>/<id>``.
-The subscriber key is a digest of the entry and the number instead of the number itself:
-these ids end up in URLs, notifications and logs.
+A voicemail's media-source id is ``media-source://wgtwo/<entry_id>/<subscriber key>/<id>``,
+the voicemail id percent-encoded. The subscriber key stands for the number (see
+:mod:`..ids`): these ids end up in URLs, notifications and logs. A voicemail whose id cannot
+be a path segment (``.`` or ``..``, control characters, too long) has no media id.
+
+A voicemail whose event names no caller, or whose caller's latest call hid the number, is
+remembered as hidden (with the subscriber's snapshot): its caller is not shown anywhere,
+even though the operator's metadata has the number, and also not after the caller called
+again showing it. The sync hides the voicemails it learns of the same way.
 
 Bus event ``voicemail_new``: ``voicemail_id``, ``from_number`` (None for a hidden caller),
-``to_number``, ``from_name``, ``to_name`` and ``media_content_id``.
+``to_number``, ``from_name``, ``to_name`` and ``media_content_id`` (None when the voicemail
+id cannot be put in one).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -41,6 +47,7 @@ from ..client.event_types import (
 )
 from ..const import DOMAIN
 from ..errors import ErrorKind, Feature, error_kind, not_found_error, operator_error
+from ..ids import is_voicemail_id, quote_voicemail_id
 from ..subscriber import MAX_UNHEARD_VOICEMAILS, Aspect, Subscriber, UnheardVoicemail
 from .base import (
     BusEvent,
@@ -67,25 +74,23 @@ VOICEMAIL_MIME_TYPE: Final = "audio/wav"
 _NEVER: Final = datetime.min.replace(tzinfo=UTC)
 
 
-def subscriber_key(entry_id: str, number: str) -> str:
-    """Stable key of a subscriber in media ids (no phone number in it)."""
-    return hashlib.sha256(f"{entry_id}:{number}".encode()).hexdigest()[:20]
+def voicemail_identifier(entry_id: str, key: str, voicemail_id: str) -> str | None:
+    """Return the media-source identifier (after the domain) of a voicemail, if it has one."""
+    if not is_voicemail_id(voicemail_id):
+        return None
+    return f"{entry_id}/{key}/{quote_voicemail_id(voicemail_id)}"
 
 
-def voicemail_identifier(entry_id: str, number: str, voicemail_id: str) -> str:
-    """Return the media-source identifier (after the domain) of a voicemail."""
-    return f"{entry_id}/{subscriber_key(entry_id, number)}/{voicemail_id}"
-
-
-def voicemail_media_content_id(entry_id: str, number: str, voicemail_id: str) -> str:
+def voicemail_media_content_id(entry_id: str, key: str, voicemail_id: str) -> str | None:
     """Return the ``media-source://`` id of a voicemail, to browse, play or attach it."""
-    return f"{MEDIA_SOURCE_PREFIX}/{voicemail_identifier(entry_id, number, voicemail_id)}"
+    identifier = voicemail_identifier(entry_id, key, voicemail_id)
+    return None if identifier is None else f"{MEDIA_SOURCE_PREFIX}/{identifier}"
 
 
 def voicemail_path(entry_id: str, key: str, voicemail_id: str) -> str:
-    """Path of the view serving a voicemail's audio (unsigned)."""
+    """Path of the view serving a voicemail's audio (unsigned; the id percent-encoded)."""
     return VOICEMAIL_VIEW_URL.format(
-        entry_id=entry_id, subscriber_key=key, voicemail_id=voicemail_id
+        entry_id=entry_id, subscriber_key=key, voicemail_id=quote_voicemail_id(voicemail_id)
     )
 
 
@@ -113,20 +118,26 @@ class Voicemail(Capability):
 
     def apply(self, sub: Subscriber, event: VoicemailEvent) -> SubscriberUpdate:
         """Add the voicemail to the unheard ones and fire ``voicemail_new``."""
-        hidden = sub.caller_hidden(event.from_number)
+        hidden = self.caller_hidden(sub, event.voicemail_id, event.from_number)
         payload: dict[str, Any] = {
             "voicemail_id": event.voicemail_id,
             "from_number": None if hidden else event.from_number,
             "to_number": event.to_number,
         } | party_names(self.room.phonebook, event.from_number, event.to_number, hidden=hidden)
         payload["media_content_id"] = voicemail_media_content_id(
-            self.room.entry.entry_id, sub.number, event.voicemail_id
+            self.room.entry.entry_id, self.room.number_key(sub.number), event.voicemail_id
         )
         sub.add_voicemail(
             UnheardVoicemail(event.voicemail_id, payload["from_number"], event.timestamp)
         )
         self.fire(event, TYPE_VOICEMAIL_NEW, sub, payload)
         return SubscriberUpdate(Aspect.VOICEMAIL, (EntityTrigger(EVENT_VOICEMAIL, "new", payload),))
+
+    def caller_hidden(self, sub: Subscriber, voicemail_id: str, number: str | None) -> bool:
+        """Whether a voicemail's caller is hidden; a newly hidden one is remembered."""
+        if number is None or sub.caller_hidden(self.room.number_key(number)):
+            sub.hide_voicemail(voicemail_id)
+        return sub.voicemail_hidden(voicemail_id)
 
     # -- sync --------------------------------------------------------------------------
 
@@ -167,7 +178,9 @@ class Voicemail(Capability):
                 known.get(v.voicemail_id)
                 or UnheardVoicemail(
                     v.voicemail_id,
-                    None if subscriber.caller_hidden(v.from_number) else v.from_number,
+                    None
+                    if self.caller_hidden(subscriber, v.voicemail_id, v.from_number)
+                    else v.from_number,
                     v.created or dt_util.utcnow(),
                 )
                 for v in listed
