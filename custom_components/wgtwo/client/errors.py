@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from .event_types import EventType
+
+# What the operator's server says is copied into messages (and so into logs) this short.
+MAX_SERVER_TEXT: Final = 200
+
+
+def clip(text: str, limit: int = MAX_SERVER_TEXT) -> str:
+    """Return ``text`` cut to ``limit`` characters (the cut marked with an ellipsis)."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 class WgtwoError(Exception):
