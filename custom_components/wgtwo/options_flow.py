@@ -222,6 +222,8 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
                 number = parse_number(text)
                 if text and number is None:
                     errors[key] = "invalid_number"
+                elif key == CONF_FORWARDING_NUMBER and number == self._number:
+                    errors[key] = "forwarding_to_itself"  # a loop
                 settings[key] = number or ""
             if not errors:
                 subscribers[self._number] = settings

@@ -304,6 +304,28 @@ async def test_malformed_number_is_refused_before_sending(
     assert auth_sandbox.stats["call_forwarding"]["requests"] == 0
 
 
+async def test_forwarding_to_the_subscribers_own_number_is_refused(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    """A line forwarded to itself loops (conditional: busy, so forward, so busy ...)."""
+    entry = await connected_entry(hass, auth_sandbox, options_with({ALICE: ALICE}))
+    with pytest.raises(ServiceValidationError) as info:
+        await choose(hass, entry, "conditional")
+    assert info.value.translation_key == "forwarding_to_itself"
+    assert ALICE not in str(info.value)
+    with pytest.raises(ServiceValidationError) as info:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_call_forwarding",
+            {"entity_id": select_id(hass, entry), "mode": "number", "number": "0047 999 00 001"},
+            blocking=True,
+        )
+    assert info.value.translation_key == "forwarding_to_itself"
+    assert state_of(hass, entry).state == STATE_UNKNOWN
+    assert auth_sandbox.stats["call_forwarding"]["requests"] == 0
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
 async def test_rejected_credentials(
     hass: HomeAssistant, auth_sandbox: SandboxServer, alice_entry: MockConfigEntry
 ) -> None:

@@ -159,6 +159,11 @@ async def test_subscriber_numbers_are_checked_saved_and_used(
         CONF_FORWARDING_NUMBER: "invalid_number",
     }
     assert suggested(result, CONF_SMS_RECIPIENT) == "12345"
+    # Forwarding Alice's calls to Alice would loop.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_FORWARDING_NUMBER: "+47 999 00 001"}
+    )
+    assert result["errors"] == {CONF_FORWARDING_NUMBER: "forwarding_to_itself"}
 
     hub_before = entry.runtime_data.hub
     result = await hass.config_entries.options.async_configure(

@@ -62,6 +62,10 @@ def forwarding_target(
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="forwarding_invalid_number"
         )
+    if target == subscriber:  # busy, so forwarded to itself, so busy: a loop
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="forwarding_to_itself"
+        )
     return target
 
 
