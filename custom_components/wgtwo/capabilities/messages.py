@@ -34,6 +34,7 @@ from ..client import (
 )
 from ..client.event_types import SCOPE_SMS_SEND
 from ..const import CONF_PHONEBOOK, CONF_SMS_RECIPIENT, CONF_SUBSCRIBERS, DOMAIN
+from ..countries import calling_code
 from ..errors import Feature, operator_error, operator_refused
 from ..phonebook import normalize_number, parse_number
 from ..subscriber import Aspect, Subscriber
@@ -41,6 +42,7 @@ from .base import (
     BusEvent,
     Capability,
     EntityTrigger,
+    Room,
     Sentence,
     SubscriberUpdate,
     enum_text,
@@ -65,14 +67,14 @@ ATTR_MESSAGE: Final = "message"
 MAX_MESSAGE_LENGTH: Final = 2000  # what the API takes
 
 
-def _recipient(value: Any) -> str:
-    """Read ``to``; a number arrives without its ``+`` and is read as international.
+def _recipient(value: Any) -> str | int:
+    """Read ``to``: text, or a bare integer (see :func:`bare_number_recipient`).
 
     Home Assistant renders a template that gives ``+4712345678`` (say the caller's
-    ``from_number``) as the integer 4712345678, and so does YAML for an unquoted one.
+    ``from_number``) as the integer 4712345678, and so does YAML for an unquoted number.
     """
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"+{value}"
+        return value
     return cv.string(value)
 
 
@@ -115,6 +117,32 @@ def resolve_recipient(entry: ConfigEntry[Any], to: str) -> str:
             translation_placeholders={"name": text, "count": str(len(numbers))},
         )
     return numbers.pop()
+
+
+# What follows the calling code of a number read from a bare integer: a national number
+# that starts with the code's digits (Norway's 47 12 34 56) leaves fewer.
+_MIN_NATIONAL_DIGITS: Final = 7
+
+
+def bare_number_recipient(room: Room, subscriber: Subscriber, value: int) -> str:
+    """Read a bare integer ``to`` as ``+digits`` only where that cannot be a national number.
+
+    The ``+`` was lost on the way (a template, unquoted YAML), or there never was one: 41234567
+    is a Norwegian number, not +41 Switzerland. The integer is taken when ``+digits`` is one
+    of the entry's subscribers or phonebook numbers, or starts with the calling code of the
+    home country (the option, else the subscriber's own country) followed by at least seven
+    digits. Anything else is refused: a number is never guessed.
+    """
+    number = f"+{value}"
+    if value > 0:
+        if number in room.subscribers or room.phonebook.name_for(number) is not None:
+            return number
+        code = calling_code(subscriber.home_country)
+        if code is not None and number.startswith(f"+{code}"):
+            national = len(number) - 1 - len(code)
+            if national >= _MIN_NATIONAL_DIGITS and parse_number(number) == number:
+                return number
+    raise ServiceValidationError(translation_domain=DOMAIN, translation_key="sms_unquoted_number")
 
 
 def notify_recipient(entry: ConfigEntry[Any], subscriber: Subscriber) -> str:
@@ -227,14 +255,19 @@ class Messages(Capability):
         trigger = EntityTrigger(EVENT_SMS, "sent" if sent else "received", attributes)
         return SubscriberUpdate(Aspect(0), (trigger,))
 
-    async def async_send(self, subscriber: Subscriber, to: str, message: str) -> SendSmsResult:
+    async def async_send(
+        self, subscriber: Subscriber, to: str | int, message: str
+    ) -> SendSmsResult:
         """Send ``message`` from the subscriber to ``to`` (a number or a phonebook name), once.
 
         Raises a translated error when the message or recipient is not acceptable, or when
         the operator did not take the text.
         """
         _check_length(message)
-        to_number = resolve_recipient(self.room.entry, to)
+        if isinstance(to, int):
+            to_number = bare_number_recipient(self.room, subscriber, to)
+        else:
+            to_number = resolve_recipient(self.room.entry, to)
         try:
             result = await self.room.api.send_sms(subscriber.number, to_number, message)
         except WgtwoError as err:
