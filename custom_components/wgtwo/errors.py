@@ -92,7 +92,7 @@ def error_kind(err: WgtwoError) -> ErrorKind:
     return ErrorKind.FAILED
 
 
-def _detail(err: WgtwoError) -> str:
+def error_detail(err: WgtwoError) -> str:
     """Return what the operator said, without anything personal: a status, not a body."""
     match err:
         case TokenRequestError():
@@ -132,7 +132,7 @@ def operator_error[E: HomeAssistantError](
     which the message says instead of "cannot connect".
     """
     kind = error_kind(err)
-    detail = _detail(err)
+    detail = error_detail(err)
     if kind is ErrorKind.MISSING_SCOPE and isinstance(err, MissingScopeError):
         scopes = err.missing_scopes or scopes
     if kind is ErrorKind.NOT_FOUND:

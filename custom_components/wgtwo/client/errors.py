@@ -56,7 +56,16 @@ class TokenRequestError(WgtwoError):
 
 
 class CannotConnectError(WgtwoError):
-    """The API or the token endpoint could not be reached (network, timeout, 5xx)."""
+    """The API or the token endpoint could not be reached (network, timeout, 5xx).
+
+    ``request_sent``: the request itself went out (the call timed out or its connection
+    dropped), so the server may have carried it out; False when nothing was sent (the
+    token endpoint could not be reached).
+    """
+
+    def __init__(self, message: str = "", *, request_sent: bool = False) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
 
 
 class InvalidEndpointError(WgtwoError, ValueError):
