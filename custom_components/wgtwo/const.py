@@ -56,6 +56,9 @@ ALWAYS_ON_EVENT_TYPES: Final = frozenset({EventType.CONSENT_REVOKE_EVENT})
 
 # Bus event fired for every event received
 EVENT_WGTWO: Final = "wgtwo_event"
+# Bus event with an SMS's text, only when the entry shares it (kept apart from wgtwo_event
+# so that the recorder can be told to leave it out)
+EVENT_SMS_TEXT: Final = "wgtwo_sms_text"
 
 # Platforms the integration sets up (entities are created per subscriber by the coordinator)
 PLATFORMS: Final = [

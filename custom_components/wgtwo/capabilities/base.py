@@ -87,8 +87,8 @@ class Room(Protocol):
     def forget(self, number: str) -> None:
         """Drop a subscriber: its state and every capability's pending work."""
 
-    def fire(self, data: dict[str, Any]) -> None:
-        """Fire one ``wgtwo_event`` with these fields."""
+    def fire(self, data: dict[str, Any], event_type: str = ...) -> None:
+        """Fire one ``wgtwo_event`` (or another of the integration's bus events)."""
 
 
 def envelope(

@@ -6,10 +6,16 @@ UNAUTHENTICATED, which the server answers before it sends anything.) Numbers and
 never appear in logs or error messages.
 
 Bus events ``sms_received`` and ``sms_sent``: ``sms_id`` (= ``message_id``), ``uuid``, the
-addresses and their types, ``direction``, ``from_name``, ``to_name``; ``text`` and ``data``
-only when the entry shares SMS text with automations (never in entity attributes, which
-are recorded). ``sms_delivery_report``: ``report_id``, ``sms_id`` = ``message_id`` (the sent
-message's id, as sending returned it), ``status``, ``direction`` and the addresses.
+addresses and their types, ``direction``, ``from_name``, ``to_name``; never the text.
+``sms_delivery_report``: ``report_id``, ``sms_id`` = ``message_id`` (the sent message's id,
+as sending returned it), ``status``, ``direction`` and the addresses.
+
+Only when the entry shares SMS text with automations, each received or sent SMS also fires
+``wgtwo_sms_text`` with ``text`` and ``data`` and the fields to match it to its
+``wgtwo_event`` (``type``, ``sms_id``, ``message_id``, ``subscriber``, ``device_id``,
+``direction``): the recorder stores every bus event it is not told to exclude, and a text
+(a one-time code) has no place in the database or its backups, so it travels apart where
+one line of recorder configuration keeps it out. Never in entity attributes (recorded).
 """
 
 from __future__ import annotations
@@ -33,12 +39,21 @@ from ..client import (
     WgtwoError,
 )
 from ..client.event_types import SCOPE_SMS_SEND
-from ..const import CONF_PHONEBOOK, CONF_SMS_RECIPIENT, CONF_SUBSCRIBERS, DOMAIN
+from ..const import (
+    CONF_PHONEBOOK,
+    CONF_SMS_RECIPIENT,
+    CONF_SUBSCRIBERS,
+    DOMAIN,
+    EVENT_SMS_TEXT,
+)
 from ..countries import calling_code
 from ..errors import Feature, operator_error, operator_refused
 from ..phonebook import normalize_number, parse_number
 from ..subscriber import Aspect, Subscriber
 from .base import (
+    ATTR_DEVICE_ID,
+    ATTR_SUBSCRIBER,
+    ATTR_TYPE,
     BusEvent,
     Capability,
     EntityTrigger,
@@ -174,9 +189,9 @@ def _addresses(event: SmsEvent | SmsDeliveryReportEvent) -> dict[str, Any]:
     }
 
 
-def sms_payload(event: SmsEvent, share_text: bool) -> dict[str, Any]:
-    """SMS fields (``message_id`` is the SMS id); ``text`` and ``data`` only when sharing is on."""
-    payload: dict[str, Any] = {
+def sms_payload(event: SmsEvent) -> dict[str, Any]:
+    """SMS fields of ``wgtwo_event`` (``message_id`` is the SMS id), without the text."""
+    return {
         "sms_id": event.sms_id,
         # What sending returned, so an automation can wait for the message's report.
         "message_id": event.sms_id,
@@ -184,11 +199,21 @@ def sms_payload(event: SmsEvent, share_text: bool) -> dict[str, Any]:
         **_addresses(event),
         "direction": enum_text(event.direction),
     }
-    if share_text:
-        content = event.as_dict()
-        payload["text"] = content["text"]
-        payload["data"] = content["data"]
-    return payload
+
+
+def sms_text_payload(event: SmsEvent, event_type: str, sub: Subscriber) -> dict[str, Any]:
+    """Return the ``wgtwo_sms_text`` fields: the text (base64 data), what matches them."""
+    content = event.as_dict()
+    return {
+        ATTR_TYPE: event_type,
+        "sms_id": event.sms_id,
+        "message_id": event.sms_id,
+        ATTR_SUBSCRIBER: sub.number,
+        ATTR_DEVICE_ID: sub.device_id,
+        "direction": enum_text(event.direction),
+        "text": content["text"],
+        "data": content["data"],
+    }
 
 
 def delivery_report_payload(event: SmsDeliveryReportEvent) -> dict[str, Any]:
@@ -246,13 +271,12 @@ class Messages(Capability):
             sent = False
         else:
             sent = event.from_address == sub.number
-        payload = sms_payload(event, self.room.share_sms_text) | party_names(
-            phonebook, event.from_address, event.to_address
-        )
-        self.fire(event, TYPE_SMS_SENT if sent else TYPE_SMS_RECEIVED, sub, payload)
-        # Entity attributes are recorded in history: the text only ever goes on the bus.
-        attributes = {key: value for key, value in payload.items() if key not in ("text", "data")}
-        trigger = EntityTrigger(EVENT_SMS, "sent" if sent else "received", attributes)
+        payload = sms_payload(event) | party_names(phonebook, event.from_address, event.to_address)
+        event_type = TYPE_SMS_SENT if sent else TYPE_SMS_RECEIVED
+        self.fire(event, event_type, sub, payload)
+        if self.room.share_sms_text:
+            self.room.fire(sms_text_payload(event, event_type, sub), EVENT_SMS_TEXT)
+        trigger = EntityTrigger(EVENT_SMS, "sent" if sent else "received", payload)
         return SubscriberUpdate(Aspect(0), (trigger,))
 
     async def async_send(
