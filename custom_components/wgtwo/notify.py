@@ -50,4 +50,7 @@ class WgtwoSmsNotify(WgtwoSubscriberEntity, NotifyEntity):
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Text the message to the configured recipient, once."""
         text = f"{title}\n{message}" if title else message
-        await self.coordinator.capabilities.messages.async_notify(self.subscriber, text)
+        # The action's context, which Home Assistant set on the entity for this call.
+        await self.coordinator.capabilities.messages.async_notify(
+            self.subscriber, text, self._context
+        )

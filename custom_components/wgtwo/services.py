@@ -124,7 +124,7 @@ async def _send_sms(call: ServiceCall) -> ServiceResponse:
         )
     coordinator, subscriber = targets[0]
     result = await coordinator.capabilities.messages.async_send(
-        subscriber, call.data[ATTR_TO], call.data[ATTR_MESSAGE]
+        subscriber, call.data[ATTR_TO], call.data[ATTR_MESSAGE], call.context
     )
     response: dict[str, Any] = {
         "message_id": result.message_id,

@@ -23,6 +23,7 @@ from custom_components.wgtwo.const import (
     CONF_NAME_MAX_AGE,
     CONF_PHONEBOOK,
     CONF_SHARE_SMS_TEXT,
+    CONF_SMS_BUDGET,
     CONF_SMS_RECIPIENT,
     CONF_SUBSCRIBERS,
     CONF_TOKEN_URL,
@@ -93,6 +94,7 @@ async def test_general_step_keeps_what_the_other_steps_saved(
     entry.add_to_hass(hass)
     result = await open_options(hass, entry, "general")
     assert suggested(result, CONF_HOME_COUNTRY) == "NO"
+    assert suggested(result, CONF_SMS_BUDGET) == 20  # the default, never saved yet
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -100,6 +102,7 @@ async def test_general_step_keeps_what_the_other_steps_saved(
             CONF_EVENT_TYPES: list(ALL_EVENT_TYPES),
             CONF_PHONEBOOK: "+4799900001 = Alice",
             CONF_SHARE_SMS_TEXT: False,
+            CONF_SMS_BUDGET: 5.0,  # the number box gives a float
         },
     )
 
@@ -109,8 +112,12 @@ async def test_general_step_keeps_what_the_other_steps_saved(
         CONF_EVENT_TYPES: list(ALL_EVENT_TYPES),
         CONF_PHONEBOOK: {ALICE: "Alice"},
         CONF_SHARE_SMS_TEXT: False,
+        CONF_SMS_BUDGET: 5,
         **SAVED_ELSEWHERE,
     }
+    await hass.async_block_till_done()
+    result = await open_options(hass, entry, "general")
+    assert suggested(result, CONF_SMS_BUDGET) == 5
     await settle(hass, entry, auth_sandbox)
 
 

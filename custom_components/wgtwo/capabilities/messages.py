@@ -5,6 +5,12 @@ failure is shown to the user, who decides. (The client repeats a call only after
 UNAUTHENTICATED, which the server answers before it sends anything.) Numbers and texts
 never appear in logs or error messages.
 
+Every paid send (a text; an MMS, should there be one) first spends one of the subscriber's
+budget (:mod:`..budget`, the entry's option, 20 an hour by default) through
+:meth:`Messages.async_spend`: past it the send is refused before it reaches the operator,
+and a repair issue names who tried (the automation, script or user of the action's
+context, see :mod:`..origins`) until the hour has passed.
+
 Bus events ``sms_received`` and ``sms_sent``: ``sms_id`` (= ``message_id``), ``uuid``, the
 addresses and their types, ``direction``, ``from_name``, ``to_name``; never the text.
 ``sms_delivery_report``: ``report_id``, ``sms_id`` = ``message_id`` (the sent message's id,
@@ -23,13 +29,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
 import probatio as vol
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.core import CALLBACK_TYPE, Context, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util
 
+from ..budget import TextBudget, budget_limit
 from ..client import (
     SendSmsResult,
     SendStatus,
@@ -47,8 +58,10 @@ from ..const import (
     EVENT_SMS_TEXT,
 )
 from ..countries import calling_code
-from ..errors import Feature, operator_error, operator_refused
+from ..errors import Feature, feature_name, operator_error, operator_refused
+from ..origins import async_origin, origin_text
 from ..phonebook import normalize_number, parse_number
+from ..repairs import async_create_budget_issue, async_delete_budget_issue, budget_issue_open
 from ..subscriber import Aspect, Subscriber
 from .base import (
     ATTR_DEVICE_ID,
@@ -255,6 +268,25 @@ class Messages(Capability):
         TYPE_SMS_DELIVERY_REPORT: BusEvent(sentence=_report_sentence, entity=_SMS_ENTITY),
     }
 
+    def __init__(self, room: Room) -> None:
+        """Bind to the entry's coordinator; the budget is read in :meth:`async_setup`."""
+        super().__init__(room)
+        self._budget = TextBudget(room.hass, room.entry.entry_id)
+        self._issue_timers: dict[str, CALLBACK_TYPE] = {}
+
+    async def async_setup(self) -> None:
+        """Read the budget; a budget issue clears when its hour has passed (or at once)."""
+        await self._budget.async_load()
+        for number in self.room.subscribers:
+            if budget_issue_open(self.room.hass, self.room.entry.entry_id, number):
+                self._clear_issue_when_free(number)
+
+    def unload(self) -> None:
+        """Stop the timers of budget issues."""
+        for cancel in self._issue_timers.values():
+            cancel()
+        self._issue_timers.clear()
+
     def apply(self, sub: Subscriber, event: SmsEvent | SmsDeliveryReportEvent) -> SubscriberUpdate:
         """Fire the message's bus event and the SMS event entity's event."""
         phonebook = self.room.phonebook
@@ -279,19 +311,92 @@ class Messages(Capability):
         trigger = EntityTrigger(EVENT_SMS, "sent" if sent else "received", payload)
         return SubscriberUpdate(Aspect(0), (trigger,))
 
+    # -- the budget --------------------------------------------------------------------
+
+    async def async_spend(self, subscriber: Subscriber, context: Context | None) -> None:
+        """Count one paid send of the subscriber, or refuse it when the budget is spent.
+
+        Every send that costs money calls this right before it goes to the operator, so
+        it counts whatever the operator answers. ``context`` is the action's (who asked).
+        """
+        limit = budget_limit(self.room.entry.options)
+        free = self._budget.spend(subscriber.number, limit, dt_util.utcnow())
+        if free is None:
+            await self._budget.async_save()  # counted before the text goes out
+            return
+        hass = self.room.hass
+        until = dt_util.as_local(free).strftime("%H:%M")
+        origin = await async_origin(hass, context)
+        entry = self.room.entry
+        if not budget_issue_open(hass, entry.entry_id, subscriber.number):
+            _LOGGER.warning(
+                "A subscriber's SMS budget (%d an hour) is spent; sends are refused until %s%s",
+                limit,
+                until,
+                f" ({origin.entity_id} keeps sending)" if origin.entity_id else "",
+            )
+        async_create_budget_issue(
+            hass,
+            entry,
+            subscriber.number,
+            {
+                "name": subscriber.name,
+                "limit": str(limit),
+                "until": until,
+                "origin": origin_text(hass, origin),
+            },
+        )
+        self._clear_issue_when_free(subscriber.number, free)
+        _LOGGER.debug("SMS refused: budget spent (%s)", origin.kind)
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="sms_budget_reached",
+            translation_placeholders={
+                "feature": feature_name(hass, Feature.SMS),
+                "limit": str(limit),
+                "until": until,
+            },
+        )
+
+    def _clear_issue_when_free(self, number: str, free: datetime | None = None) -> None:
+        """Clear the subscriber's budget issue once it may send again (at once if it may)."""
+        if (cancel := self._issue_timers.pop(number, None)) is not None:
+            cancel()
+        now = dt_util.utcnow()
+        if free is None:
+            free = self._budget.free_at(number, budget_limit(self.room.entry.options), now)
+        if free is None or free <= now:
+            async_delete_budget_issue(self.room.hass, self.room.entry.entry_id, number)
+            return
+
+        @callback
+        def _free(_now: datetime) -> None:
+            self._issue_timers.pop(number, None)
+            self._clear_issue_when_free(number)
+
+        self._issue_timers[number] = async_track_point_in_utc_time(self.room.hass, _free, free)
+
+    # -- sending -----------------------------------------------------------------------
+
     async def async_send(
-        self, subscriber: Subscriber, to: str | int, message: str
+        self,
+        subscriber: Subscriber,
+        to: str | int,
+        message: str,
+        context: Context | None = None,
     ) -> SendSmsResult:
         """Send ``message`` from the subscriber to ``to`` (a number or a phonebook name), once.
 
-        Raises a translated error when the message or recipient is not acceptable, or when
-        the operator did not take the text.
+        Raises a translated error when the message or recipient is not acceptable, when the
+        subscriber's budget is spent, or when the operator did not take the text.
+        ``context`` is the action's, to name who asked when the budget is spent.
         """
         _check_length(message)
         if isinstance(to, int):
             to_number = bare_number_recipient(self.room, subscriber, to)
         else:
             to_number = resolve_recipient(self.room.entry, to)
+        await self.async_spend(subscriber, context)
         try:
             result = await self.room.api.send_sms(subscriber.number, to_number, message)
         except WgtwoError as err:
@@ -310,8 +415,10 @@ class Messages(Capability):
         _LOGGER.debug("SMS accepted by the operator in %d fragment(s)", result.num_fragments)
         return result
 
-    async def async_notify(self, subscriber: Subscriber, message: str) -> SendSmsResult:
+    async def async_notify(
+        self, subscriber: Subscriber, message: str, context: Context | None = None
+    ) -> SendSmsResult:
         """Text the subscriber's notify recipient (the option, else the subscriber itself)."""
         return await self.async_send(
-            subscriber, notify_recipient(self.room.entry, subscriber), message
+            subscriber, notify_recipient(self.room.entry, subscriber), message, context
         )
