@@ -319,6 +319,14 @@ async def test_a_restart_does_not_give_the_budget_back(
     assert refused.translation_key == "sms_budget_reached"
     assert len(auth_sandbox.sms.sent) == 2
 
+    # Removing the entry removes what it kept, and its issue.
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+    assert issue(hass, entry) is not None
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert f"{DOMAIN}.{entry.entry_id}.budget" not in hass_storage
+    assert issue(hass, entry) is None
+
 
 @pytest.mark.parametrize(("budget", "refused"), [(None, True), (0, False)])
 async def test_the_option_sets_the_budget_and_zero_is_no_limit(
