@@ -245,6 +245,28 @@ async def test_the_issue_names_the_user_and_the_script(
     assert (found.translation_placeholders or {})["origin"] == (
         "Script “Alarm text” (script.alarm_text)"
     )
+
+    # An automation that runs the script: the automation is what started it all.
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "alias": "Burglar",
+                "triggers": [{"trigger": "event", "event_type": "test_alarm"}],
+                "actions": [{"action": "script.alarm_text", "continue_on_error": True}],
+            }
+        },
+    )
+    done = async_capture_events(hass, "automation_triggered")
+    hass.bus.async_fire("test_alarm")
+    await wait_for(lambda: bool(done))
+    await hass.async_block_till_done()
+    found = issue(hass, entry)
+    assert found is not None
+    assert (found.translation_placeholders or {})["origin"] == (
+        "Automation “Burglar” (automation.burglar)"
+    )
     assert len(auth_sandbox.sms.sent) == 2
 
 
@@ -432,3 +454,8 @@ async def test_origins_in_the_users_language(
     assert await async_origin(hass, Context(user_id="gone")) == UNKNOWN_ORIGIN
     user = await async_origin(hass, Context(user_id=hass_admin_user.id))
     assert user == Origin(OriginKind.USER, "Mock User")
+
+
+def test_origins_without_translations(hass: HomeAssistant) -> None:
+    # Before the integration's strings are loaded: English.
+    assert origin_text(hass, Origin(OriginKind.USER, "Ann")) == "User “Ann”"
