@@ -449,6 +449,10 @@ async def test_automation_replies_to_a_missed_call_and_waits_for_its_report(
         },
     )
     done = async_capture_events(hass, "test_reply_done")
+    # The report comes once the automation waits for it (it waits with a trigger of its own
+    # on wgtwo_event), as a real operator's comes seconds after the send was answered.
+    auth_sandbox.sms.hold_reports = True
+    listening = hass.bus.async_listeners().get(EVENT_WGTWO, 0)
 
     await publish_and_wait(
         hass,
@@ -462,6 +466,8 @@ async def test_automation_replies_to_a_missed_call_and_waits_for_its_report(
             owner=ALICE,
         ),
     )
+    await wait_for(lambda: hass.bus.async_listeners().get(EVENT_WGTWO, 0) > listening)
+    auth_sandbox.sms.release_reports()
     await wait_for(lambda: bool(done), within=10)
 
     [text] = auth_sandbox.sms.sent
