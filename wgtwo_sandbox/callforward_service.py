@@ -12,13 +12,17 @@ sandbox's rule, simple and documented in its README:
 - forwarding a subscriber to itself is REJECTED.
 
 Trunk forwarding is answered REJECTED: no trunk is configured for any product here.
+
+``fail_after_apply`` makes the next requests lose their answer, one fault each: a gRPC code
+carries the request out and then fails the call with it (a timeout, a dropped connection,
+INTERNAL); ``UNKNOWN_STATUS`` carries it out and answers with status UNKNOWN.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, Literal
 
 import grpc
 
@@ -39,6 +43,8 @@ _TWO_DIGIT_CODES: Final = frozenset(
     {20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54}
     | {55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98}
 )
+UNKNOWN_STATUS: Final = "unknown_status"
+type Fault = grpc.StatusCode | Literal["unknown_status"]
 PREMIUM_PREFIXES: Final = ("+4782", "+46900", "+46939", "+46944", "+449", "+4590", "+1900")
 
 
@@ -72,6 +78,7 @@ class CallForwardingServicer:
         self.state: dict[str, dict[str, str]] = {}
         self.requests = 0
         self.rejected = 0
+        self.fail_after_apply: list[Fault] = []
 
     def snapshot(self) -> dict[str, Any]:
         """Return the forwarding state per subscriber and counters (JSON-ready)."""
@@ -172,10 +179,23 @@ class CallForwardingServicer:
         response = callforward_pb2.CallForwardingResponse.SerializeToString
 
         def method(
-            behaviour: Callable[[Any, Context], Any], request_type: Any
+            behaviour: Callable[[Any, Context], Awaitable[callforward_pb2.CallForwardingResponse]],
+            request_type: Any,
         ) -> grpc.RpcMethodHandler[Any, Any]:
+            async def with_faults(
+                request: Any, context: Context
+            ) -> callforward_pb2.CallForwardingResponse:
+                answer = await behaviour(request, context)
+                if not self.fail_after_apply:
+                    return answer
+                fault = self.fail_after_apply.pop(0)
+                if fault == UNKNOWN_STATUS:
+                    return callforward_pb2.CallForwardingResponse(status=_STATUS.UNKNOWN)
+                await context.abort(fault, "connection lost after the request was carried out")
+                raise AssertionError("abort raises")  # pragma: no cover
+
             return grpc.unary_unary_rpc_method_handler(
-                behaviour,
+                with_faults,
                 request_deserializer=request_type.FromString,
                 response_serializer=response,
             )

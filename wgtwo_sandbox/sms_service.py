@@ -66,7 +66,9 @@ class SmsServicer:
 
     ``sent`` lists every text accepted (so a test can tell a resend); ``refuse_with``
     answers the next sends with that status and description instead; ``fail_after_send``
-    accepts and publishes a text, then fails the call with that code (the answer is lost).
+    accepts and publishes a text, then fails the call with that code (the answer is lost);
+    ``hold_reports`` keeps the delivery reports back until :meth:`release_reports` (a real
+    operator reports seconds later, never before the send is answered).
     """
 
     def __init__(
@@ -79,6 +81,13 @@ class SmsServicer:
         self.sent: list[sms_pb2.SendTextFromSubscriberRequest] = []
         self.refuse_with: tuple[sms_pb2.SendMessageResponse.SendStatus.ValueType, str] | None = None
         self.fail_after_send: grpc.StatusCode | None = None
+        self.hold_reports = False
+        self.held_reports: list[events_pb2.Event] = []
+
+    def release_reports(self) -> None:
+        """Publish the delivery reports held back so far."""
+        held, self.held_reports = self.held_reports, []
+        self.publish(held)
 
     async def send_text(
         self, request: sms_pb2.SendTextFromSubscriberRequest, context: Context
@@ -101,6 +110,8 @@ class SmsServicer:
             return sms_pb2.SendMessageResponse(status=status, description=description)
         events = sms_events(request.from_subscriber, request.to_address, request.content)
         self.sent.append(request)
+        if self.hold_reports:  # the report comes last
+            self.held_reports.append(events.pop())
         self.publish(events)
         if self.fail_after_send is not None:
             await context.abort(self.fail_after_send, "connection lost after sending")

@@ -12,12 +12,14 @@ from homeassistant.helpers import (
 from homeassistant.helpers.typing import ConfigType
 
 from .api import OperatorApi
+from .budget import TextBudget
 from .client import MissingScopeError, WgtwoError
 from .const import DOMAIN, PLATFORMS, service_identifier
 from .coordinator import WgtwoCoordinator
 from .errors import setup_error
 from .hub import WgtwoHub
 from .migrate import async_migrate_entry
+from .origins import async_setup_origins
 from .repairs import async_create_scope_issue
 from .runtime import WgtwoConfigEntry, WgtwoRuntimeData
 from .services import async_setup_services
@@ -34,6 +36,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions and the voicemail audio view once, even while no entry is loaded."""
     async_setup_services(hass)
     async_register_view(hass)
+    async_setup_origins(hass)
     return True
 
 
@@ -71,8 +74,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> bo
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> None:
-    """Delete what the entry kept: its repair issues and its stored subscriber snapshots."""
+    """Delete what the entry kept: its repair issues, subscriber snapshots and text budget."""
     await SnapshotStore.async_remove(hass, entry.entry_id)
+    await TextBudget.async_remove(hass, entry.entry_id)
     registry = ir.async_get(hass)
     for domain, issue_id in list(registry.issues):
         if domain == DOMAIN and entry.entry_id in issue_id:

@@ -30,6 +30,8 @@ CONF_EVENT_TYPES: Final = "event_types"
 CONF_HOME_COUNTRY: Final = "home_country"  # ISO 3166-1 alpha-2, empty: from the number
 CONF_PHONEBOOK: Final = "phonebook"  # dict E.164 -> name
 CONF_SHARE_SMS_TEXT: Final = "share_sms_text"
+CONF_SMS_BUDGET: Final = "sms_budget"  # texts per subscriber in any hour; 0: no limit
+DEFAULT_SMS_BUDGET: Final = 20
 # Per-subscriber options: {subscriber E.164: {CONF_SMS_RECIPIENT: ..., CONF_FORWARDING_NUMBER: ...,
 # CONF_OWNERS: [...]}} (numbers E.164, "" when not set)
 CONF_SUBSCRIBERS: Final = "subscribers"
@@ -57,6 +59,9 @@ ALWAYS_ON_EVENT_TYPES: Final = frozenset({EventType.CONSENT_REVOKE_EVENT})
 
 # Bus event fired for every event received
 EVENT_WGTWO: Final = "wgtwo_event"
+# Bus event with an SMS's text, only when the entry shares it (kept apart from wgtwo_event
+# so that the recorder can be told to leave it out)
+EVENT_SMS_TEXT: Final = "wgtwo_sms_text"
 
 # Platforms the integration sets up (entities are created per subscriber by the coordinator)
 PLATFORMS: Final = [

@@ -195,9 +195,9 @@ class WgtwoCoordinator:
         """Return the key that stands for a number in ids (media ids, issue ids)."""
         return number_key(self._store.secret, number)
 
-    def fire(self, data: dict[str, Any]) -> None:
-        """Fire one ``wgtwo_event``."""
-        self.hass.bus.async_fire(EVENT_WGTWO, data)
+    def fire(self, data: dict[str, Any], event_type: str = EVENT_WGTWO) -> None:
+        """Fire one ``wgtwo_event`` (or another of the integration's bus events)."""
+        self.hass.bus.async_fire(event_type, data)
 
     def _snapshots(self) -> dict[str, dict[str, Any]]:
         return {number: sub.snapshot() for number, sub in self.subscribers.items()}

@@ -118,6 +118,15 @@ _ALPHA3: Final[dict[str, str]] = {
 }
 
 _MAX_CODE_LENGTH: Final = 3
+# Alpha-2 -> calling code, for the countries above; Canada shares the US's +1.
+_CODES_BY_COUNTRY: Final[dict[str, str]] = {
+    country: code for code, country in CALLING_CODES.items()
+} | {"CA": "1"}
+
+
+def calling_code(country: str | None) -> str | None:
+    """Return the calling code (without "+") of an alpha-2 country, or None when unknown."""
+    return _CODES_BY_COUNTRY.get(country or "")
 
 
 def country_from_number(number: str) -> str | None:

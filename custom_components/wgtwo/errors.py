@@ -5,7 +5,8 @@ browser and the entry's setup all turn a kind into the same family of translated
 (the ``exceptions`` keys below), each naming the feature it concerns (``{feature}``: the
 ``feature_*`` words of the ``common`` strings, in Home Assistant's language), the scope a
 grant lacks (``{scope}``) or what the operator said (``{detail}``). The config flow shows
-the same kinds as form errors. Nothing here logs, and no message carries a number or a text.
+the same kinds as form errors. Nothing here logs, and no message carries a number or a text;
+what the operator said is cut to 200 characters (messages end up in logs).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .client import (
     MissingScopeError,
     WgtwoError,
 )
-from .client.errors import TokenRequestError
+from .client.errors import TokenRequestError, clip
 from .const import DOMAIN
 
 
@@ -91,7 +92,7 @@ def error_kind(err: WgtwoError) -> ErrorKind:
     return ErrorKind.FAILED
 
 
-def _detail(err: WgtwoError) -> str:
+def error_detail(err: WgtwoError) -> str:
     """Return what the operator said, without anything personal: a status, not a body."""
     match err:
         case TokenRequestError():
@@ -131,7 +132,7 @@ def operator_error[E: HomeAssistantError](
     which the message says instead of "cannot connect".
     """
     kind = error_kind(err)
-    detail = _detail(err)
+    detail = error_detail(err)
     if kind is ErrorKind.MISSING_SCOPE and isinstance(err, MissingScopeError):
         scopes = err.missing_scopes or scopes
     if kind is ErrorKind.NOT_FOUND:
@@ -139,8 +140,8 @@ def operator_error[E: HomeAssistantError](
     key = "no_answer" if kind is ErrorKind.CANNOT_CONNECT and unsure else _KEYS[kind]
     placeholders = {
         "feature": feature_name(hass, feature),
-        "scope": ", ".join(sorted(scopes)) or "-",
-        "detail": detail,
+        "scope": clip(", ".join(sorted(scopes))) or "-",
+        "detail": clip(detail),
     }
     cls: type[HomeAssistantError] = error_class
     if kind in (ErrorKind.NOT_FOUND, ErrorKind.INVALID_ARGUMENT) and error_class is (
@@ -162,7 +163,7 @@ def not_found_error[E: HomeAssistantError](
         translation_placeholders={
             "feature": feature_name(hass, feature),
             "scope": "-",
-            "detail": subject,
+            "detail": clip(subject),
         },
     )
 
@@ -195,7 +196,7 @@ def operator_refused(
         translation_placeholders={
             "feature": feature_name(hass, feature),
             "scope": "-",
-            "detail": description or "-",
+            "detail": clip(description or "-"),
         },
     )
 

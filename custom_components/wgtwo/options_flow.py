@@ -39,10 +39,12 @@ from .const import (
     CONF_OWNERS,
     CONF_PHONEBOOK,
     CONF_SHARE_SMS_TEXT,
+    CONF_SMS_BUDGET,
     CONF_SMS_RECIPIENT,
     CONF_SUBSCRIBERS,
     DEFAULT_EVENT_TYPES,
     DEFAULT_NAME_MAX_AGE,
+    DEFAULT_SMS_BUDGET,
     DOMAIN,
     MIN_NAME_MAX_AGE,
 )
@@ -57,12 +59,17 @@ from .phonebook import (
 )
 from .settings import create_token_provider, get_settings
 
+# Texts per subscriber and hour; more than this is no budget at all (0 turns it off).
+_MAX_SMS_BUDGET: Final = 1000
 OPTIONS_SCHEMA: Final = vol.Schema(
     {
         vol.Required(CONF_EVENT_TYPES): EVENT_TYPES_SELECTOR,
         vol.Optional(CONF_HOME_COUNTRY): CountrySelector(),
         vol.Optional(CONF_PHONEBOOK): TextSelector(TextSelectorConfig(multiline=True)),
         vol.Optional(CONF_SHARE_SMS_TEXT, default=False): BooleanSelector(),
+        vol.Required(CONF_SMS_BUDGET, default=DEFAULT_SMS_BUDGET): NumberSelector(
+            NumberSelectorConfig(min=0, max=_MAX_SMS_BUDGET, step=1, mode=NumberSelectorMode.BOX)
+        ),
     }
 )
 
@@ -113,7 +120,7 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
     async def async_step_general(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Event types, home country, phonebook and SMS text sharing."""
+        """Event types, home country, phonebook, SMS text sharing and the SMS budget."""
         entry = self.config_entry
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
@@ -131,6 +138,7 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
                 CONF_HOME_COUNTRY: entry.options.get(CONF_HOME_COUNTRY) or None,
                 CONF_PHONEBOOK: format_phonebook(entry.options.get(CONF_PHONEBOOK, {})),
                 CONF_SHARE_SMS_TEXT: entry.options.get(CONF_SHARE_SMS_TEXT, False),
+                CONF_SMS_BUDGET: entry.options.get(CONF_SMS_BUDGET, DEFAULT_SMS_BUDGET),
             }
         return self.async_show_form(
             step_id="general",
@@ -162,6 +170,7 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
             CONF_EVENT_TYPES: event_types,
             CONF_PHONEBOOK: phonebook,
             CONF_SHARE_SMS_TEXT: bool(user_input[CONF_SHARE_SMS_TEXT]),
+            CONF_SMS_BUDGET: int(user_input[CONF_SMS_BUDGET]),
         }
         if country:
             options[CONF_HOME_COUNTRY] = country
@@ -235,6 +244,8 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
                 number = parse_number(text)
                 if text and number is None:
                     errors[key] = "invalid_number"
+                elif key == CONF_FORWARDING_NUMBER and number == self._number:
+                    errors[key] = "forwarding_to_itself"  # a loop
                 settings[key] = number or ""
             settings[CONF_OWNERS] = list(user_input.get(CONF_OWNERS) or [])
             if not errors:

@@ -3,7 +3,9 @@
 - ``missing_scopes``: the event stream lacks a scope (fixable: grant it, then reload);
 - ``missing_lookup_scope``: caller names lack theirs (fixable the same way; the event
   stream clears its own issue when it connects, which says nothing about the lookup stream);
-- ``consent_revoked``: a subscriber revoked consent and its device was removed.
+- ``consent_revoked``: a subscriber revoked consent and its device was removed;
+- ``sms_budget_reached``: a subscriber's texts of the last hour reached the budget, so
+  sends are refused; names who tried to send past it, and clears when the hour has passed.
 
 Issue ids carry the entry id, and the subscriber's key instead of a number (see
 :mod:`.ids`): ids end up in storage and logs.
@@ -28,6 +30,8 @@ SCOPE_ISSUE_KEY: Final = "missing_scopes"  # translation key in "issues"
 CONSENT_REVOKED_ISSUE_KEY: Final = "consent_revoked"
 CONSENT_REVOKED_ISSUE_ID: Final = "consent_revoked_{entry_id}_{digest}"
 LOOKUP_SCOPE_ISSUE_KEY: Final = "missing_lookup_scope"  # translation key in "issues"
+BUDGET_ISSUE_KEY: Final = "sms_budget_reached"
+BUDGET_ISSUE_ID: Final = "sms_budget_{entry_id}_{digest}"
 LOOKUP_SCOPE_ISSUE_ID: Final = "missing_lookup_scope_{entry_id}"
 
 
@@ -93,6 +97,43 @@ def async_delete_consent_issue(hass: HomeAssistant, entry_id: str, key: str, num
     """Clear a subscriber's consent issue (it is back), and one an older version raised."""
     ir.async_delete_issue(hass, DOMAIN, consent_issue_id(entry_id, key))
     ir.async_delete_issue(hass, DOMAIN, _legacy_consent_issue_id(entry_id, number))
+
+
+def budget_issue_id(entry_id: str, key: str) -> str:
+    """Return the id of a subscriber's text budget issue, by its key (no number in it)."""
+    return BUDGET_ISSUE_ID.format(entry_id=entry_id, digest=key)
+
+
+@callback
+def async_create_budget_issue(
+    hass: HomeAssistant,
+    entry: ConfigEntry[Any],
+    key: str,
+    placeholders: dict[str, str],
+) -> None:
+    """Say that a subscriber's text budget is spent: ``name``, ``limit``, ``until``, ``origin``."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        budget_issue_id(entry.entry_id, key),
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=BUDGET_ISSUE_KEY,
+        translation_placeholders={**placeholders, "entry_title": entry.title},
+    )
+
+
+def budget_issue_open(hass: HomeAssistant, entry_id: str, key: str) -> bool:
+    """Whether a subscriber's text budget issue is raised."""
+    issue_id = budget_issue_id(entry_id, key)
+    return ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+
+@callback
+def async_delete_budget_issue(hass: HomeAssistant, entry_id: str, key: str) -> None:
+    """Clear a subscriber's text budget issue (the hour has passed)."""
+    ir.async_delete_issue(hass, DOMAIN, budget_issue_id(entry_id, key))
 
 
 def lookup_scope_issue_id(entry_id: str) -> str:

@@ -2,7 +2,8 @@
 
 The operator's API cannot be asked for the current forwarding, so the state is what Home
 Assistant last set (assumed): unknown until then, kept across restarts by the coordinator,
-and unchanged when a request fails. A forwarding changed on the phone is not seen.
+unchanged when a request fails, unknown again when the operator may have carried out a
+request it did not confirm. A forwarding changed on the phone is not seen.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class WgtwoCallForwardingSelect(WgtwoSubscriberEntity, SelectEntity):
 
     @property
     def current_option(self) -> str | None:
-        """Return the forwarding last set (None: never set from here)."""
+        """Return the forwarding last set (None: never set from here, or unsure)."""
         forwarding = self.subscriber.forwarding
         return str(forwarding.mode) if forwarding is not None else None
 

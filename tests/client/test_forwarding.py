@@ -205,10 +205,31 @@ async def test_no_token_where_one_is_needed_is_an_auth_error(auth_sandbox: Sandb
 async def test_unreachable_server_is_cannot_connect() -> None:
     actions = WgtwoActions(Endpoint("127.0.0.1", 9, plaintext=True), None, timeout=2.0)
     try:
-        with pytest.raises(CannotConnectError):
+        with pytest.raises(CannotConnectError) as info:
             await actions.set_call_forwarding(ALICE, ForwardingMode.OFF)
     finally:
         await actions.close()
+    # gRPC cannot tell a request that never left from an answer lost on the way back.
+    assert info.value.request_sent is True
+
+
+async def test_an_unreachable_token_endpoint_sent_nothing(sandbox: SandboxServer) -> None:
+    async with aiohttp.ClientSession() as session:
+        provider = TokenProvider(
+            session,
+            TEST_CLIENT_ID,
+            TEST_CLIENT_SECRET,
+            ALL_FORWARDING,
+            token_url="http://127.0.0.1:9/oauth2/token",
+        )
+        actions = WgtwoActions(endpoint_of(sandbox), provider, timeout=2.0)
+        try:
+            with pytest.raises(CannotConnectError) as info:
+                await actions.set_call_forwarding(ALICE, ForwardingMode.OFF)
+        finally:
+            await actions.close()
+    assert info.value.request_sent is False
+    assert forwarding(sandbox) is None
 
 
 def test_an_unknown_status_is_not_taken_for_success() -> None:

@@ -11,6 +11,7 @@ import pytest
 from custom_components.wgtwo.client import (
     Endpoint,
     EventSubscription,
+    EventType,
     VoiceEvent,
     WgtwoEvent,
     event_from_proto,
@@ -19,7 +20,7 @@ from custom_components.wgtwo.client.models import _EPOCH
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
 from wgtwo_sandbox import SandboxServer
 
-from .helpers import Recorder, endpoint_of, fast_config, publish_voice, running
+from .helpers import Recorder, endpoint_of, fast_config, publish_voice, running, wait_for
 
 
 async def test_stop_before_the_run_task_started_ends_it(sandbox: SandboxServer) -> None:
@@ -93,6 +94,63 @@ async def test_events_without_sequence_are_not_taken_for_duplicates(
         await recorder.wait_events(3)
     assert [e.call_id for e in recorder.events if isinstance(e, VoiceEvent)] == ["a", "b", "c"]
     assert sub.stats.duplicates_dropped == 0
+
+
+SECRET_TEXT = "Your code is 914277"
+SENDER = "+4791234567"
+
+
+@pytest.fixture
+async def no_metadata_sms_server() -> AsyncIterator[Endpoint]:
+    """EventsService streaming two SMS events without metadata (sequence 0), then waiting."""
+
+    async def subscribe(
+        _request: events_pb2.SubscribeEventsRequest, _context: object
+    ) -> AsyncIterator[events_pb2.SubscribeEventsResponse]:
+        for sms_id in ("s1", "s2"):
+            response = events_pb2.SubscribeEventsResponse()
+            sms = response.event.sms_event
+            sms.id = sms_id
+            sms.text = SECRET_TEXT
+            sms.from_e164.e164 = SENDER
+            response.event.owner.phone_number.e164 = SENDER
+            yield response
+        await asyncio.Event().wait()
+
+    handler = grpc.method_handlers_generic_handler(
+        "wgtwo.events.v0.EventsService",
+        {
+            "Subscribe": grpc.unary_stream_rpc_method_handler(
+                subscribe,
+                request_deserializer=events_pb2.SubscribeEventsRequest.FromString,
+                response_serializer=events_pb2.SubscribeEventsResponse.SerializeToString,
+            )
+        },
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield Endpoint("127.0.0.1", port, plaintext=True)
+    finally:
+        await server.stop(grace=None)
+
+
+async def test_failures_of_events_without_sequence_keep_no_text_or_number(
+    no_metadata_sms_server: Endpoint,
+) -> None:
+    """A failed event without a sequence is counted under a digest, not its content."""
+    recorder = Recorder(fail=lambda _event, _count: True)
+    config = fast_config(EventType.SMS_EVENT, max_handler_failures=5)
+    async with running(no_metadata_sms_server, config, recorder) as (sub, _):
+        await wait_for(lambda: sub.stats.handler_failures == 2, message="two failures")
+        keys = list(sub._failures._items)
+    # Each event keeps its own count, under a key that holds neither the text nor a number.
+    assert len(keys) == 2
+    for key in keys:
+        assert SECRET_TEXT not in repr(key)
+        assert SENDER not in repr(key)
 
 
 def test_timestamp_beyond_what_datetime_holds_does_not_break_decoding() -> None:

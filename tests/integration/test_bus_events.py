@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -15,7 +16,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_WGTWO
+from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_SMS_TEXT, EVENT_WGTWO
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from wgtwo_sandbox import SandboxServer
 
@@ -269,24 +270,112 @@ async def test_hidden_caller_number_not_on_the_bus(
     assert fired[-1].data["from_number"] is None
 
 
-async def test_sms_text_only_when_shared(hass: HomeAssistant, auth_sandbox: SandboxServer) -> None:
-    entry = make_entry(auth_sandbox, options=entry_options(**{CONF_SHARE_SMS_TEXT: True}))
+@pytest.mark.parametrize("share", [True, False])
+async def test_sms_text_only_on_its_own_event_when_shared(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, share: bool
+) -> None:
+    """wgtwo_event never carries the text; wgtwo_sms_text does, with the ids to match.
+
+    The recorder stores every bus event; the text (one-time codes) has an event of its own
+    so that it can be left out of the database and its backups.
+    """
+    entry = make_entry(auth_sandbox, options=entry_options(**{CONF_SHARE_SMS_TEXT: share}))
     entry.add_to_hass(hass)
     await async_setup_entry_and_connect(hass, entry)
     fired = async_capture_events(hass, EVENT_WGTWO)
+    texts = async_capture_events(hass, EVENT_SMS_TEXT)
     await publish_and_wait(
         hass,
         auth_sandbox,
         entry,
-        [sms(owner=ALICE, from_number=BOB, to_number=ALICE, direction="TO_SUBSCRIBER", text="Hi!")],
+        [
+            sms(
+                owner=ALICE,
+                from_number=BOB,
+                to_number=ALICE,
+                direction="TO_SUBSCRIBER",
+                text="Your code is 914277",
+                sms_id="sms-7",
+            )
+        ],
     )
-    assert fired[0].data["text"] == "Hi!"
-    assert fired[0].data["data"] is None
+    [received] = fired
+    assert received.data["type"] == "sms_received"
+    assert "text" not in received.data
+    assert "data" not in received.data
+    assert "914277" not in repr(received.data)
+    if share:
+        [text] = texts
+        assert text.data == {
+            "type": "sms_received",
+            "sms_id": "sms-7",
+            "message_id": "sms-7",
+            "subscriber": ALICE,
+            "device_id": received.data["device_id"],
+            "direction": "to_subscriber",
+            "text": "Your code is 914277",
+            "data": None,
+        }
+    else:
+        assert texts == []
     # The text goes to automations only: entity states end up in the recorder's history.
     sms_entity = hass.states.get(entity_id(hass, entry, "event", ALICE, "sms"))
     assert sms_entity is not None
     assert sms_entity.attributes["event_type"] == "received"
-    assert "Hi!" not in str(sms_entity.attributes)
+    assert "914277" not in str(sms_entity.attributes)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_automation_reads_the_text_from_its_own_event(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    """The README's example: a text Alice sends turns something on."""
+    entry = make_entry(auth_sandbox, options=entry_options(**{CONF_SHARE_SMS_TEXT: True}))
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "alias": "Heating on by SMS",
+                "triggers": [
+                    {
+                        "trigger": "event",
+                        "event_type": EVENT_SMS_TEXT,
+                        "event_data": {"type": "sms_sent", "subscriber": ALICE},
+                    }
+                ],
+                "conditions": [
+                    {
+                        "condition": "template",
+                        "value_template": "{{ trigger.event.data.text | trim | lower"
+                        " == 'heating on' }}",
+                    }
+                ],
+                "actions": [{"event": "test_heating_on"}],
+            }
+        },
+    )
+    heating = async_capture_events(hass, "test_heating_on")
+
+    def sent(text: str, sms_id: str) -> dict[str, Any]:
+        return sms(
+            owner=ALICE,
+            from_number=ALICE,
+            to_number=BOB,
+            direction="FROM_SUBSCRIBER",
+            text=text,
+            sms_id=sms_id,
+            uuid=sms_id,
+        )
+
+    await publish_and_wait(hass, auth_sandbox, entry, [sent("See you", "s1")])
+    await hass.async_block_till_done()
+    assert heating == []
+    await publish_and_wait(hass, auth_sandbox, entry, [sent(" Heating ON ", "s2")])
+    await hass.async_block_till_done()
+    assert len(heating) == 1
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

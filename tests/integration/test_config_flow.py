@@ -24,6 +24,7 @@ from custom_components.wgtwo.const import (
     CONF_PHONEBOOK,
     CONF_PLAINTEXT,
     CONF_SHARE_SMS_TEXT,
+    CONF_SMS_BUDGET,
     CONF_TOKEN_URL,
     DEFAULT_EVENT_TYPES,
     DOMAIN,
@@ -848,6 +849,7 @@ async def test_options_update_and_reload(
         CONF_HOME_COUNTRY: "NO",
         CONF_PHONEBOOK: {"+4799900001": "Alice", "+46700000003": "Carol"},
         CONF_SHARE_SMS_TEXT: True,
+        CONF_SMS_BUDGET: 20,  # the default, filled in by the form
     }
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED

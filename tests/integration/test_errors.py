@@ -154,6 +154,39 @@ async def test_a_refusal_shows_what_the_operator_said(
     assert (unexplained.translation_placeholders or {})["detail"] == "-"
 
 
+LONG = "The operator says: " + "blah " * 400  # what a misbehaving server might send
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ForwardingRejectedError(LONG),
+        ActionError("failed", LONG),
+        MissingScopeError((LONG,)),
+        TokenRequestError(400, LONG),
+    ],
+)
+async def test_what_the_operator_says_is_cut_to_200_characters(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, error: WgtwoError
+) -> None:
+    """Messages end up in logs and notifications: a server's text is kept short there."""
+    translated = operator_error(hass, error, Feature.CALL_FORWARDING)
+    for name, value in (translated.translation_placeholders or {}).items():
+        assert len(value) <= 200, name
+    assert len(str(translated)) < 200 + 200  # the sentence around it is short
+    refused = operator_refused(hass, Feature.SMS, LONG, rejected=True)
+    detail = (refused.translation_placeholders or {})["detail"]
+    assert len(detail) == 200
+    assert detail.startswith("The operator says: blah")
+    assert len(str(refused)) < 400
+
+
+def test_the_clients_rejection_keeps_the_operators_text_short() -> None:
+    rejected = ForwardingRejectedError(LONG)
+    assert len(rejected.server_message) == 200
+    assert len(str(rejected)) < 300
+
+
 @pytest.mark.parametrize(
     ("error", "expected", "key"),
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
 import pytest
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNKNOWN
@@ -19,6 +20,7 @@ from custom_components.wgtwo.const import CONF_FORWARDING_NUMBER, CONF_SUBSCRIBE
 from custom_components.wgtwo.subscriber import ForwardingState, Subscriber
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
 from wgtwo_sandbox import SandboxServer
+from wgtwo_sandbox.callforward_service import UNKNOWN_STATUS, Fault
 from wgtwo_sandbox.scopes import ALL_SCOPES, FORWARD_TO_NUMBER
 
 from .conftest import (
@@ -242,6 +244,65 @@ async def test_rejected_target_keeps_the_state(
     assert str(info.value) == f"Call forwarding: the operator refused: {reason}"
     assert state_of(hass, entry).state == "voicemail"
     assert operator_side(auth_sandbox) == {"mode": "voicemail"}
+    assert auth_sandbox.stats["call_forwarding"]["requests"] == 2  # a refusal is not retried
+
+
+LOST_ANSWERS = [
+    grpc.StatusCode.DEADLINE_EXCEEDED,  # a timeout
+    grpc.StatusCode.UNAVAILABLE,  # a dropped connection
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.INTERNAL,
+    UNKNOWN_STATUS,  # an answer with a status this version does not know
+]
+
+
+@pytest.mark.parametrize("fault", LOST_ANSWERS)
+async def test_a_lost_answer_is_asked_again_once(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice_entry: MockConfigEntry, fault: Fault
+) -> None:
+    """Forwarding requests are idempotent: the answer lost once, the request is repeated."""
+    entry = alice_entry
+    await choose(hass, entry, "voicemail")
+    auth_sandbox.forwarding.fail_after_apply = [fault]
+
+    await choose(hass, entry, "number")
+
+    assert state_of(hass, entry).state == "number"
+    assert state_of(hass, entry).attributes["forwarded_to"] == HOME
+    assert operator_side(auth_sandbox) == {"mode": "unconditional", "to": HOME}
+    assert auth_sandbox.stats["call_forwarding"]["requests"] == 3
+
+
+@pytest.mark.parametrize("fault", LOST_ANSWERS)
+async def test_a_forwarding_that_may_have_changed_is_shown_unknown(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    alice_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    fault: Fault,
+) -> None:
+    entry = alice_entry
+    await choose(hass, entry, "voicemail")
+    auth_sandbox.forwarding.fail_after_apply = [fault, fault]
+
+    with pytest.raises(HomeAssistantError) as info:
+        await choose(hass, entry, "number")
+
+    # The operator did forward the calls; Home Assistant cannot know, and says so.
+    assert operator_side(auth_sandbox) == {"mode": "unconditional", "to": HOME}
+    assert info.value.translation_key == "forwarding_uncertain"
+    assert "may have changed" in str(info.value)
+    assert state_of(hass, entry).state == STATE_UNKNOWN
+    assert auth_sandbox.stats["call_forwarding"]["requests"] == 3  # asked twice, no more
+    # Unknown also after a restart: the old mode is not brought back.
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.facts"]["data"]["subscribers"][ALICE]
+    assert stored["forwarding"] is None
+    await async_setup_entry_and_connect(hass, entry)
+    assert state_of(hass, entry).state == STATE_UNKNOWN
+    # Setting it again brings the select back.
+    await choose(hass, entry, "off")
+    assert state_of(hass, entry).state == "off"
 
 
 async def test_rejected_option_number_through_the_select(
@@ -302,6 +363,28 @@ async def test_malformed_number_is_refused_before_sending(
     assert info.value.translation_key == "forwarding_invalid_number"
     assert number not in str(info.value)
     assert auth_sandbox.stats["call_forwarding"]["requests"] == 0
+
+
+async def test_forwarding_to_the_subscribers_own_number_is_refused(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    """A line forwarded to itself loops (conditional: busy, so forward, so busy ...)."""
+    entry = await connected_entry(hass, auth_sandbox, options_with({ALICE: ALICE}))
+    with pytest.raises(ServiceValidationError) as info:
+        await choose(hass, entry, "conditional")
+    assert info.value.translation_key == "forwarding_to_itself"
+    assert ALICE not in str(info.value)
+    with pytest.raises(ServiceValidationError) as info:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_call_forwarding",
+            {"entity_id": select_id(hass, entry), "mode": "number", "number": "0047 999 00 001"},
+            blocking=True,
+        )
+    assert info.value.translation_key == "forwarding_to_itself"
+    assert state_of(hass, entry).state == STATE_UNKNOWN
+    assert auth_sandbox.stats["call_forwarding"]["requests"] == 0
+    await async_unload_and_wait(hass, entry, auth_sandbox)
 
 
 async def test_rejected_credentials(

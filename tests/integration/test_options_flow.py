@@ -25,6 +25,7 @@ from custom_components.wgtwo.const import (
     CONF_OWNERS,
     CONF_PHONEBOOK,
     CONF_SHARE_SMS_TEXT,
+    CONF_SMS_BUDGET,
     CONF_SMS_RECIPIENT,
     CONF_SUBSCRIBERS,
     CONF_TOKEN_URL,
@@ -95,6 +96,7 @@ async def test_general_step_keeps_what_the_other_steps_saved(
     entry.add_to_hass(hass)
     result = await open_options(hass, entry, "general")
     assert suggested(result, CONF_HOME_COUNTRY) == "NO"
+    assert suggested(result, CONF_SMS_BUDGET) == 20  # the default, never saved yet
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -102,6 +104,7 @@ async def test_general_step_keeps_what_the_other_steps_saved(
             CONF_EVENT_TYPES: list(ALL_EVENT_TYPES),
             CONF_PHONEBOOK: "+4799900001 = Alice",
             CONF_SHARE_SMS_TEXT: False,
+            CONF_SMS_BUDGET: 5.0,  # the number box gives a float
         },
     )
 
@@ -111,8 +114,12 @@ async def test_general_step_keeps_what_the_other_steps_saved(
         CONF_EVENT_TYPES: list(ALL_EVENT_TYPES),
         CONF_PHONEBOOK: {ALICE: "Alice"},
         CONF_SHARE_SMS_TEXT: False,
+        CONF_SMS_BUDGET: 5,
         **SAVED_ELSEWHERE,
     }
+    await hass.async_block_till_done()
+    result = await open_options(hass, entry, "general")
+    assert suggested(result, CONF_SMS_BUDGET) == 5
     await settle(hass, entry, auth_sandbox)
 
 
@@ -161,6 +168,11 @@ async def test_subscriber_numbers_are_checked_saved_and_used(
         CONF_FORWARDING_NUMBER: "invalid_number",
     }
     assert suggested(result, CONF_SMS_RECIPIENT) == "12345"
+    # Forwarding Alice's calls to Alice would loop.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_FORWARDING_NUMBER: "+47 999 00 001"}
+    )
+    assert result["errors"] == {CONF_FORWARDING_NUMBER: "forwarding_to_itself"}
 
     hub_before = entry.runtime_data.hub
     result = await hass.config_entries.options.async_configure(

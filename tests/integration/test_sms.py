@@ -13,7 +13,13 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
-from custom_components.wgtwo.const import CONF_PHONEBOOK, DOMAIN, EVENT_WGTWO, service_identifier
+from custom_components.wgtwo.const import (
+    CONF_HOME_COUNTRY,
+    CONF_PHONEBOOK,
+    DOMAIN,
+    EVENT_WGTWO,
+    service_identifier,
+)
 from tests.sandbox_fixtures import MakeSandbox
 from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.scopes import ALL_SCOPES, SMS_SEND
@@ -122,8 +128,11 @@ async def test_long_text_counts_its_fragments(
         ("+47 999 00 002", BOB),
         ("0047-999-00-002", BOB),
         ("(+46) 7000 0003", CAROL),
-        # A template rendering "+4799900002" (or unquoted YAML) gives an int without the +.
+        # A template rendering "+4799900002" (or unquoted YAML) gives an int without the +:
+        # taken as international when it is a phonebook number ...
         (4799900002, BOB),
+        # ... or in the home country (here derived from Alice's +47).
+        (4791234567, "+4791234567"),
     ],
 )
 async def test_recipient_by_name_or_any_spelling(
@@ -182,6 +191,50 @@ async def test_invalid_input_is_refused_unsent(
     assert caught.value.translation_key == key
     assert caught.value.translation_placeholders == placeholders
     assert auth_sandbox.sms.sent == []
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        41234567,  # a Norwegian national number: as +41234567 it would go to Switzerland
+        2125551234,  # a US national number: +212 is Morocco
+        12125551234,  # a US number, but the home country is Norway: no guess
+        47123456,  # a Norwegian national number starting with 47: too short after +47
+        0,
+        -4799900002,
+    ],
+)
+async def test_a_bare_number_that_may_be_national_is_refused(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any], to: int
+) -> None:
+    with pytest.raises(ServiceValidationError) as caught:
+        await send(hass, alice, to, "hi")
+
+    assert caught.value.translation_key == "sms_unquoted_number"
+    assert caught.value.translation_placeholders is None  # the number is not repeated
+    assert "quotes" in str(caught.value)
+    assert auth_sandbox.sms.sent == []
+
+
+async def test_a_bare_number_of_a_subscriber_or_the_home_country_option(
+    hass: HomeAssistant, make_sandbox: MakeSandbox
+) -> None:
+    """Another subscriber's number is known; the home country option decides the rest."""
+    server = await make_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    entry = make_entry(server, options=entry_options(**{CONF_HOME_COUNTRY: "US"}))
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    await add_subscribers(hass, server, entry, ALICE, CAROL)
+    alice = {"device_id": device_id_of(hass, entry, ALICE)}
+
+    await send(hass, alice, 4670000003, "to Carol, a subscriber")
+    await send(hass, alice, 12125551234, "to New York: the home country is the US")
+    with pytest.raises(ServiceValidationError) as caught:
+        await send(hass, alice, 4791234567, "Norway is not home here")
+    assert caught.value.translation_key == "sms_unquoted_number"
+
+    assert [text.to_address for text in server.sms.sent] == [CAROL, "+12125551234"]
+    await async_unload_and_wait(hass, entry, server)
 
 
 async def test_a_name_given_two_numbers_is_ambiguous(
@@ -396,6 +449,10 @@ async def test_automation_replies_to_a_missed_call_and_waits_for_its_report(
         },
     )
     done = async_capture_events(hass, "test_reply_done")
+    # The report comes once the automation waits for it (it waits with a trigger of its own
+    # on wgtwo_event), as a real operator's comes seconds after the send was answered.
+    auth_sandbox.sms.hold_reports = True
+    listening = hass.bus.async_listeners().get(EVENT_WGTWO, 0)
 
     await publish_and_wait(
         hass,
@@ -409,6 +466,8 @@ async def test_automation_replies_to_a_missed_call_and_waits_for_its_report(
             owner=ALICE,
         ),
     )
+    await wait_for(lambda: hass.bus.async_listeners().get(EVENT_WGTWO, 0) > listening)
+    auth_sandbox.sms.release_reports()
     await wait_for(lambda: bool(done), within=10)
 
     [text] = auth_sandbox.sms.sent

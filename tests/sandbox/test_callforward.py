@@ -18,7 +18,7 @@ from custom_components.wgtwo.client.proto.wgtwo.callforward.v0 import (
 from custom_components.wgtwo.client.proto.wgtwo.common.v0.phonenumber_pb2 import PhoneNumber
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET
 from wgtwo_sandbox import SandboxServer
-from wgtwo_sandbox.callforward_service import calling_code
+from wgtwo_sandbox.callforward_service import UNKNOWN_STATUS, calling_code
 
 from .conftest import Client
 
@@ -130,6 +130,24 @@ async def test_premium_rule_applies_only_to_its_prefixes(
     us = "+12025550100"
     assert (await stub.SetToNumber(to_number("+19005550100", us))).status == REJECTED
     assert (await stub.SetToNumber(to_number("+13105550100", us))).status == ACCEPTED
+
+
+async def test_a_lost_answer_after_the_forwarding_was_carried_out(
+    sandbox: SandboxServer, connect: Connect
+) -> None:
+    """The fault hook: each queued fault hits one request, after the request took effect."""
+    stub = stub_for(sandbox, connect)
+    sandbox.forwarding.fail_after_apply = [grpc.StatusCode.DEADLINE_EXCEEDED, UNKNOWN_STATUS]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.SetToNumber(to_number(HOME))
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert state(sandbox) == {ALICE: {"mode": "unconditional", "to": HOME}}
+    disable = cf.DisableCallForwardingRequest(subscriber=PhoneNumber(e164=ALICE))
+    assert (await stub.Disable(disable)).status == cf.CallForwardingResponse.UNKNOWN
+    assert state(sandbox) == {ALICE: {"mode": "disabled"}}
+    # The queue is empty again: answers are back to normal.
+    assert (await stub.SetToNumber(to_number(HOME))).status == ACCEPTED
+    assert sandbox.forwarding.fail_after_apply == []
 
 
 def test_calling_codes_follow_the_e164_assignment() -> None:

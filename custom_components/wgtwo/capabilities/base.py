@@ -95,8 +95,8 @@ class Room(Protocol):
     def number_key(self, number: str) -> str:
         """Return the key that stands for a number in ids (media ids, issue ids)."""
 
-    def fire(self, data: dict[str, Any]) -> None:
-        """Fire one ``wgtwo_event`` with these fields."""
+    def fire(self, data: dict[str, Any], event_type: str = ...) -> None:
+        """Fire one ``wgtwo_event`` (or another of the integration's bus events)."""
 
 
 def envelope(

@@ -1,8 +1,13 @@
 """Call forwarding: where a subscriber's calls go (off, voicemail, a number, conditional).
 
 The operator's API cannot be asked for the current forwarding, so Home Assistant shows what
-it last set (an assumed state, kept in the subscriber's snapshot). A failed or refused
-request leaves that state as it was. Numbers never appear in errors or logs.
+it last set (an assumed state, kept in the subscriber's snapshot). A refused request, or one
+that never reached the operator, leaves that state as it was. A request whose answer was
+lost (a timeout, a dropped connection, UNKNOWN or INTERNAL, a status this version does not
+know) may have been carried out: it is sent once more (setting a forwarding twice is
+harmless, unlike sending a text twice), and if that answer is lost too, the state becomes
+unknown and the error says the forwarding may have changed. Numbers never appear in errors
+or logs.
 
 Who may set it (access.py): an administrator or one of the subscriber's owners, and only an
 administrator (or an automation) to a number other than the one in the subscriber's options.
@@ -15,16 +20,17 @@ from typing import Any, Final
 
 import probatio as vol
 from homeassistant.core import Context
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import VolDictType
 from homeassistant.util import dt as dt_util
 
 from ..access import async_check_admin
-from ..client import ForwardingMode, WgtwoError
+from ..client import ActionError, CannotConnectError, ForwardingMode, WgtwoError
+from ..client.errors import clip
 from ..client.forwarding import FORWARDING_SCOPES, NEEDS_NUMBER
 from ..const import CONF_FORWARDING_NUMBER, CONF_SUBSCRIBERS, DOMAIN
-from ..errors import ErrorKind, Feature, error_kind, operator_error
+from ..errors import ErrorKind, Feature, error_detail, error_kind, operator_error
 from ..phonebook import parse_number
 from ..subscriber import Aspect, ForwardingState, Subscriber
 from .base import Capability, SubscriberUpdate
@@ -67,7 +73,22 @@ def forwarding_target(
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="forwarding_invalid_number"
         )
+    if target == subscriber:  # busy, so forwarded to itself, so busy: a loop
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="forwarding_to_itself"
+        )
     return target
+
+
+# Answers after which the operator may have carried the request out.
+_UNSURE_STATUSES: Final = frozenset({"UNKNOWN", "INTERNAL"})
+
+
+def maybe_applied(err: WgtwoError) -> bool:
+    """Whether the operator may have set the forwarding though the request failed."""
+    if isinstance(err, CannotConnectError):
+        return err.request_sent
+    return isinstance(err, ActionError) and err.status in _UNSURE_STATUSES
 
 
 class Forwarding(Capability):
@@ -99,25 +120,43 @@ class Forwarding(Capability):
     ) -> None:
         """Ask the operator for the forwarding and remember it once accepted.
 
-        ``number`` overrides the forwarding number of the subscriber's options. On any
-        failure (the person in ``context`` may not, see ``async_authorize``) a translated
-        error is raised and the remembered forwarding stays as it was.
+        ``number`` overrides the forwarding number of the subscriber's options. On a failure
+        (the person in ``context`` may not, see ``async_authorize``) a translated error is
+        raised; the remembered forwarding stays as it was unless the operator may have
+        carried the request out, asked twice (then it becomes unknown).
         """
         await self.async_authorize(subscriber, mode, number, context)
         target = forwarding_target(
             mode, number, self.room.entry.options, subscriber.number, subscriber.name
         )
+        api = self.room.api
         try:
-            await self.room.api.set_call_forwarding(subscriber.number, mode, target)
+            await api.set_call_forwarding(subscriber.number, mode, target)
         except WgtwoError as err:
             _LOGGER.debug("Call forwarding not set (%s): %s", mode, type(err).__name__)
-            if error_kind(err) is ErrorKind.INVALID_ARGUMENT:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN, translation_key="forwarding_invalid_number"
-                ) from err
-            raise operator_error(
-                self.room.hass, err, Feature.CALL_FORWARDING, scopes={FORWARDING_SCOPES[mode]}
-            ) from err
+            if not maybe_applied(err):
+                raise self._error(err, mode) from err
+            _LOGGER.debug("The operator may have set it; asking once more")
+            try:
+                await api.set_call_forwarding(subscriber.number, mode, target)
+            except WgtwoError as again:
+                _LOGGER.debug("Call forwarding unsure (%s): %s", mode, type(again).__name__)
+                subscriber.forwarding = None  # neither the old mode nor the new one for sure
+                self.room.notify(subscriber, SubscriberUpdate(Aspect.FORWARDING))
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="forwarding_uncertain",
+                    translation_placeholders={"detail": clip(error_detail(again))},
+                ) from again
         _LOGGER.debug("Call forwarding set to %s", mode)
         subscriber.forwarding = ForwardingState(mode, target, dt_util.utcnow())
         self.room.notify(subscriber, SubscriberUpdate(Aspect.FORWARDING))
+
+    def _error(self, err: WgtwoError, mode: ForwardingMode) -> HomeAssistantError:
+        if error_kind(err) is ErrorKind.INVALID_ARGUMENT:
+            return ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="forwarding_invalid_number"
+            )
+        return operator_error(
+            self.room.hass, err, Feature.CALL_FORWARDING, scopes={FORWARDING_SCOPES[mode]}
+        )

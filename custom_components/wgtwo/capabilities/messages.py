@@ -5,11 +5,23 @@ failure is shown to the user, who decides. (The client repeats a call only after
 UNAUTHENTICATED, which the server answers before it sends anything.) Numbers and texts
 never appear in logs or error messages.
 
+Every paid send (a text; an MMS, should there be one) first spends one of the subscriber's
+budget (:mod:`..budget`, the entry's option, 20 an hour by default) through
+:meth:`Messages.async_spend`: past it the send is refused before it reaches the operator,
+and a repair issue names who tried (the automation, script or user of the action's
+context, see :mod:`..origins`) until the hour has passed.
+
 Bus events ``sms_received`` and ``sms_sent``: ``sms_id`` (= ``message_id``), ``uuid``, the
-addresses and their types, ``direction``, ``from_name``, ``to_name``; ``text`` and ``data``
-only when the entry shares SMS text with automations (never in entity attributes, which
-are recorded). ``sms_delivery_report``: ``report_id``, ``sms_id`` = ``message_id`` (the sent
-message's id, as sending returned it), ``status``, ``direction`` and the addresses.
+addresses and their types, ``direction``, ``from_name``, ``to_name``; never the text.
+``sms_delivery_report``: ``report_id``, ``sms_id`` = ``message_id`` (the sent message's id,
+as sending returned it), ``status``, ``direction`` and the addresses.
+
+Only when the entry shares SMS text with automations, each received or sent SMS also fires
+``wgtwo_sms_text`` with ``text`` and ``data`` and the fields to match it to its
+``wgtwo_event`` (``type``, ``sms_id``, ``message_id``, ``subscriber``, ``device_id``,
+``direction``): the recorder stores every bus event it is not told to exclude, and a text
+(a one-time code) has no place in the database or its backups, so it travels apart where
+one line of recorder configuration keeps it out. Never in entity attributes (recorded).
 """
 
 from __future__ import annotations
@@ -17,14 +29,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
 import probatio as vol
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Context
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.core import CALLBACK_TYPE, Context, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util
 
+from ..budget import TextBudget, budget_limit
 from ..client import (
     SendSmsResult,
     SendStatus,
@@ -34,14 +50,27 @@ from ..client import (
     WgtwoError,
 )
 from ..client.event_types import SCOPE_SMS_SEND
-from ..const import CONF_PHONEBOOK, CONF_SMS_RECIPIENT, CONF_SUBSCRIBERS, DOMAIN
-from ..errors import Feature, operator_error, operator_refused
+from ..const import (
+    CONF_PHONEBOOK,
+    CONF_SMS_RECIPIENT,
+    CONF_SUBSCRIBERS,
+    DOMAIN,
+    EVENT_SMS_TEXT,
+)
+from ..countries import calling_code
+from ..errors import Feature, feature_name, operator_error, operator_refused
+from ..origins import async_origin, origin_text
 from ..phonebook import normalize_number, parse_number
+from ..repairs import async_create_budget_issue, async_delete_budget_issue, budget_issue_open
 from ..subscriber import Aspect, Subscriber
 from .base import (
+    ATTR_DEVICE_ID,
+    ATTR_SUBSCRIBER,
+    ATTR_TYPE,
     BusEvent,
     Capability,
     EntityTrigger,
+    Room,
     Sentence,
     SubscriberUpdate,
     enum_text,
@@ -66,14 +95,14 @@ ATTR_MESSAGE: Final = "message"
 MAX_MESSAGE_LENGTH: Final = 2000  # what the API takes
 
 
-def _recipient(value: Any) -> str:
-    """Read ``to``; a number arrives without its ``+`` and is read as international.
+def _recipient(value: Any) -> str | int:
+    """Read ``to``: text, or a bare integer (see :func:`bare_number_recipient`).
 
     Home Assistant renders a template that gives ``+4712345678`` (say the caller's
-    ``from_number``) as the integer 4712345678, and so does YAML for an unquoted one.
+    ``from_number``) as the integer 4712345678, and so does YAML for an unquoted number.
     """
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"+{value}"
+        return value
     return cv.string(value)
 
 
@@ -118,6 +147,32 @@ def resolve_recipient(entry: ConfigEntry[Any], to: str) -> str:
     return numbers.pop()
 
 
+# What follows the calling code of a number read from a bare integer: a national number
+# that starts with the code's digits (Norway's 47 12 34 56) leaves fewer.
+_MIN_NATIONAL_DIGITS: Final = 7
+
+
+def bare_number_recipient(room: Room, subscriber: Subscriber, value: int) -> str:
+    """Read a bare integer ``to`` as ``+digits`` only where that cannot be a national number.
+
+    The ``+`` was lost on the way (a template, unquoted YAML), or there never was one: 41234567
+    is a Norwegian number, not +41 Switzerland. The integer is taken when ``+digits`` is one
+    of the entry's subscribers or phonebook numbers, or starts with the calling code of the
+    home country (the option, else the subscriber's own country) followed by at least seven
+    digits. Anything else is refused: a number is never guessed.
+    """
+    number = f"+{value}"
+    if value > 0:
+        if number in room.subscribers or room.phonebook.name_for(number) is not None:
+            return number
+        code = calling_code(subscriber.home_country)
+        if code is not None and number.startswith(f"+{code}"):
+            national = len(number) - 1 - len(code)
+            if national >= _MIN_NATIONAL_DIGITS and parse_number(number) == number:
+                return number
+    raise ServiceValidationError(translation_domain=DOMAIN, translation_key="sms_unquoted_number")
+
+
 def notify_recipient(entry: ConfigEntry[Any], subscriber: Subscriber) -> str:
     """Return who the subscriber's notify entity texts: the option, else the subscriber."""
     settings = (entry.options.get(CONF_SUBSCRIBERS) or {}).get(subscriber.number) or {}
@@ -147,9 +202,9 @@ def _addresses(event: SmsEvent | SmsDeliveryReportEvent) -> dict[str, Any]:
     }
 
 
-def sms_payload(event: SmsEvent, share_text: bool) -> dict[str, Any]:
-    """SMS fields (``message_id`` is the SMS id); ``text`` and ``data`` only when sharing is on."""
-    payload: dict[str, Any] = {
+def sms_payload(event: SmsEvent) -> dict[str, Any]:
+    """SMS fields of ``wgtwo_event`` (``message_id`` is the SMS id), without the text."""
+    return {
         "sms_id": event.sms_id,
         # What sending returned, so an automation can wait for the message's report.
         "message_id": event.sms_id,
@@ -157,11 +212,21 @@ def sms_payload(event: SmsEvent, share_text: bool) -> dict[str, Any]:
         **_addresses(event),
         "direction": enum_text(event.direction),
     }
-    if share_text:
-        content = event.as_dict()
-        payload["text"] = content["text"]
-        payload["data"] = content["data"]
-    return payload
+
+
+def sms_text_payload(event: SmsEvent, event_type: str, sub: Subscriber) -> dict[str, Any]:
+    """Return the ``wgtwo_sms_text`` fields: the text (base64 data), what matches them."""
+    content = event.as_dict()
+    return {
+        ATTR_TYPE: event_type,
+        "sms_id": event.sms_id,
+        "message_id": event.sms_id,
+        ATTR_SUBSCRIBER: sub.number,
+        ATTR_DEVICE_ID: sub.device_id,
+        "direction": enum_text(event.direction),
+        "text": content["text"],
+        "data": content["data"],
+    }
 
 
 def delivery_report_payload(event: SmsDeliveryReportEvent) -> dict[str, Any]:
@@ -203,6 +268,26 @@ class Messages(Capability):
         TYPE_SMS_DELIVERY_REPORT: BusEvent(sentence=_report_sentence, entity=_SMS_ENTITY),
     }
 
+    def __init__(self, room: Room) -> None:
+        """Bind to the entry's coordinator; the budget is read in :meth:`async_setup`."""
+        super().__init__(room)
+        self._budget = TextBudget(room.hass, room.entry.entry_id, room.number_key)
+        self._issue_timers: dict[str, CALLBACK_TYPE] = {}
+
+    async def async_setup(self) -> None:
+        """Read the budget; a budget issue clears when its hour has passed (or at once)."""
+        await self._budget.async_load()
+        for number in self.room.subscribers:
+            key = self.room.number_key(number)
+            if budget_issue_open(self.room.hass, self.room.entry.entry_id, key):
+                self._clear_issue_when_free(number)
+
+    def unload(self) -> None:
+        """Stop the timers of budget issues."""
+        for cancel in self._issue_timers.values():
+            cancel()
+        self._issue_timers.clear()
+
     def apply(self, sub: Subscriber, event: SmsEvent | SmsDeliveryReportEvent) -> SubscriberUpdate:
         """Fire the message's bus event and the SMS event entity's event."""
         phonebook = self.room.phonebook
@@ -219,27 +304,106 @@ class Messages(Capability):
             sent = False
         else:
             sent = event.from_address == sub.number
-        payload = sms_payload(event, self.room.share_sms_text) | party_names(
-            phonebook, event.from_address, event.to_address
-        )
-        self.fire(event, TYPE_SMS_SENT if sent else TYPE_SMS_RECEIVED, sub, payload)
-        # Entity attributes are recorded in history: the text only ever goes on the bus.
-        attributes = {key: value for key, value in payload.items() if key not in ("text", "data")}
-        trigger = EntityTrigger(EVENT_SMS, "sent" if sent else "received", attributes)
+        payload = sms_payload(event) | party_names(phonebook, event.from_address, event.to_address)
+        event_type = TYPE_SMS_SENT if sent else TYPE_SMS_RECEIVED
+        self.fire(event, event_type, sub, payload)
+        if self.room.share_sms_text:
+            self.room.fire(sms_text_payload(event, event_type, sub), EVENT_SMS_TEXT)
+        trigger = EntityTrigger(EVENT_SMS, "sent" if sent else "received", payload)
         return SubscriberUpdate(Aspect(0), (trigger,))
 
+    # -- the budget --------------------------------------------------------------------
+
+    async def async_spend(self, subscriber: Subscriber, context: Context | None) -> None:
+        """Count one paid send of the subscriber, or refuse it when the budget is spent.
+
+        Every send that costs money calls this right before it goes to the operator, so
+        it counts whatever the operator answers. ``context`` is the action's (who asked).
+        """
+        limit = budget_limit(self.room.entry.options)
+        free = self._budget.spend(subscriber.number, limit, dt_util.utcnow())
+        if free is None:
+            await self._budget.async_save()  # counted before the text goes out
+            return
+        hass = self.room.hass
+        until = dt_util.as_local(free).strftime("%H:%M")
+        origin = await async_origin(hass, context)
+        entry = self.room.entry
+        key = self.room.number_key(subscriber.number)
+        if not budget_issue_open(hass, entry.entry_id, key):
+            _LOGGER.warning(
+                "A subscriber's SMS budget (%d an hour) is spent; sends are refused until %s%s",
+                limit,
+                until,
+                f" ({origin.entity_id} keeps sending)" if origin.entity_id else "",
+            )
+        async_create_budget_issue(
+            hass,
+            entry,
+            key,
+            {
+                "name": subscriber.name,
+                "limit": str(limit),
+                "until": until,
+                "origin": origin_text(hass, origin),
+            },
+        )
+        self._clear_issue_when_free(subscriber.number, free)
+        _LOGGER.debug("SMS refused: budget spent (%s)", origin.kind)
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="sms_budget_reached",
+            translation_placeholders={
+                "feature": feature_name(hass, Feature.SMS),
+                "limit": str(limit),
+                "until": until,
+            },
+        )
+
+    def _clear_issue_when_free(self, number: str, free: datetime | None = None) -> None:
+        """Clear the subscriber's budget issue once it may send again (at once if it may)."""
+        if (cancel := self._issue_timers.pop(number, None)) is not None:
+            cancel()
+        now = dt_util.utcnow()
+        if free is None:
+            free = self._budget.free_at(number, budget_limit(self.room.entry.options), now)
+        if free is None or free <= now:
+            async_delete_budget_issue(
+                self.room.hass, self.room.entry.entry_id, self.room.number_key(number)
+            )
+            return
+
+        @callback
+        def _free(_now: datetime) -> None:
+            self._issue_timers.pop(number, None)
+            self._clear_issue_when_free(number)
+
+        self._issue_timers[number] = async_track_point_in_utc_time(self.room.hass, _free, free)
+
+    # -- sending -----------------------------------------------------------------------
+
     async def async_send(
-        self, subscriber: Subscriber, to: str, message: str, *, context: Context | None
+        self,
+        subscriber: Subscriber,
+        to: str | int,
+        message: str,
+        *,
+        context: Context | None,
     ) -> SendSmsResult:
         """Send ``message`` from the subscriber to ``to`` (a number or a phonebook name), once.
 
-        Raises a translated error when the person in ``context`` may not use the subscriber's
-        line, when the message or recipient is not acceptable, or when the operator did not
-        take the text.
+        Raises a translated error when the person in ``context`` may not use the
+        subscriber's line, when the message or recipient is not acceptable, when the
+        subscriber's budget is spent, or when the operator did not take the text.
+        ``context`` is the action's: who asked (also named when the budget is spent).
         """
         await self.async_check_owner(subscriber, context)
         _check_length(message)
-        to_number = resolve_recipient(self.room.entry, to)
+        if isinstance(to, int):
+            to_number = bare_number_recipient(self.room, subscriber, to)
+        else:
+            to_number = resolve_recipient(self.room.entry, to)
+        await self.async_spend(subscriber, context)
         try:
             result = await self.room.api.send_sms(subscriber.number, to_number, message)
         except WgtwoError as err:

@@ -156,8 +156,9 @@ class WgtwoActions:
                 if code == grpc.StatusCode.PERMISSION_DENIED:
                     raise missing_scope_error(err.details(), {scope}) from None
                 if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    # gRPC cannot tell a request never sent from an answer lost.
                     raise CannotConnectError(
-                        f"cannot reach {self._endpoint.target} ({code.name})"
+                        f"cannot reach {self._endpoint.target} ({code.name})", request_sent=True
                     ) from None
                 raise ActionError(f"{scope} failed ({code.name})", code.name) from None
         raise AssertionError("unreachable")  # pragma: no cover

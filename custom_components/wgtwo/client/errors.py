@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from .event_types import EventType
+
+# What the operator's server says is copied into messages (and so into logs) this short.
+MAX_SERVER_TEXT: Final = 200
+
+
+def clip(text: str, limit: int = MAX_SERVER_TEXT) -> str:
+    """Return ``text`` cut to ``limit`` characters (the cut marked with an ellipsis)."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 class WgtwoError(Exception):
@@ -47,7 +56,16 @@ class TokenRequestError(WgtwoError):
 
 
 class CannotConnectError(WgtwoError):
-    """The API or the token endpoint could not be reached (network, timeout, 5xx)."""
+    """The API or the token endpoint could not be reached (network, timeout, 5xx).
+
+    ``request_sent``: the request itself went out (the call timed out or its connection
+    dropped), so the server may have carried it out; False when nothing was sent (the
+    token endpoint could not be reached).
+    """
+
+    def __init__(self, message: str = "", *, request_sent: bool = False) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
 
 
 class InvalidEndpointError(WgtwoError, ValueError):

@@ -13,7 +13,7 @@ from typing import Final
 import grpc
 from google.protobuf.empty_pb2 import Empty
 
-from .errors import ActionError
+from .errors import ActionError, clip
 from .event_types import SCOPE_FORWARD_DISABLE, SCOPE_FORWARD_TO_NUMBER, SCOPE_FORWARD_TO_VOICEMAIL
 from .proto.wgtwo.callforward.v0 import callforward_pb2, callforward_pb2_grpc
 from .proto.wgtwo.common.v0 import phonenumber_pb2
@@ -45,10 +45,12 @@ NEEDS_NUMBER: Final = frozenset({ForwardingMode.NUMBER, ForwardingMode.CONDITION
 class ForwardingRejectedError(ActionError):
     """The operator refused the forwarding (premium-rate or international target, ...).
 
-    ``server_message`` is the operator's explanation, meant for the user.
+    ``server_message`` is the operator's explanation, meant for the user (at most 200
+    characters: it ends up in messages and logs).
     """
 
     def __init__(self, server_message: str) -> None:
+        server_message = clip(server_message)
         super().__init__(
             f"call forwarding rejected: {server_message or 'no reason given'}", "REJECTED"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -301,7 +302,9 @@ class EventSubscription(ResilientStream):
         elif isinstance(model, UnknownEvent):
             stats.unknown_events += 1
             _LOGGER.debug("Event #%d has a payload this version does not know", sequence)
-        failure_key: Any = sequence or event.SerializeToString(deterministic=True)
+        # Without a sequence an event is known by a digest of its bytes: the bytes themselves
+        # (numbers, SMS text) are not kept in memory as a key.
+        failure_key: Any = sequence or _digest(event)
         self._in_handler = True
         failure: BaseException | None = None
         try:
@@ -361,6 +364,11 @@ class EventSubscription(ResilientStream):
     async def _ack(self, meta: events_pb2.EventMetadata) -> None:
         if self._config.manual_ack:
             await self._acker.send(meta.ack_inbox, meta.sequence)
+
+
+def _digest(event: events_pb2.Event) -> bytes:
+    """Return a short digest of an event's bytes (the same event gives the same digest)."""
+    return hashlib.blake2b(event.SerializeToString(deterministic=True), digest_size=16).digest()
 
 
 __all__ = ["EventHandler", "EventSubscription", "MissingScopeError", "RawHook", "StateCallback"]
