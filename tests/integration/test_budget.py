@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +27,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.wgtwo.budget import budget_limit
 from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
 from custom_components.wgtwo.const import CONF_PHONEBOOK, CONF_SMS_BUDGET, DOMAIN
+from custom_components.wgtwo.ids import number_key
 from custom_components.wgtwo.origins import (
     UNKNOWN_ORIGIN,
     Origin,
@@ -36,6 +36,7 @@ from custom_components.wgtwo.origins import (
     origin_text,
 )
 from custom_components.wgtwo.repairs import budget_issue_id
+from custom_components.wgtwo.storage import STORAGE_VERSION as FACTS_VERSION
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import (
@@ -45,10 +46,11 @@ from .conftest import (
     wait_for,
 )
 from .test_sms import add_subscribers, device_id_of, send
-from .wgtwo_events import ALICE, BOB, entity_id
+from .wgtwo_events import ALICE, BOB, coordinator_of, entity_id
 
 PHONEBOOK = {CONF_PHONEBOOK: {ALICE: "Alice", BOB: "Bob"}}
-ALICE_KEY = hashlib.sha256(ALICE.encode()).hexdigest()[:16]  # what the store keeps
+ID_SECRET = bytes(range(32))  # the entry's secret, stored before setup where a test needs it
+ALICE_KEY = number_key(ID_SECRET, ALICE)  # what the budget store keeps
 
 
 @pytest.fixture
@@ -72,7 +74,8 @@ async def alice(
 
 
 def issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | None:
-    return ir.async_get(hass).async_get_issue(DOMAIN, budget_issue_id(entry.entry_id, ALICE))
+    key = coordinator_of(entry).number_key(ALICE)
+    return ir.async_get(hass).async_get_issue(DOMAIN, budget_issue_id(entry.entry_id, key))
 
 
 def _minute_after(moment: Any) -> tuple[int, int]:
@@ -342,12 +345,21 @@ async def test_a_restart_does_not_give_the_budget_back(
     assert len(auth_sandbox.sms.sent) == 2
 
     # Removing the entry removes what it kept, and its issue.
-    await async_unload_and_wait(hass, entry, auth_sandbox)
     assert issue(hass, entry) is not None
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+    assert any(
+        issue_id.startswith(f"sms_budget_{entry.entry_id}")
+        for domain, issue_id in ir.async_get(hass).issues
+        if domain == DOMAIN
+    )
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert f"{DOMAIN}.{entry.entry_id}.budget" not in hass_storage
-    assert issue(hass, entry) is None
+    assert not any(
+        issue_id.startswith(f"sms_budget_{entry.entry_id}")
+        for domain, issue_id in ir.async_get(hass).issues
+        if domain == DOMAIN
+    )
 
 
 @pytest.mark.parametrize(("budget", "refused"), [(None, True), (0, False)])
@@ -361,6 +373,13 @@ async def test_the_option_sets_the_budget_and_zero_is_no_limit(
     """Thirty texts in the last hour (stored): the default 20 refuses the next, 0 does not."""
     now = dt_util.utcnow()
     times = [(now - timedelta(minutes=50) + timedelta(seconds=i)).isoformat() for i in range(30)]
+    facts = f"{DOMAIN}.{config_entry.entry_id}.facts"
+    hass_storage[facts] = {
+        "version": FACTS_VERSION,
+        "minor_version": 1,
+        "key": facts,
+        "data": {"id_secret": ID_SECRET.hex(), "subscribers": {}},
+    }
     hass_storage[f"{DOMAIN}.{config_entry.entry_id}.budget"] = {
         "version": 1,
         "minor_version": 1,
