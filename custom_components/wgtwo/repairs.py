@@ -45,14 +45,28 @@ def async_create_scope_issue(
     hass: HomeAssistant, entry: ConfigEntry[Any], scopes: Iterable[str]
 ) -> None:
     """Raise the fixable issue that names the scopes the event stream lacks."""
+    _create_fixable_scope_issue(
+        hass, entry, scope_issue_id(entry.entry_id), SCOPE_ISSUE_KEY, ir.IssueSeverity.ERROR, scopes
+    )
+
+
+def _create_fixable_scope_issue(
+    hass: HomeAssistant,
+    entry: ConfigEntry[Any],
+    issue_id: str,
+    translation_key: str,
+    severity: ir.IssueSeverity,
+    scopes: Iterable[str],
+) -> None:
+    """Raise an issue naming missing scopes, fixed by reloading once they are granted."""
     ir.async_create_issue(
         hass,
         DOMAIN,
-        scope_issue_id(entry.entry_id),
+        issue_id,
         is_fixable=True,
         is_persistent=False,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key=SCOPE_ISSUE_KEY,
+        severity=severity,
+        translation_key=translation_key,
         translation_placeholders={"scopes": ", ".join(sorted(scopes)), "title": entry.title},
         data={"entry_id": entry.entry_id},
     )
@@ -146,16 +160,13 @@ def async_create_lookup_scope_issue(
     hass: HomeAssistant, entry: ConfigEntry[Any], scopes: Iterable[str]
 ) -> None:
     """Raise the fixable issue that names the lookup scopes the OAuth client lacks."""
-    ir.async_create_issue(
+    _create_fixable_scope_issue(
         hass,
-        DOMAIN,
+        entry,
         lookup_scope_issue_id(entry.entry_id),
-        is_fixable=True,
-        is_persistent=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key=LOOKUP_SCOPE_ISSUE_KEY,
-        translation_placeholders={"scopes": ", ".join(sorted(scopes)), "title": entry.title},
-        data={"entry_id": entry.entry_id},
+        LOOKUP_SCOPE_ISSUE_KEY,
+        ir.IssueSeverity.WARNING,
+        scopes,
     )
 
 
