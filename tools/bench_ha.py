@@ -5,7 +5,7 @@ integrations side by side, each fed by its own sandbox process with the same cal
 (ringing, answered, ended):
 
 - wgtwo, configured through its own config and options flows;
-- ``wgtwo_bench`` (``tools/bench_ha_reference``, copied into the config folder): the least
+- ``wgtwo_bench`` (``tools/wgtwo_bench``, copied into the config folder): the least
   an integration must do for the same events (a bare gRPC consumer with manual ack that fires
   the same ``wgtwo_event`` and writes as many entity states per event as wgtwo changes), i.e.
   what Home Assistant itself costs. It also holds the probe that counts and times events
@@ -50,7 +50,7 @@ from tools.instance import (
     write_configuration,
 )
 
-REFERENCE: Final = ROOT / "tools" / "bench_ha_reference"
+REFERENCE: Final = ROOT / "tools" / "wgtwo_bench"
 REFERENCE_DOMAIN: Final = "wgtwo_bench"
 SUBSCRIBERS: Final = ("+4791234567", "+4798765432", "+4722334455", "+4741234567")
 PHONEBOOK: Final = "+4791234567 = Alice\n+4798765432 = Bob\n+4722334455 = Carol\n"

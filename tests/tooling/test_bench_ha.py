@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -77,3 +78,9 @@ def test_calls_ring_answer_and_end_with_unique_ids() -> None:
         assert voice["toNumber"] == event["event"]["owner"]["phoneNumber"]
         assert event["event"]["timestamp"].endswith("Z")
     assert len({key for _, key in events}) == len(events)
+
+
+def test_reference_folder_is_named_after_its_domain() -> None:
+    # hassfest checks every manifest.json of the repository: a domain must name its folder.
+    manifest = json.loads((bench_ha.REFERENCE / "manifest.json").read_text())
+    assert manifest["domain"] == bench_ha.REFERENCE.name == bench_ha.REFERENCE_DOMAIN

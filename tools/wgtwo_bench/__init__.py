@@ -32,6 +32,7 @@ import grpc
 from aiohttp import web
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.discovery import async_load_platform
 from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.helpers.typing import ConfigType
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 
 DOMAIN: Final = "wgtwo_bench"
 DATA: HassKey[Bench] = HassKey(DOMAIN)
+# Set up from configuration.yaml (``wgtwo_bench:``), without options.
+CONFIG_SCHEMA: Final = cv.empty_config_schema(DOMAIN)
 EVENT_WGTWO: Final = "wgtwo_event"
 # Enough entities that a write every event rotates among them as wgtwo's do.
 ENTITY_COUNT: Final = 4
