@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ def test_latencies_pair_each_record_with_its_publish_time() -> None:
 
 
 def test_calls_ring_answer_and_end_with_unique_ids() -> None:
-    calls = bench_ha.Calls("w")
+    calls = bench_ha.Calls("w-")
     events = [calls.next() for _ in range(3 * len(bench_ha.SUBSCRIBERS) + 1)]
     kinds = [event["event"]["voiceEvent"]["type"] for event, _ in events[:3]]
     assert kinds == ["CALL_RINGING", "CALL_ANSWERED", "CALL_ENDED"]
@@ -84,3 +85,31 @@ def test_reference_folder_is_named_after_its_domain() -> None:
     # hassfest checks every manifest.json of the repository: a domain must name its folder.
     manifest = json.loads((bench_ha.REFERENCE / "manifest.json").read_text())
     assert manifest["domain"] == bench_ha.REFERENCE.name == bench_ha.REFERENCE_DOMAIN
+
+
+def test_median_ratio_pairs_each_round() -> None:
+    assert bench_ha.median_ratio([1.0, 3.0, 2.2], [1.0, 1.0, 2.0]) == pytest.approx(1.1)
+    with pytest.raises(ValueError, match="longer"):
+        bench_ha.median_ratio([1.0], [1.0, 2.0])
+
+
+def test_reference_channel_has_every_option_of_wgtwos_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import grpc
+
+    from custom_components.wgtwo.client import Endpoint
+    from tools import wgtwo_bench
+
+    seen: list[list[tuple[str, Any]]] = []
+    monkeypatch.setattr(
+        grpc.aio, "insecure_channel", lambda _target, options: seen.append(list(options))
+    )
+    wgtwo_bench.open_channel("127.0.0.1:50051")
+    # wgtwo's stream: the client's defaults and the integration's backoff cap (60 s).
+    Endpoint("127.0.0.1", 50051, plaintext=True).create_channel(reconnect_backoff_max=60.0)
+    reference, wgtwo = seen
+    assert reference == wgtwo
+    assert {"grpc.enable_retries", "grpc.keepalive_time_ms", "grpc.use_local_subchannel_pool"} <= {
+        key for key, _ in reference
+    }

@@ -34,12 +34,19 @@ async def async_setup_platform(
 
 
 class ReferenceCallEvent(EventEntity):
-    """Fires each call event with the bus event's fields as attributes."""
+    """Fires each call event with the bus event's fields as attributes.
+
+    The fields that change with every event are left to the recorded bus event: the
+    entity's history keeps the kind of each event.
+    """
 
     _attr_should_poll = False
     _attr_name = "wgtwo bench reference call"
     _attr_unique_id = "wgtwo_bench_call"
     _attr_event_types = EVENT_TYPES
+    _unrecorded_attributes = frozenset(
+        {"timestamp", "sequence", "call_id", "from_number", "to_number", "duration"}
+    )
 
     @callback
     def show(self, event_type: str, payload: dict[str, Any]) -> None:
