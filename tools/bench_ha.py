@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -102,6 +102,26 @@ def cpu_seconds(stat: str) -> float:
     fields = stat[stat.rindex(")") + 2 :].split()
     # Fields 14 and 15 of the line (utime, stime) are 11 and 12 after the name.
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds of a process's threads, summed by name without digits (``SyncWorker_``).
+
+    Threads that ended are not counted: the process's own total is :func:`cpu_seconds`.
+    """
+    groups: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (
+                "MainThread"  # the event loop's
+                if task.name == str(pid)
+                else (task / "comm").read_text().strip().rstrip("0123456789")
+            )
+            seconds = cpu_seconds((task / "stat").read_text())
+        except FileNotFoundError, ProcessLookupError:
+            continue  # ended meanwhile
+        groups[name] = groups.get(name, 0.0) + seconds
+    return groups
 
 
 def rss_bytes(status: str) -> int:
@@ -186,6 +206,8 @@ class Saturation:
     changed: float
     reported: float
     database: Usage | None = None
+    # CPU ms per event of each group of threads (the idle rate not taken off).
+    threads: dict[str, float] = field(default_factory=dict)
 
 
 class StateWatcher:
@@ -368,6 +390,7 @@ class Bench:
             batch = [self.calls[side].next()[0] for _ in range(min(PUBLISH_BATCH, count - start))]
             await self.publish(side, batch)
         cpu, started = self.cpu(), time.monotonic()
+        threads = thread_cpu_seconds(self.pid)
         before = (await self.command("probe"))["fired"]
         counts = await waiting
         if not counts["done"]:
@@ -385,6 +408,10 @@ class Bench:
             measured / elapsed,
             counts["changed"] / count,
             counts["reported"] / count,
+            threads={
+                name: (seconds - threads.get(name, 0.0)) / measured * 1000
+                for name, seconds in thread_cpu_seconds(self.pid).items()
+            },
         )
         if self.database is not None and marks is not None:
             result.database, recorded = self.database.usage(
@@ -433,7 +460,11 @@ class Bench:
         """Saturation phases of both sides, one after the other, ``args.rounds`` times."""
         results: dict[str, list[Saturation]] = {"wgtwo": [], "reference": []}
         for round_ in range(1, args.rounds + 1):
-            for side, side_results in results.items():
+            # Each side goes first every other round: what follows a phase (a late commit,
+            # a timer) weighs on both alike.
+            sides = list(results) if round_ % 2 else list(results)[::-1]
+            for side in sides:
+                side_results = results[side]
                 profile = args.profile and round_ == 1
                 if profile:
                     await self.command("profile", enable=True)
@@ -560,6 +591,19 @@ async def instance(
                 )
 
 
+def threads_line(label: str, results: Sequence[Saturation]) -> str:
+    """Return the threads' CPU per event over the rounds (medians), the busiest first."""
+    names = {name for result in results for name in result.threads}
+    medians = {
+        name: statistics.median(result.threads.get(name, 0.0) for result in results)
+        for name in names
+    }
+    busiest = sorted(medians.items(), key=lambda item: -item[1])
+    return f"  CPU ms per event by thread, {label}: " + ", ".join(
+        f"{name} {value:.3f}" for name, value in busiest if value >= 0.005
+    )
+
+
 async def default_mode(args: argparse.Namespace, config: Path) -> list[str]:
     """Run without recorder or client: CPU per event, latency, RSS; return the summary."""
     async with instance(args, config, realistic=False) as bench:
@@ -598,6 +642,8 @@ async def default_mode(args: argparse.Namespace, config: Path) -> list[str]:
         f"{steady_ours.cpu_ms / steady_ref.cpu_ms:.2f}",
         f"wgtwo changes {steady_ours.changed:.2f} states per event at {args.rate:g} events/s "
         f"(and writes {steady_ours.reported:.2f} unchanged)",
+        threads_line("wgtwo", results["wgtwo"]),
+        threads_line("reference", results["reference"]),
         _latency_line("wgtwo    ", lat_ours, args.rate) + f" (goal p99 < {GOAL_P99_MS:g} ms)",
         _latency_line("reference", lat_ref, args.rate),
         f"RSS over {args.events} events after warm-up: {rss_start:.0f} -> {samples[-1]:.0f} MB,"
@@ -641,6 +687,8 @@ async def realistic_mode(args: argparse.Namespace, config: Path) -> list[str]:
         + "; CPU per event, medians: wgtwo "
         f"{statistics.median(r.cpu_ms for r in results['wgtwo']):.3f} ms, reference "
         f"{statistics.median(r.cpu_ms for r in results['reference']):.3f} ms",
+        threads_line("wgtwo", results["wgtwo"]),
+        threads_line("reference", results["reference"]),
         f"  database, wgtwo:     {usage['wgtwo'].describe(events)}",
         f"  database, reference: {usage['reference'].describe(events)}",
         f"  the websocket client received {received} state changes ({changed} made)",
