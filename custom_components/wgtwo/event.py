@@ -49,6 +49,26 @@ async def async_setup_entry(
 class WgtwoEventEntity(WgtwoSubscriberEntity, EventEntity):
     """Fires when the coordinator reports one of this entity's events (same fields as the bus)."""
 
+    # Each event's own ids, numbers and duration are recorded once, with its wgtwo_event bus
+    # event; the entity's history keeps the kind of each event (attributes that repeat, so
+    # the recorder shares one row of them) rather than a new row for every event.
+    _unrecorded_attributes = frozenset(
+        {
+            "call_id",
+            "duration",
+            "from_number",
+            "to_number",
+            "voicemail_id",
+            "media_content_id",
+            "sms_id",
+            "message_id",
+            "uuid",
+            "report_id",
+            "from_address",
+            "to_address",
+        }
+    )
+
     def __init__(
         self,
         coordinator: WgtwoCoordinator,
