@@ -295,8 +295,9 @@ class StateWatcher:
         if self._socket is not None:
             await self._socket.close()
         if self._reader is not None:
-            with contextlib.suppress(asyncio.CancelledError, BenchError):
-                await self._reader
+            # wait(), not await: the reader's end is no error here, and a cancellation of
+            # the bench (Ctrl-C) must not be swallowed.
+            await asyncio.wait([self._reader])
 
 
 class Bench:

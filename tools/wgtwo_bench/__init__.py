@@ -5,11 +5,12 @@ integration ``wgtwo_bench``. It holds two things:
 
 - the reference: the least an integration must do for the same events as wgtwo (a bare
   gRPC consumer with manual ack, on a channel with wgtwo's options, that fires the same
-  ``wgtwo_event`` and writes as many entity states per event as wgtwo changes: one call
-  event entity with the bus event's fields, the rest sensors with attributes of the size
-  of wgtwo's last caller's), so Home Assistant's own cost is measured in the same process
-  and wgtwo's can be given as a ratio of it. Like Home Assistant's own integrations, it
-  keeps what changes with every event out of the recorder (``_unrecorded_attributes``);
+  ``wgtwo_event`` and writes as many entity states per event as wgtwo changes, to entities
+  of the event's subscriber as wgtwo does: its call event entity with the call's fields,
+  the rest its sensors, with attributes of the size of wgtwo's last caller's), so Home
+  Assistant's own cost is measured in the same process and wgtwo's can be given as a
+  ratio of it. Like Home Assistant's own integrations, it keeps what changes with every
+  event out of the recorder (``_unrecorded_attributes``);
 - the probe: counts bus events and state writes, and while recording, times each
   ``wgtwo_event`` and the last state change it caused (for the latency publish -> state).
 
@@ -53,8 +54,11 @@ DATA: HassKey[Bench] = HassKey(DOMAIN)
 # Set up from configuration.yaml (``wgtwo_bench:``), without options.
 CONFIG_SCHEMA: Final = cv.empty_config_schema(DOMAIN)
 EVENT_WGTWO: Final = "wgtwo_event"
-# Enough entities that a write every event rotates among them as wgtwo's do.
-ENTITY_COUNT: Final = 4
+# wgtwo's entities of one subscriber are written by that subscriber's events only: the
+# reference has as many subscribers' worth of entities (the bench has four), one call event
+# entity and two sensors each, the first subscriber seen taking the first of them.
+SUBSCRIBER_SLOTS: Final = 4
+SENSORS_PER_SLOT: Final = 2
 MAX_IN_FLIGHT: Final = 50
 ACK_TIMEOUT_S: Final = 30
 # The integration's cap on the stream's reconnect backoff (its settings' backoff_max).
@@ -154,11 +158,11 @@ class Reference:
     def __init__(self, hass: HomeAssistant) -> None:
         """Not connected until started."""
         self.hass = hass
-        self.call_entity: ReferenceCallEvent | None = None
+        self.call_entities: list[ReferenceCallEvent] = []
         self.entities: list[ReferenceSensor] = []
         self.writes_per_event = 1.0
         self._owed = 0.0
-        self._next = 0
+        self._slots: dict[str, int] = {}
         self._answered: dict[str, datetime] = {}
         # The phonebook's names by number, as wgtwo's payloads carry them.
         self.names: dict[str, str] = {}
@@ -230,12 +234,9 @@ class Reference:
         from_number = voice.from_number.e164 or None
         to_number = voice.to_number.e164 or None
         hidden = voice.caller_id_hidden
-        payload: dict[str, Any] = {
-            "type": CALL_TYPES.get(voice.type, "call_initiated"),
-            "subscriber": owner,
-            "device_id": self._device_id(owner),
-            "timestamp": stamp.isoformat(),
-            "sequence": event.metadata.sequence,
+        kind = CALL_TYPES.get(voice.type, "call_initiated")
+        # The call's fields, which the event entity shows; the bus event adds the envelope.
+        fields: dict[str, Any] = {
             "call_id": voice.call_id,
             "direction": "incoming" if to_number == owner else "outgoing",
             "from_number": None if hidden else from_number,
@@ -248,17 +249,30 @@ class Reference:
             self._answered[voice.call_id] = stamp
         elif voice.type == _VOICE.CALL_ENDED:
             answered = self._answered.pop(voice.call_id, None)
-            payload["answered"] = answered is not None
-            payload["duration"] = (stamp - answered).total_seconds() if answered else None
+            fields["answered"] = answered is not None
+            fields["duration"] = (stamp - answered).total_seconds() if answered else None
+        payload = {
+            "type": kind,
+            "subscriber": owner,
+            "device_id": self._device_id(owner),
+            "timestamp": stamp.isoformat(),
+            "sequence": event.metadata.sequence,
+            **fields,
+        }
         self.hass.bus.async_fire(EVENT_WGTWO, payload)
-        # The first write is the call event entity's, the rest go to the sensors.
-        if self.call_entity is not None:
-            self.call_entity.show(payload["type"].removeprefix("call_"), payload)
+        if (slot := self._slots.get(owner)) is None:
+            slot = self._slots[owner] = len(self._slots) % SUBSCRIBER_SLOTS
+        # The first write is the subscriber's call event entity's, the next its first
+        # sensor's, a third (every few events) its second sensor's: as wgtwo writes its call
+        # state on every call event and its last caller once per call.
+        if self.call_entities:
+            self.call_entities[slot].show(kind.removeprefix("call_"), fields)
         self._owed += self.writes_per_event - 1
+        sensor = slot * SENSORS_PER_SLOT
         while self._owed >= 1 and self.entities:
             self._owed -= 1
-            self.entities[self._next].show(payload)
-            self._next = (self._next + 1) % len(self.entities)
+            self.entities[sensor].show(payload)
+            sensor = min(sensor + 1, (slot + 1) * SENSORS_PER_SLOT - 1)
 
 
 class Bench:

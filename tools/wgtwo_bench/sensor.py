@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 
-from . import DATA, ENTITY_COUNT
+from . import DATA, SENSORS_PER_SLOT, SUBSCRIBER_SLOTS
 
 
 async def async_setup_platform(
@@ -19,7 +19,7 @@ async def async_setup_platform(
     discovery_info: DiscoveryInfoType | None = None,
 ) -> None:
     """Add the reference's entities and hand them to it."""
-    entities = [ReferenceSensor(index) for index in range(ENTITY_COUNT)]
+    entities = [ReferenceSensor(index) for index in range(SUBSCRIBER_SLOTS * SENSORS_PER_SLOT)]
     async_add_entities(entities)
     hass.data[DATA].reference.entities = entities
 
