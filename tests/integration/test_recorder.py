@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from homeassistant.components.recorder import get_instance, history
+from homeassistant.components.recorder import history
 from homeassistant.components.recorder.core import Recorder
 from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import Event, HomeAssistant, State, callback
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -25,7 +26,7 @@ from custom_components.wgtwo.const import CONF_PHONEBOOK, EVENT_WGTWO
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import async_setup_entry_and_connect, publish_and_wait
-from .wgtwo_events import ALICE, BOB, CAROL, call, entity_id, sms, voice, voicemail
+from .wgtwo_events import ALICE, BOB, CAROL, Parties, call, entity_id, sms, voice, voicemail
 
 pytestmark = pytest.mark.usefixtures("quick_missed_calls")
 
@@ -79,7 +80,7 @@ async def test_history_keeps_the_kind_of_each_event_and_the_bus_event_the_rest(
 
     hass.bus.async_listen(EVENT_WGTWO, _fired)
     await async_setup_entry_and_connect(hass, config_entry)
-    incoming = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+    incoming: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
     await publish_and_wait(
         hass,
         auth_sandbox,
