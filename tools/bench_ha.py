@@ -710,7 +710,11 @@ async def run(args: argparse.Namespace, config: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``python -m tools.bench_ha``."""
-    parser = argparse.ArgumentParser(prog="scripts/bench-ha", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench-ha",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--mode",
         choices=("all", "default", "realistic"),
@@ -724,7 +728,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, help="saturation rounds per mode; the median ratio counts"
     )
-    parser.add_argument("--quick", action="store_true", help="a smoke run (about 4 minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run of both modes (about two minutes)"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile each side's first round")
     parser.add_argument("--keep", action="store_true", help="keep the config folders")
     parser.add_argument(
