@@ -5,16 +5,23 @@ integrations side by side, each fed by its own sandbox process with the same cal
 (ringing, answered, ended):
 
 - wgtwo, configured through its own config and options flows;
-- ``wgtwo_bench`` (``tools/bench_ha_reference``, copied into the config folder): the least
-  an integration must do for the same events (a bare gRPC consumer with manual ack that fires
-  the same ``wgtwo_event`` and writes as many entity states per event as wgtwo changes), i.e.
-  what Home Assistant itself costs. It also holds the probe that counts and times events
-  and state changes inside Home Assistant.
+- ``wgtwo_bench`` (``tools/wgtwo_bench``, copied into the config folder): the least
+  an integration must do for the same events (a bare gRPC consumer with manual ack, on a
+  channel with wgtwo's options, that fires the same ``wgtwo_event`` and writes as many
+  entity states per event as wgtwo changes, with attributes of wgtwo's size), i.e. what
+  Home Assistant itself costs. It also holds the probe that counts and times events and
+  state changes inside Home Assistant.
 
-Prints Home Assistant's CPU time per event for both (the process's CPU time over a phase,
-from /proc, less its idle rate) and their ratio, events/s at saturation, the latency from
-the sandbox publish to the entity state at a steady rate (p50/p99) for both, and the RSS of
-Home Assistant over many events after a warm-up.
+Two modes, each in a Home Assistant process of its own, both run by default:
+
+- default: no recorder, no client. Prints Home Assistant's CPU time per event for both (the
+  process's CPU time over a phase, from /proc, less its idle rate) and their ratio (the
+  median of the per-round ratios, and the best rounds'), events/s at saturation, the
+  latency from the sandbox publish to the entity state at a steady rate (p50/p99) for both,
+  and the RSS of Home Assistant over many events after a warm-up;
+- realistic: the recorder on (SQLite, its default commit interval) and one websocket
+  client subscribed to every state change, as an open dashboard. Prints the median of the
+  per-round CPU ratios and the database bytes each side adds per event (``tools.bench_db``).
 """
 
 from __future__ import annotations
@@ -22,20 +29,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
 
+from tools.bench_db import RecorderDatabase, Usage
 from tools.instance import (
     ALL_EVENT_TYPES,
     CLIENT_ID,
@@ -50,10 +59,15 @@ from tools.instance import (
     write_configuration,
 )
 
-REFERENCE: Final = ROOT / "tools" / "bench_ha_reference"
+REFERENCE: Final = ROOT / "tools" / "wgtwo_bench"
 REFERENCE_DOMAIN: Final = "wgtwo_bench"
 SUBSCRIBERS: Final = ("+4791234567", "+4798765432", "+4722334455", "+4741234567")
 PHONEBOOK: Final = "+4791234567 = Alice\n+4798765432 = Bob\n+4722334455 = Carol\n"
+# The same names for the reference's payloads (from_name, to_name).
+PHONEBOOK_NAMES: Final = {
+    number.strip(): name.strip()
+    for number, name in (line.split("=") for line in PHONEBOOK.splitlines())
+}
 CALLERS: Final = 1000  # distinct caller numbers, reused
 STEPS: Final = (("CALL_RINGING", "call_ringing"), ("CALL_ANSWERED", "call_answered"))
 END: Final = ("CALL_ENDED", "call_ended")
@@ -61,7 +75,13 @@ PUBLISH_BATCH: Final = 1000
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
 # The integration saves its snapshots 10 s after a change: a phase's CPU is read after that.
 SETTLE_S: Final = 11.0
-GOAL_RATIO: Final = 1.25
+# The recorder's default commit interval (s): what it holds is written at most this late.
+RECORDER_COMMIT_S: Final = 5.0
+# The call ids each side's events carry (Calls' prefixes): how the database rows are told apart.
+CALL_PREFIXES: Final = {"wgtwo": "w-", "reference": "r-"}
+GOAL_RATIO: Final = 1.10
+GOAL_RATIO_REALISTIC: Final = 1.25
+GOAL_DATABASE_RATIO: Final = 1.5
 GOAL_P99_MS: Final = 10.0
 GOAL_RSS_MB: Final = 20.0
 
@@ -84,6 +104,26 @@ def cpu_seconds(stat: str) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds of a process's threads, summed by name without digits (``SyncWorker_``).
+
+    Threads that ended are not counted: the process's own total is :func:`cpu_seconds`.
+    """
+    groups: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (
+                "MainThread"  # the event loop's
+                if task.name == str(pid)
+                else (task / "comm").read_text().strip().rstrip("0123456789")
+            )
+            seconds = cpu_seconds((task / "stat").read_text())
+        except FileNotFoundError, ProcessLookupError:
+            continue  # ended meanwhile
+        groups[name] = groups.get(name, 0.0) + seconds
+    return groups
+
+
 def rss_bytes(status: str) -> int:
     """Resident set size from /proc/<pid>/status."""
     for line in status.splitlines():
@@ -97,6 +137,11 @@ def rss_bytes(status: str) -> int:
 def cpu_per_event_ms(cpu_s: float, elapsed_s: float, idle_cpu_per_s: float, events: int) -> float:
     """CPU milliseconds per event over a phase, less what the idle process spends."""
     return max(0.0, cpu_s - idle_cpu_per_s * elapsed_s) / events * 1000
+
+
+def median_ratio(ours: Sequence[float], reference: Sequence[float]) -> float:
+    """Median of the per-round ratios (each round's two phases run back to back)."""
+    return statistics.median(o / r for o, r in zip(ours, reference, strict=True))
 
 
 def latencies_ms(
@@ -120,7 +165,7 @@ class Calls:
     """Voice events of calls to the subscribers: ringing, answered, ended, with unique ids."""
 
     def __init__(self, prefix: str) -> None:
-        """Start at call 0, the ids beginning with ``prefix``."""
+        """Start at call 0, the ids beginning with ``prefix`` (e.g. ``w-``)."""
         self.prefix = prefix
         self.index = 0
 
@@ -130,7 +175,7 @@ class Calls:
         self.index += 1
         kind, bus_type = (*STEPS, END)[step]
         subscriber = SUBSCRIBERS[call % len(SUBSCRIBERS)]
-        call_id = f"{self.prefix}-{call}"
+        call_id = f"{self.prefix}{call}"
         event: dict[str, Any] = {
             "serviceId": "bench",
             "timestamp": (stamp or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
@@ -148,6 +193,10 @@ class Calls:
 # -- the running instance ----------------------------------------------------------------
 
 
+class BenchError(Exception):
+    """A phase did not go as planned: its figures would not mean what they say."""
+
+
 @dataclass
 class Saturation:
     """One phase of events published as fast as they are taken."""
@@ -156,6 +205,99 @@ class Saturation:
     rate: float
     changed: float
     reported: float
+    database: Usage | None = None
+    # CPU ms per event of each group of threads (the idle rate not taken off).
+    threads: dict[str, float] = field(default_factory=dict)
+
+
+class StateWatcher:
+    """A websocket client subscribed to every state change, as an open dashboard is.
+
+    It asks for coalesced messages, as the frontend does, and counts the state changes it
+    receives; it also answers the bench's questions to the recorder (``recorder/info``).
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
+        """Not connected until started."""
+        self.session = session
+        self.url = url
+        self.token = token
+        self.state_changes = 0
+        self._socket: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._next_id = 1
+        self._results: dict[int, asyncio.Future[Any]] = {}
+        self.closed_by: str | None = None
+
+    async def start(self) -> None:
+        """Log in, enable coalescing, subscribe to state_changed."""
+        socket_ = self._socket = await self.session.ws_connect(
+            f"{self.url}/api/websocket", max_msg_size=0
+        )
+        await socket_.receive_json()  # auth_required
+        await socket_.send_json({"type": "auth", "access_token": self.token})
+        if (await socket_.receive_json())["type"] != "auth_ok":
+            raise BenchError("Home Assistant refused the websocket client's token")
+        self._reader = asyncio.create_task(self._read())
+        await self.command("supported_features", features={"coalesce_messages": 1})
+        await self.command("subscribe_events", event_type="state_changed")
+
+    async def command(self, kind: str, **body: Any) -> Any:
+        """Send a command and return its result."""
+        assert self._socket is not None
+        message_id = self._next_id = self._next_id + 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._results[message_id] = future
+        await self._socket.send_json({"id": message_id, "type": kind, **body})
+        async with asyncio.timeout(30):
+            return await future
+
+    async def _read(self) -> None:
+        assert self._socket is not None
+        async for message in self._socket:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                break
+            text: str = message.data
+            self.state_changes += text.count('"event_type":"state_changed"')
+            if '"type":"result"' in text:
+                self._resolve(json.loads(text))
+        self.closed_by = f"Home Assistant closed the websocket ({self._socket.close_code})"
+        for future in self._results.values():
+            if not future.done():
+                future.set_exception(BenchError(self.closed_by))
+
+    def _resolve(self, decoded: Any) -> None:
+        for message in decoded if isinstance(decoded, list) else [decoded]:
+            if message.get("type") != "result":
+                continue
+            future = self._results.pop(message["id"], None)
+            if future is None or future.done():
+                continue
+            if message.get("success"):
+                future.set_result(message.get("result"))
+            else:
+                future.set_exception(BenchError(f"websocket command failed: {message}"))
+
+    def check(self) -> None:
+        """Fail if Home Assistant dropped the client (it does when one falls behind)."""
+        if self.closed_by is not None:
+            raise BenchError(f"the websocket client was dropped: {self.closed_by}")
+
+    async def recorder_drained(self, within: float = 300) -> None:
+        """Wait until the recorder's queue is empty, then for its next commit."""
+        async with asyncio.timeout(within):
+            while (await self.command("recorder/info"))["backlog"]:  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+        await asyncio.sleep(RECORDER_COMMIT_S + 1)
+
+    async def stop(self) -> None:
+        """Close the connection."""
+        if self._socket is not None:
+            await self._socket.close()
+        if self._reader is not None:
+            # wait(), not await: the reader's end is no error here, and a cancellation of
+            # the bench (Ctrl-C) must not be swallowed.
+            await asyncio.wait([self._reader])
 
 
 class Bench:
@@ -173,9 +315,14 @@ class Bench:
         self.session = session
         self.hass = hass
         self.sandboxes = {"wgtwo": ours, "reference": reference}
-        self.calls = {"wgtwo": Calls("w"), "reference": Calls("r")}
+        self.calls = {side: Calls(prefix) for side, prefix in CALL_PREFIXES.items()}
         self.headers = {"Authorization": f"Bearer {token}"}
         self.idle_cpu_per_s = 0.0
+        # Realistic mode: the dashboard's websocket, the recorder's database, each side's
+        # entity ids.
+        self.watcher: StateWatcher | None = None
+        self.database: RecorderDatabase | None = None
+        self.entity_ids: dict[str, list[str]] = {}
 
     @property
     def pid(self) -> int:
@@ -222,37 +369,67 @@ class Bench:
         await asyncio.sleep(seconds)
         self.idle_cpu_per_s = (self.cpu() - cpu) / (time.monotonic() - started)
 
+    async def settle(self, seconds: float) -> None:
+        """Wait for what follows a phase: the snapshot save, the recorder's commit."""
+        await asyncio.sleep(seconds)
+        if self.watcher is not None:
+            await self.watcher.recorder_drained()
+            self.watcher.check()
+
     async def saturate(self, side: str, count: int, settle: float) -> Saturation:
         """Publish ``count`` events at once; measure from the end of publishing to the last.
 
         Publishing keeps the sandbox busy, so the window starts once all are published
-        (Home Assistant still has most of them to take); the CPU is read after ``settle``.
+        (Home Assistant still has most of them to take); the CPU is read after ``settle``
+        (and, with the recorder, once it has written everything). With the recorder, the
+        rows the side added to its database are counted too.
         """
+        marks = self.database.marks() if self.database is not None else None
         await self.command("reset", recording=False)
         waiting = asyncio.create_task(self.command("wait", count=count, timeout=600))
         for start in range(0, count, PUBLISH_BATCH):
             batch = [self.calls[side].next()[0] for _ in range(min(PUBLISH_BATCH, count - start))]
             await self.publish(side, batch)
         cpu, started = self.cpu(), time.monotonic()
+        threads = thread_cpu_seconds(self.pid)
         before = (await self.command("probe"))["fired"]
         counts = await waiting
         if not counts["done"]:
-            raise RuntimeError(f"{side}: only {counts['fired']} of {count} events arrived")
+            raise BenchError(
+                f"{side}: only {counts['fired']} of {count} events arrived at saturation"
+            )
         elapsed = time.monotonic() - started
-        await asyncio.sleep(settle)
+        await self.settle(settle)
         counts = await self.command("probe")
         used = self.cpu() - cpu
         window = time.monotonic() - started
         measured = count - before
-        return Saturation(
+        result = Saturation(
             cpu_per_event_ms(used, window, self.idle_cpu_per_s, measured),
             measured / elapsed,
             counts["changed"] / count,
             counts["reported"] / count,
+            threads={
+                name: (seconds - threads.get(name, 0.0)) / measured * 1000
+                for name, seconds in thread_cpu_seconds(self.pid).items()
+            },
         )
+        if self.database is not None and marks is not None:
+            result.database, recorded = self.database.usage(
+                marks, self.entity_ids[side], CALL_PREFIXES[side]
+            )
+            if recorded != count:
+                raise BenchError(
+                    f"{side}: the recorder holds {recorded} of the {count} bus events of the phase"
+                )
+        return result
 
     async def steady(self, side: str, count: int, rate: float) -> tuple[list[float], Saturation]:
-        """Publish one event at a time at ``rate``; return latencies (ms) and the counts."""
+        """Publish one event at a time at ``rate``; return latencies (ms) and the counts.
+
+        Fails unless every event arrived: a latency over the events that made it would
+        hide the ones that did not.
+        """
         await self.command("reset", recording=True)
         published: dict[tuple[str, str], float] = {}
         cpu, started = self.cpu(), time.monotonic()
@@ -264,6 +441,11 @@ class Bench:
             next_at += 1 / rate
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         counts = await self.command("wait", count=count, timeout=60)
+        if not counts["done"]:
+            raise BenchError(
+                f"{side}: only {counts['fired']} of {count} events arrived at "
+                f"{rate:g} events/s (within 60 s of the last publish)"
+            )
         elapsed = time.monotonic() - started
         used = self.cpu() - cpu
         records = (await self.command("probe"))["records"]
@@ -274,6 +456,34 @@ class Bench:
             counts["changed"] / count,
             counts["reported"] / count,
         )
+
+    async def rounds(self, args: argparse.Namespace, label: str) -> dict[str, list[Saturation]]:
+        """Saturation phases of both sides, one after the other, ``args.rounds`` times."""
+        results: dict[str, list[Saturation]] = {"wgtwo": [], "reference": []}
+        for round_ in range(1, args.rounds + 1):
+            # Each side goes first every other round: what follows a phase (a late commit,
+            # a timer) weighs on both alike.
+            sides = list(results) if round_ % 2 else list(results)[::-1]
+            for side in sides:
+                side_results = results[side]
+                profile = args.profile and round_ == 1
+                if profile:
+                    await self.command("profile", enable=True)
+                side_results.append(await self.saturate(side, args.saturation, args.settle))
+                if profile:
+                    stats = (await self.command("profile", enable=False))["stats"]
+                    print(f"--- profile of {side}'s phase ({label}) ---\n{stats}", file=sys.stderr)
+            ratio = results["wgtwo"][-1].cpu_ms / results["reference"][-1].cpu_ms
+            print(
+                f"{label} round {round_}: "
+                + ", ".join(
+                    f"{side} {r[-1].rate:.0f} events/s, {r[-1].cpu_ms:.3f} ms CPU/event"
+                    for side, r in results.items()
+                )
+                + f", ratio {ratio:.2f}",
+                flush=True,
+            )
+        return results
 
 
 def _prepare(config: Path, integration: Path | None) -> None:
@@ -299,14 +509,22 @@ def _latency_line(label: str, values: list[float], rate: float) -> str:
     )
 
 
-async def run(args: argparse.Namespace, config: Path) -> int:
-    """Start everything, run the phases, print the figures."""
+@contextlib.asynccontextmanager
+async def instance(
+    args: argparse.Namespace, config: Path, *, realistic: bool
+) -> AsyncIterator[Bench]:
+    """Home Assistant with both integrations streaming, warmed up; stopped on exit.
+
+    After the warm-up the reference writes as many states per event as wgtwo changed.
+    """
     _prepare(config, args.integration)
     hass = HomeAssistantInstance(config)
-    write_configuration(config, hass.port, (*MINIMAL_COMPONENTS, REFERENCE_DOMAIN))
+    components = (*MINIMAL_COMPONENTS, REFERENCE_DOMAIN, *(("recorder",) if realistic else ()))
+    write_configuration(config, hass.port, components)
     ours = Sandbox(config / "sandbox-wgtwo.log")
     reference = Sandbox(config / "sandbox-reference.log")
-    print(f"Home Assistant config: {config}", flush=True)
+    mode = "realistic" if realistic else "default"
+    print(f"{mode} mode: Home Assistant config {config}", flush=True)
     async with aiohttp.ClientSession() as session, contextlib.AsyncExitStack() as stack:
         await ours.start()
         stack.push_async_callback(ours.stop)
@@ -336,49 +554,63 @@ async def run(args: argparse.Namespace, config: Path) -> int:
             token_url=f"{reference.url}/oauth2/token",
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
+            names=PHONEBOOK_NAMES,
         )
+        if realistic:
+            bench.watcher = StateWatcher(session, hass.url, token)
+            await bench.watcher.start()
+            stack.push_async_callback(bench.watcher.stop)
         await asyncio.sleep(2)  # both streams open
         print(f"Home Assistant pid {bench.pid}, RSS {bench.rss_mb():.0f} MB", flush=True)
 
-        # Warm up both (devices created, code paths and caches warm).
-        warm = await bench.saturate("wgtwo", args.warmup, 0)
-        await bench.command("writes", writes_per_event=warm.changed)
+        # Warm up both (devices created, code paths and caches warm), then count wgtwo's
+        # state writes per event now that its devices exist: the reference copies them.
+        await bench.saturate("wgtwo", args.warmup, 0)
+        counted = await bench.saturate("wgtwo", max(300, args.warmup // 3), 0)
+        await bench.command("writes", writes_per_event=counted.changed)
         await bench.saturate("reference", args.warmup, 0)
-        await asyncio.sleep(args.settle)
-        await bench.measure_idle(args.idle)
-        print(f"idle: {bench.idle_cpu_per_s * 1000:.1f} ms CPU/s", flush=True)
-
-        # Latency at a steady rate; wgtwo's state writes per event, now that its devices
-        # exist, are what the reference writes from then on.
-        lat_ours, steady_ours = await bench.steady("wgtwo", args.latency_events, args.rate)
-        await bench.command("writes", writes_per_event=steady_ours.changed)
         print(
-            f"wgtwo changes {steady_ours.changed:.2f} states per event (and writes "
-            f"{steady_ours.reported:.2f} unchanged); so does the reference",
+            f"wgtwo changes {counted.changed:.2f} states per event (and writes "
+            f"{counted.reported:.2f} unchanged); so does the reference",
             flush=True,
         )
-        lat_ref, steady_ref = await bench.steady("reference", args.latency_events, args.rate)
+        if realistic:
+            bench.entity_ids = await bench.command("entities")
+            bench.database = RecorderDatabase(config / "home-assistant_v2.db")
+            stack.callback(bench.database.close)
+        await bench.settle(args.settle)
+        await bench.measure_idle(args.idle)
+        print(f"idle: {bench.idle_cpu_per_s * 1000:.1f} ms CPU/s", flush=True)
+        yield bench
+        for side, sandbox in bench.sandboxes.items():
+            async with session.get(f"{sandbox.url}/control/stats") as response:
+                stats = await response.json()
+            if stats["redeliveries"] or stats["ack_timeouts"]:
+                print(
+                    f"note: {side}'s sandbox redelivered {stats['redeliveries']} events "
+                    f"({stats['ack_timeouts']} ack timeouts): its figures include a stall"
+                )
 
-        # CPU per event and throughput at saturation, in rounds; the best round counts.
-        results: dict[str, list[Saturation]] = {"wgtwo": [], "reference": []}
-        for round_ in range(1, args.rounds + 1):
-            for side, side_results in results.items():
-                profile = args.profile and round_ == 1
-                if profile:
-                    await bench.command("profile", enable=True)
-                side_results.append(await bench.saturate(side, args.saturation, args.settle))
-                if profile:
-                    stats = (await bench.command("profile", enable=False))["stats"]
-                    print(f"--- profile of {side}'s phase ---\n{stats}", file=sys.stderr)
-            print(
-                f"round {round_}: "
-                + ", ".join(
-                    f"{side} {r[-1].rate:.0f} events/s, {r[-1].cpu_ms:.3f} ms CPU/event"
-                    for side, r in results.items()
-                ),
-                flush=True,
-            )
-        best = {side: min(r, key=lambda s: s.cpu_ms) for side, r in results.items()}
+
+def threads_line(label: str, results: Sequence[Saturation]) -> str:
+    """Return the threads' CPU per event over the rounds (medians), the busiest first."""
+    names = {name for result in results for name in result.threads}
+    medians = {
+        name: statistics.median(result.threads.get(name, 0.0) for result in results)
+        for name in names
+    }
+    busiest = sorted(medians.items(), key=lambda item: -item[1])
+    return f"  CPU ms per event by thread, {label}: " + ", ".join(
+        f"{name} {value:.3f}" for name, value in busiest if value >= 0.005
+    )
+
+
+async def default_mode(args: argparse.Namespace, config: Path) -> list[str]:
+    """Run without recorder or client: CPU per event, latency, RSS; return the summary."""
+    async with instance(args, config, realistic=False) as bench:
+        lat_ours, steady_ours = await bench.steady("wgtwo", args.latency_events, args.rate)
+        lat_ref, steady_ref = await bench.steady("reference", args.latency_events, args.rate)
+        results = await bench.rounds(args, "default")
 
         # RSS over many events after the warm-up (wgtwo only).
         rss_start = bench.rss_mb()
@@ -390,53 +622,117 @@ async def run(args: argparse.Namespace, config: Path) -> int:
         await asyncio.sleep(args.settle)
         samples.append(bench.rss_mb())
 
-        for side, sandbox in bench.sandboxes.items():
-            async with session.get(f"{sandbox.url}/control/stats") as response:
-                stats = await response.json()
-            if stats["redeliveries"] or stats["ack_timeouts"]:
-                print(
-                    f"note: {side}'s sandbox redelivered {stats['redeliveries']} events "
-                    f"({stats['ack_timeouts']} ack timeouts): its figures include a stall"
-                )
-
-    ratio = best["wgtwo"].cpu_ms / best["reference"].cpu_ms
-    # Each round's two phases run back to back: their ratio is the least disturbed by load.
-    paired = statistics.median(
-        ours.cpu_ms / ref.cpu_ms
-        for ours, ref in zip(results["wgtwo"], results["reference"], strict=True)
+    best = {side: min(r, key=lambda s: s.cpu_ms) for side, r in results.items()}
+    paired = median_ratio(
+        [r.cpu_ms for r in results["wgtwo"]], [r.cpu_ms for r in results["reference"]]
     )
-    print()
-    print(
+    growth = samples[-1] - rss_start
+    return [
+        f"default: median ratio {paired:.2f} of {args.rounds} rounds' CPU per event at "
+        f"saturation (goal <= {GOAL_RATIO}); per-round ratios "
+        + " ".join(
+            f"{o.cpu_ms / r.cpu_ms:.2f}"
+            for o, r in zip(results["wgtwo"], results["reference"], strict=True)
+        ),
         f"CPU per event (saturation, {args.saturation} events, best of {args.rounds}):\n"
         f"  wgtwo     {best['wgtwo'].cpu_ms:.3f} ms  ({best['wgtwo'].rate:.0f} events/s)\n"
         f"  reference {best['reference'].cpu_ms:.3f} ms  ({best['reference'].rate:.0f} events/s)\n"
-        f"  ratio {ratio:.2f} (goal <= {GOAL_RATIO}), median of per-round ratios {paired:.2f}\n"
+        f"  ratio of the best rounds {best['wgtwo'].cpu_ms / best['reference'].cpu_ms:.2f}\n"
         f"  at {args.rate:g} events/s: wgtwo "
         f"{steady_ours.cpu_ms:.3f} ms, reference {steady_ref.cpu_ms:.3f} ms, ratio "
-        f"{steady_ours.cpu_ms / steady_ref.cpu_ms:.2f}"
-    )
-    print(_latency_line("wgtwo    ", lat_ours, args.rate) + f" (goal p99 < {GOAL_P99_MS:g} ms)")
-    print(_latency_line("reference", lat_ref, args.rate))
-    growth = samples[-1] - rss_start
-    print(
+        f"{steady_ours.cpu_ms / steady_ref.cpu_ms:.2f}",
+        f"wgtwo changes {steady_ours.changed:.2f} states per event at {args.rate:g} events/s "
+        f"(and writes {steady_ours.reported:.2f} unchanged)",
+        threads_line("wgtwo", results["wgtwo"]),
+        threads_line("reference", results["reference"]),
+        _latency_line("wgtwo    ", lat_ours, args.rate) + f" (goal p99 < {GOAL_P99_MS:g} ms)",
+        _latency_line("reference", lat_ref, args.rate),
         f"RSS over {args.events} events after warm-up: {rss_start:.0f} -> {samples[-1]:.0f} MB,"
         f" growth {growth:+.1f} MB (goal < {GOAL_RSS_MB:g} MB); samples "
-        + " ".join(f"{sample:.0f}" for sample in samples)
+        + " ".join(f"{sample:.0f}" for sample in samples),
+    ]
+
+
+async def realistic_mode(args: argparse.Namespace, config: Path) -> list[str]:
+    """Run with the recorder and a dashboard's websocket: CPU per event, database bytes."""
+    async with instance(args, config, realistic=True) as bench:
+        assert bench.watcher is not None
+        seen = bench.watcher.state_changes
+        results = await bench.rounds(args, "realistic")
+        changed = sum(round(r.changed * args.saturation) for side in results.values() for r in side)
+        received = bench.watcher.state_changes - seen
+        bench.watcher.check()
+    if received < changed:
+        raise BenchError(f"the websocket client received {received} of {changed} state changes")
+    paired = median_ratio(
+        [r.cpu_ms for r in results["wgtwo"]], [r.cpu_ms for r in results["reference"]]
     )
+    events = args.rounds * args.saturation
+    usage: dict[str, Usage] = {}
+    for side, side_results in results.items():
+        usage[side] = Usage()
+        for result in side_results:
+            assert result.database is not None
+            usage[side].add(result.database)
+    per_event = {side: usage[side].total_bytes / events for side in usage}
+    return [
+        f"realistic: median ratio {paired:.2f}, database {per_event['wgtwo']:.0f} vs "
+        f"{per_event['reference']:.0f} bytes per event",
+        f"  goals: median ratio <= {GOAL_RATIO_REALISTIC}, database <= "
+        f"{GOAL_DATABASE_RATIO}x the reference's (now "
+        f"{per_event['wgtwo'] / per_event['reference']:.2f}x); per-round ratios "
+        + " ".join(
+            f"{o.cpu_ms / r.cpu_ms:.2f}"
+            for o, r in zip(results["wgtwo"], results["reference"], strict=True)
+        )
+        + "; CPU per event, medians: wgtwo "
+        f"{statistics.median(r.cpu_ms for r in results['wgtwo']):.3f} ms, reference "
+        f"{statistics.median(r.cpu_ms for r in results['reference']):.3f} ms",
+        threads_line("wgtwo", results["wgtwo"]),
+        threads_line("reference", results["reference"]),
+        f"  database, wgtwo:     {usage['wgtwo'].describe(events)}",
+        f"  database, reference: {usage['reference'].describe(events)}",
+        f"  the websocket client received {received} state changes ({changed} made)",
+    ]
+
+
+async def run(args: argparse.Namespace, config: Path) -> int:
+    """Run the chosen modes one after the other, then print their figures."""
+    lines: list[str] = []
+    if args.mode in ("all", "default"):
+        lines += await default_mode(args, config / "default")
+    if args.mode in ("all", "realistic"):
+        lines += await realistic_mode(args, config / "realistic")
+    print()
+    print("\n".join(lines))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``python -m tools.bench_ha``."""
-    parser = argparse.ArgumentParser(prog="scripts/bench-ha", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench-ha",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("all", "default", "realistic"),
+        default="all",
+        help="which modes to run (default: both, one after the other)",
+    )
     parser.add_argument("--events", type=int, help="events for RSS growth (default 100000)")
     parser.add_argument("--saturation", type=int, help="events per saturation phase")
     parser.add_argument("--latency-events", type=int, help="events at the steady rate")
     parser.add_argument("--rate", type=float, default=100.0, help="steady rate, events/s")
-    parser.add_argument("--rounds", type=int, help="saturation rounds; the best counts")
-    parser.add_argument("--quick", action="store_true", help="a smoke run (about 2 minutes)")
+    parser.add_argument(
+        "--rounds", type=int, help="saturation rounds per mode; the median ratio counts"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run of both modes (about two minutes)"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile each side's first round")
-    parser.add_argument("--keep", action="store_true", help="keep the config folder")
+    parser.add_argument("--keep", action="store_true", help="keep the config folders")
     parser.add_argument(
         "--integration", type=Path, help="the wgtwo folder to measure (e.g. an older version's)"
     )
@@ -444,7 +740,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     defaults = (
         {"events": 3000, "saturation": 1000, "latency_events": 300, "rounds": 1}
         if args.quick
-        else {"events": 100_000, "saturation": 10_000, "latency_events": 3000, "rounds": 2}
+        else {"events": 100_000, "saturation": 10_000, "latency_events": 3000, "rounds": 3}
     )
     for key, value in defaults.items():
         if getattr(args, key) is None:
@@ -455,6 +751,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = Path(tempfile.mkdtemp(prefix="bench-ha-"))
     try:
         return asyncio.run(run(args, config))
+    except BenchError as err:
+        print(f"scripts/bench-ha: error: {err}", file=sys.stderr)
+        return 1
     finally:
         if args.keep:
             print(f"kept {config}")

@@ -53,6 +53,25 @@ class WgtwoEventEntity(WgtwoSubscriberEntity, EventEntity):
     """Fires when a capability reports one of this entity's events (same fields as the bus)."""
 
     entity_description: WgtwoEventDescription
+    # Each event's own ids, numbers and duration are recorded once, with its wgtwo_event bus
+    # event; the entity's history keeps the kind of each event (attributes that repeat, so
+    # the recorder shares one row of them) rather than a new row for every event.
+    _unrecorded_attributes = frozenset(
+        {
+            "call_id",
+            "duration",
+            "from_number",
+            "to_number",
+            "voicemail_id",
+            "media_content_id",
+            "sms_id",
+            "message_id",
+            "uuid",
+            "report_id",
+            "from_address",
+            "to_address",
+        }
+    )
 
     @callback
     def _handle_update(self, update: SubscriberUpdate) -> None:

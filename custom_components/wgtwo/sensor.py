@@ -176,6 +176,9 @@ class WgtwoSensor(WgtwoSubscriberEntity, SensorEntity):
     """A sensor showing part of the subscriber's state."""
 
     entity_description: WgtwoSensorDescription
+    # The last caller's call id and time change with every call: not kept in the history
+    # (the caller is its state; the call is in the recorded wgtwo_event).
+    _unrecorded_attributes = frozenset({"call_id", "time"})
 
     @property
     def available(self) -> bool:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from google.protobuf import json_format
 
 from tools import bench_ha
 
@@ -60,7 +63,7 @@ def test_latencies_pair_each_record_with_its_publish_time() -> None:
 
 
 def test_calls_ring_answer_and_end_with_unique_ids() -> None:
-    calls = bench_ha.Calls("w")
+    calls = bench_ha.Calls("w-")
     events = [calls.next() for _ in range(3 * len(bench_ha.SUBSCRIBERS) + 1)]
     kinds = [event["event"]["voiceEvent"]["type"] for event, _ in events[:3]]
     assert kinds == ["CALL_RINGING", "CALL_ANSWERED", "CALL_ENDED"]
@@ -77,3 +80,84 @@ def test_calls_ring_answer_and_end_with_unique_ids() -> None:
         assert voice["toNumber"] == event["event"]["owner"]["phoneNumber"]
         assert event["event"]["timestamp"].endswith("Z")
     assert len({key for _, key in events}) == len(events)
+
+
+def test_reference_folder_is_named_after_its_domain() -> None:
+    # hassfest checks every manifest.json of the repository: a domain must name its folder.
+    manifest = json.loads((bench_ha.REFERENCE / "manifest.json").read_text())
+    assert manifest["domain"] == bench_ha.REFERENCE.name == bench_ha.REFERENCE_DOMAIN
+
+
+def test_median_ratio_pairs_each_round() -> None:
+    assert bench_ha.median_ratio([1.0, 3.0, 2.2], [1.0, 1.0, 2.0]) == pytest.approx(1.1)
+    with pytest.raises(ValueError, match="longer"):
+        bench_ha.median_ratio([1.0], [1.0, 2.0])
+
+
+def test_reference_channel_has_every_option_of_wgtwos_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import grpc
+
+    from custom_components.wgtwo.client import Endpoint
+    from tools import wgtwo_bench
+
+    seen: list[list[tuple[str, Any]]] = []
+    monkeypatch.setattr(
+        grpc.aio, "insecure_channel", lambda _target, options: seen.append(list(options))
+    )
+    wgtwo_bench.open_channel("127.0.0.1:50051")
+    # wgtwo's stream: the client's defaults and the integration's backoff cap (60 s).
+    Endpoint("127.0.0.1", 50051, plaintext=True).create_channel(reconnect_backoff_max=60.0)
+    reference, wgtwo = seen
+    assert reference == wgtwo
+    assert {"grpc.enable_retries", "grpc.keepalive_time_ms", "grpc.use_local_subchannel_pool"} <= {
+        key for key, _ in reference
+    }
+
+
+class _Shown:
+    """Stands in for a reference entity: records what it was asked to show."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[Any, ...]] = []
+
+    def show(self, *args: Any) -> None:
+        self.shown.append(args)
+
+
+def test_reference_writes_each_subscribers_entities_as_wgtwo_does() -> None:
+    from unittest.mock import MagicMock
+
+    from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+    from tools import wgtwo_bench
+
+    hass = MagicMock()
+    reference = wgtwo_bench.Reference(hass)
+    reference.names = dict(bench_ha.PHONEBOOK_NAMES)
+    calls = [_Shown() for _ in range(wgtwo_bench.SUBSCRIBER_SLOTS)]
+    sensors = [_Shown() for _ in range(wgtwo_bench.SUBSCRIBER_SLOTS * 2)]
+    reference.call_entities = calls  # type: ignore[assignment]
+    reference.entities = sensors  # type: ignore[assignment]
+    reference.writes_per_event = 7 / 3  # wgtwo: call event, call state, last caller once
+    events = bench_ha.Calls("r-")
+    for sequence in range(1, 7):  # two calls: Alice's, then Bob's
+        message = events_pb2.Event()
+        json_format.ParseDict(events.next()[0]["event"], message)
+        message.metadata.sequence = sequence
+        reference.handle(message)
+    fired = [call.args[1] for call in hass.bus.async_fire.call_args_list]
+    assert [data["type"] for data in fired[:3]] == ["call_ringing", "call_answered", "call_ended"]
+    assert fired[0]["subscriber"] == bench_ha.SUBSCRIBERS[0]
+    assert fired[0]["to_name"] == "Alice"
+    assert len(fired[0]["device_id"]) == 32
+    assert fired[2]["answered"] is True
+    # The call event entity shows the call's fields, without the bus event's envelope.
+    kind, fields = calls[0].shown[0]
+    assert kind == "ringing"
+    assert "sequence" not in fields
+    assert fields["call_id"] == "r-0"
+    # Each subscriber's entities: its call entity every event, its first sensor every
+    # event, its second once per three.
+    assert [len(entity.shown) for entity in calls] == [3, 3, 0, 0]
+    assert [len(entity.shown) for entity in sensors] == [3, 1, 3, 1, 0, 0, 0, 0]

@@ -4,10 +4,13 @@
 integration ``wgtwo_bench``. It holds two things:
 
 - the reference: the least an integration must do for the same events as wgtwo (a bare
-  gRPC consumer with manual ack that fires the same ``wgtwo_event`` and writes as many
-  entity states per event as wgtwo changes: one call event entity, the rest sensors), so
-  Home Assistant's own cost is measured in the same process and wgtwo's can be given as a
-  ratio of it;
+  gRPC consumer with manual ack, on a channel with wgtwo's options, that fires the same
+  ``wgtwo_event`` and writes as many entity states per event as wgtwo changes, to entities
+  of the event's subscriber as wgtwo does: its call event entity with the call's fields,
+  the rest its sensors, with attributes of the size of wgtwo's last caller's), so Home
+  Assistant's own cost is measured in the same process and wgtwo's can be given as a
+  ratio of it. Like Home Assistant's own integrations, it keeps what changes with every
+  event out of the recorder (``_unrecorded_attributes``);
 - the probe: counts bus events and state writes, and while recording, times each
   ``wgtwo_event`` and the last state change it caused (for the latency publish -> state).
 
@@ -20,6 +23,7 @@ import asyncio
 import base64
 import contextlib
 import cProfile
+import hashlib
 import io
 import pstats
 import time
@@ -32,11 +36,13 @@ import grpc
 from aiohttp import web
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.discovery import async_load_platform
 from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
+from custom_components.wgtwo.client import Endpoint
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2, events_pb2_grpc
 
 if TYPE_CHECKING:
@@ -45,11 +51,18 @@ if TYPE_CHECKING:
 
 DOMAIN: Final = "wgtwo_bench"
 DATA: HassKey[Bench] = HassKey(DOMAIN)
+# Set up from configuration.yaml (``wgtwo_bench:``), without options.
+CONFIG_SCHEMA: Final = cv.empty_config_schema(DOMAIN)
 EVENT_WGTWO: Final = "wgtwo_event"
-# Enough entities that a write every event rotates among them as wgtwo's do.
-ENTITY_COUNT: Final = 4
+# wgtwo's entities of one subscriber are written by that subscriber's events only: the
+# reference has as many subscribers' worth of entities (the bench has four), one call event
+# entity and two sensors each, the first subscriber seen taking the first of them.
+SUBSCRIBER_SLOTS: Final = 4
+SENSORS_PER_SLOT: Final = 2
 MAX_IN_FLIGHT: Final = 50
 ACK_TIMEOUT_S: Final = 30
+# The integration's cap on the stream's reconnect backoff (its settings' backoff_max).
+RECONNECT_BACKOFF_MAX_S: Final = 60.0
 _VOICE = events_pb2.VoiceEvent
 CALL_TYPES: Final = {
     _VOICE.CALL_INITIATED: "call_initiated",
@@ -127,18 +140,34 @@ class Probe:
         return {"fired": self.fired, "changed": self.changed, "reported": self.reported}
 
 
+def open_channel(target: str) -> grpc.aio.Channel:
+    """Open a plaintext channel with the options of wgtwo's event stream.
+
+    Built by the same client code as wgtwo's, with its defaults (keepalive, connect timeout)
+    and the integration's backoff cap: every option wgtwo sets (retries off, a subchannel
+    pool of its own, keepalive pings, reconnect backoffs) is set here too.
+    """
+    return Endpoint.parse(target, plaintext=True).create_channel(
+        reconnect_backoff_max=RECONNECT_BACKOFF_MAX_S
+    )
+
+
 class Reference:
     """The minimal consumer: receive, ack, fire the same bus event, write states."""
 
     def __init__(self, hass: HomeAssistant) -> None:
         """Not connected until started."""
         self.hass = hass
-        self.call_entity: ReferenceCallEvent | None = None
+        self.call_entities: list[ReferenceCallEvent] = []
         self.entities: list[ReferenceSensor] = []
         self.writes_per_event = 1.0
         self._owed = 0.0
-        self._next = 0
+        self._slots: dict[str, int] = {}
         self._answered: dict[str, datetime] = {}
+        # The phonebook's names by number, as wgtwo's payloads carry them.
+        self.names: dict[str, str] = {}
+        # A device id per subscriber, as long as Home Assistant's (wgtwo's payloads carry it).
+        self._device_ids: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
         self._pending: set[Any] = set()
 
@@ -176,9 +205,7 @@ class Reference:
         )
         request.manual_ack.enable = True
         request.manual_ack.timeout.seconds = ACK_TIMEOUT_S
-        # As wgtwo's channel: without retries (their buffering makes every call dearer).
-        options = [("grpc.enable_retries", 0), ("grpc.use_local_subchannel_pool", 1)]
-        async with grpc.aio.insecure_channel(target, options=options) as channel:
+        async with open_channel(target) as channel:
             stub = events_pb2_grpc.EventsServiceStub(channel)
             async for response in stub.Subscribe(request, metadata=metadata):
                 event = response.event
@@ -193,6 +220,11 @@ class Reference:
                 self._pending.add(ack)
                 ack.add_done_callback(self._pending.discard)
 
+    def _device_id(self, owner: str) -> str:
+        if (device_id := self._device_ids.get(owner)) is None:
+            device_id = self._device_ids[owner] = hashlib.sha256(owner.encode()).hexdigest()[:32]
+        return device_id
+
     @callback
     def handle(self, event: Any) -> None:
         """Fire the bus event wgtwo fires for this call event and write the states."""
@@ -202,35 +234,45 @@ class Reference:
         from_number = voice.from_number.e164 or None
         to_number = voice.to_number.e164 or None
         hidden = voice.caller_id_hidden
-        payload: dict[str, Any] = {
-            "type": CALL_TYPES.get(voice.type, "call_initiated"),
-            "subscriber": owner,
-            "device_id": owner,
-            "timestamp": stamp.isoformat(),
-            "sequence": event.metadata.sequence,
+        kind = CALL_TYPES.get(voice.type, "call_initiated")
+        # The call's fields, which the event entity shows; the bus event adds the envelope.
+        fields: dict[str, Any] = {
             "call_id": voice.call_id,
             "direction": "incoming" if to_number == owner else "outgoing",
             "from_number": None if hidden else from_number,
             "to_number": to_number,
             "caller_id_hidden": hidden,
-            "from_name": None,
-            "to_name": None,
+            "from_name": None if hidden else self.names.get(from_number or ""),
+            "to_name": self.names.get(to_number or ""),
         }
         if voice.type == _VOICE.CALL_ANSWERED:
             self._answered[voice.call_id] = stamp
         elif voice.type == _VOICE.CALL_ENDED:
             answered = self._answered.pop(voice.call_id, None)
-            payload["answered"] = answered is not None
-            payload["duration"] = (stamp - answered).total_seconds() if answered else None
+            fields["answered"] = answered is not None
+            fields["duration"] = (stamp - answered).total_seconds() if answered else None
+        payload = {
+            "type": kind,
+            "subscriber": owner,
+            "device_id": self._device_id(owner),
+            "timestamp": stamp.isoformat(),
+            "sequence": event.metadata.sequence,
+            **fields,
+        }
         self.hass.bus.async_fire(EVENT_WGTWO, payload)
-        # The first write is the call event entity's, the rest go to the sensors.
-        if self.call_entity is not None:
-            self.call_entity.show(payload["type"].removeprefix("call_"), payload)
+        if (slot := self._slots.get(owner)) is None:
+            slot = self._slots[owner] = len(self._slots) % SUBSCRIBER_SLOTS
+        # The first write is the subscriber's call event entity's, the next its first
+        # sensor's, a third (every few events) its second sensor's: as wgtwo writes its call
+        # state on every call event and its last caller once per call.
+        if self.call_entities:
+            self.call_entities[slot].show(kind.removeprefix("call_"), fields)
         self._owed += self.writes_per_event - 1
+        sensor = slot * SENSORS_PER_SLOT
         while self._owed >= 1 and self.entities:
             self._owed -= 1
-            self.entities[self._next].show(payload)
-            self._next = (self._next + 1) % len(self.entities)
+            self.entities[sensor].show(payload)
+            sensor = min(sensor + 1, (slot + 1) * SENSORS_PER_SLOT - 1)
 
 
 class Bench:
@@ -262,6 +304,7 @@ class BenchView(HomeAssistantView):
                 await bench.reference.start(
                     body["target"], body["token_url"], body["client_id"], body["client_secret"]
                 )
+                bench.reference.names = dict(body.get("names", {}))
                 return self.json({})
             case "writes":
                 bench.reference.writes_per_event = float(body["writes_per_event"])
@@ -274,6 +317,18 @@ class BenchView(HomeAssistantView):
                 return self.json({"done": done, **bench.probe.counts()})
             case "probe":
                 return self.json({**bench.probe.counts(), "records": bench.probe.records})
+            case "entities":
+                registry = er.async_get(bench.reference.hass)
+                return self.json(
+                    {
+                        side: [
+                            entry.entity_id
+                            for entry in registry.entities.values()
+                            if entry.platform == platform
+                        ]
+                        for side, platform in (("wgtwo", "wgtwo"), ("reference", DOMAIN))
+                    }
+                )
             case "profile":
                 return self.json({"stats": self._profile(bool(body["enable"]))})
         return self.json({"error": command}, status_code=404)
