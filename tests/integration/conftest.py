@@ -74,6 +74,16 @@ def fast_settings(hass: HomeAssistant) -> None:
     async_set_settings(hass, FAST_SETTINGS)
 
 
+@pytest.fixture(autouse=True)
+async def settle_before_stop(hass: HomeAssistant) -> AsyncGenerator[None]:
+    """Let what a test scheduled last (a reload after saving options) finish before the stop.
+
+    Otherwise an entry may be set up while Home Assistant stops, and its stream outlives it.
+    """
+    yield
+    await hass.async_block_till_done()
+
+
 def change_settings(hass: HomeAssistant, **changes: Any) -> WgtwoSettings:
     """Replace some settings for entries set up (and flows started) from now on."""
     settings = replace(get_settings(hass), **changes)

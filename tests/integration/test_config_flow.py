@@ -942,6 +942,10 @@ async def test_options_check_new_event_types(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_EVENT_TYPES] == []
+    # Saving reloads the entry, which starts its stream: stop it with the test.
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 # -- helpers ------------------------------------------------------------------------------
