@@ -8,6 +8,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
+import grpc
+
 from custom_components.wgtwo.client import (
     ConnectionState,
     ConnectionStatus,
@@ -18,6 +20,7 @@ from custom_components.wgtwo.client import (
     TokenProvider,
     WgtwoEvent,
 )
+from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
 from wgtwo_sandbox import SandboxServer
 
 from .samples import SAMPLE_TYPES, sample_json
@@ -97,6 +100,29 @@ class Recorder:
     async def wait_events(self, count: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until ``count`` events were handled."""
         await wait_for(lambda: len(self.events) >= count, timeout, f"{count} events")
+
+
+@contextlib.asynccontextmanager
+async def events_server(subscribe: Callable[..., Any]) -> AsyncIterator[Endpoint]:
+    """A loopback EventsService whose Subscribe is ``subscribe`` (for misbehaving servers)."""
+    handler = grpc.method_handlers_generic_handler(
+        "wgtwo.events.v0.EventsService",
+        {
+            "Subscribe": grpc.unary_stream_rpc_method_handler(
+                subscribe,
+                request_deserializer=events_pb2.SubscribeEventsRequest.FromString,
+                response_serializer=events_pb2.SubscribeEventsResponse.SerializeToString,
+            )
+        },
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield Endpoint("127.0.0.1", port, plaintext=True)
+    finally:
+        await server.stop(grace=None)
 
 
 @contextlib.asynccontextmanager

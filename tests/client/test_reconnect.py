@@ -19,11 +19,10 @@ from custom_components.wgtwo.client import (
     StartPosition,
     WgtwoError,
 )
-from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
 from tests.sandbox_fixtures import MakeSandbox, SandboxLauncher, free_port
 from wgtwo_sandbox import SandboxServer
 
-from .helpers import Recorder, fast_config, publish_voice, running, wait_for
+from .helpers import Recorder, events_server, fast_config, publish_voice, running, wait_for
 
 
 @pytest.mark.parametrize(
@@ -139,24 +138,8 @@ async def refusing_server() -> AsyncIterator[Endpoint]:
     async def subscribe(_request: object, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         await context.abort(grpc.StatusCode.UNAVAILABLE, "busy")
 
-    handler = grpc.method_handlers_generic_handler(
-        "wgtwo.events.v0.EventsService",
-        {
-            "Subscribe": grpc.unary_stream_rpc_method_handler(
-                subscribe,
-                request_deserializer=events_pb2.SubscribeEventsRequest.FromString,
-                response_serializer=events_pb2.SubscribeEventsResponse.SerializeToString,
-            )
-        },
-    )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield Endpoint("127.0.0.1", port, plaintext=True)
-    finally:
-        await server.stop(grace=None)
+    async with events_server(subscribe) as endpoint:
+        yield endpoint
 
 
 async def test_a_reachable_server_that_refuses_gets_the_full_backoff(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import grpc
 import pytest
 
 from custom_components.wgtwo.client import (
@@ -20,7 +19,15 @@ from custom_components.wgtwo.client.models import _EPOCH
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
 from wgtwo_sandbox import SandboxServer
 
-from .helpers import Recorder, endpoint_of, fast_config, publish_voice, running, wait_for
+from .helpers import (
+    Recorder,
+    endpoint_of,
+    events_server,
+    fast_config,
+    publish_voice,
+    running,
+    wait_for,
+)
 
 
 async def test_stop_before_the_run_task_started_ends_it(sandbox: SandboxServer) -> None:
@@ -65,24 +72,8 @@ async def no_metadata_server() -> AsyncIterator[Endpoint]:
             yield response
         await asyncio.Event().wait()
 
-    handler = grpc.method_handlers_generic_handler(
-        "wgtwo.events.v0.EventsService",
-        {
-            "Subscribe": grpc.unary_stream_rpc_method_handler(
-                subscribe,
-                request_deserializer=events_pb2.SubscribeEventsRequest.FromString,
-                response_serializer=events_pb2.SubscribeEventsResponse.SerializeToString,
-            )
-        },
-    )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield Endpoint("127.0.0.1", port, plaintext=True)
-    finally:
-        await server.stop(grace=None)
+    async with events_server(subscribe) as endpoint:
+        yield endpoint
 
 
 async def test_events_without_sequence_are_not_taken_for_duplicates(
@@ -117,24 +108,8 @@ async def no_metadata_sms_server() -> AsyncIterator[Endpoint]:
             yield response
         await asyncio.Event().wait()
 
-    handler = grpc.method_handlers_generic_handler(
-        "wgtwo.events.v0.EventsService",
-        {
-            "Subscribe": grpc.unary_stream_rpc_method_handler(
-                subscribe,
-                request_deserializer=events_pb2.SubscribeEventsRequest.FromString,
-                response_serializer=events_pb2.SubscribeEventsResponse.SerializeToString,
-            )
-        },
-    )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield Endpoint("127.0.0.1", port, plaintext=True)
-    finally:
-        await server.stop(grace=None)
+    async with events_server(subscribe) as endpoint:
+        yield endpoint
 
 
 async def test_failures_of_events_without_sequence_keep_no_text_or_number(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import grpc
 import pytest
 
 from custom_components.wgtwo.client import (
@@ -15,9 +14,8 @@ from custom_components.wgtwo.client import (
     async_check_subscription,
     subscription,
 )
-from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
 
-from .helpers import Recorder, fast_config, running, wait_for
+from .helpers import Recorder, events_server, fast_config, running, wait_for
 
 
 @pytest.fixture
@@ -35,25 +33,11 @@ async def silent_server(subscribed: asyncio.Event) -> AsyncIterator[Endpoint]:
         subscribed.set()
         await release.wait()  # no context.write(): no headers either
 
-    handler = grpc.method_handlers_generic_handler(
-        "wgtwo.events.v0.EventsService",
-        {
-            "Subscribe": grpc.unary_stream_rpc_method_handler(
-                subscribe,
-                request_deserializer=events_pb2.SubscribeEventsRequest.FromString,
-                response_serializer=events_pb2.SubscribeEventsResponse.SerializeToString,
-            )
-        },
-    )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield Endpoint("127.0.0.1", port, plaintext=True)
-    finally:
-        release.set()
-        await server.stop(grace=None)
+    async with events_server(subscribe) as endpoint:
+        try:
+            yield endpoint
+        finally:
+            release.set()
 
 
 async def test_open_stream_without_headers_counts_as_connected(
