@@ -184,7 +184,7 @@ class WgtwoCoordinator:
             if aspects & changed or (key is not None and key in keys):
                 listener(update)
         if changed & _STORED_MASK:
-            self._store.schedule_save(self._snapshots)
+            self.save()
 
     def save(self, *, before_ack: bool = False) -> None:
         """Store the snapshots soon; before the event being handled is acked if asked."""
@@ -265,7 +265,7 @@ class WgtwoCoordinator:
         self.subscribers.pop(number, None)
         for capability in self.capabilities.all:
             capability.forget(number)
-        self._store.schedule_save(self._snapshots)
+        self.save()
 
     @callback
     def async_forget_device(self, device: dr.DeviceEntry) -> bool:

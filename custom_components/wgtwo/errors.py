@@ -113,6 +113,17 @@ def feature_name(hass: HomeAssistant, feature: Feature) -> str:
     return _FEATURE_NAMES[feature]
 
 
+def _placeholders(
+    hass: HomeAssistant, feature: Feature, detail: str, scopes: Iterable[str] = ()
+) -> dict[str, str]:
+    """Return the placeholders every message of the family takes (operator text cut)."""
+    return {
+        "feature": feature_name(hass, feature),
+        "scope": clip(", ".join(sorted(scopes))) or "-",
+        "detail": clip(detail),
+    }
+
+
 def operator_error[E: HomeAssistantError](
     hass: HomeAssistant,
     err: WgtwoError,
@@ -138,11 +149,7 @@ def operator_error[E: HomeAssistantError](
     if kind is ErrorKind.NOT_FOUND:
         detail = subject or detail
     key = "no_answer" if kind is ErrorKind.CANNOT_CONNECT and unsure else _KEYS[kind]
-    placeholders = {
-        "feature": feature_name(hass, feature),
-        "scope": clip(", ".join(sorted(scopes))) or "-",
-        "detail": clip(detail),
-    }
+    placeholders = _placeholders(hass, feature, detail, scopes)
     cls: type[HomeAssistantError] = error_class
     if kind in (ErrorKind.NOT_FOUND, ErrorKind.INVALID_ARGUMENT) and error_class is (
         HomeAssistantError
@@ -160,11 +167,7 @@ def not_found_error[E: HomeAssistantError](
     return error_class(
         translation_domain=DOMAIN,
         translation_key=_KEYS[ErrorKind.NOT_FOUND],
-        translation_placeholders={
-            "feature": feature_name(hass, feature),
-            "scope": "-",
-            "detail": clip(subject),
-        },
+        translation_placeholders=_placeholders(hass, feature, subject),
     )
 
 
@@ -193,11 +196,7 @@ def operator_refused(
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key="operator_rejected" if rejected else "operator_could_not",
-        translation_placeholders={
-            "feature": feature_name(hass, feature),
-            "scope": "-",
-            "detail": clip(description or "-"),
-        },
+        translation_placeholders=_placeholders(hass, feature, description or "-"),
     )
 
 
