@@ -84,9 +84,12 @@ async def test_add_integration(journey: Journey) -> None:
     await journey.shot("environment")
     await page.get_by_role("button", name="Submit").click()
 
-    await expect(page.get_by_text(text("config", "step", "custom", "title"))).to_be_visible()
     field = text("config", "step", "custom", "data", "host")
     host = page.get_by_role("textbox", name=field)
+    # The step's own field first: until it shows, the previous step's "Custom server" option
+    # may still be on the page beside the new title.
+    await expect(host).to_be_visible()
+    await expect(page.get_by_text(text("config", "step", "custom", "title"))).to_be_visible()
     token_url = page.get_by_role(
         "textbox", name=text("config", "step", "custom", "data", "token_url")
     )
