@@ -47,6 +47,7 @@ type UpdateListener = Callable[[SubscriberUpdate], None]
 type _Listening = tuple[int, str | None, UpdateListener]
 _STORED_MASK: Final = int(STORED_ASPECTS)
 type SubscriberListener = Callable[[Subscriber], None]
+_NUMBER_KEYS_KEPT: Final = 4096
 
 
 class WgtwoCoordinator:
@@ -75,6 +76,8 @@ class WgtwoCoordinator:
         self._stream_listeners: list[Callable[[], None]] = []
         self._new_subscriber_listeners: list[SubscriberListener] = []
         self._save_before_ack = False
+        # Keys of the numbers seen lately (an HMAC per call is as dear as the call's payload).
+        self._number_keys: dict[str, str] = {}
         self.capabilities = Capabilities(self)
         self._handlers: dict[type[WgtwoEvent], Capability] = {
             event_class: capability
@@ -193,7 +196,11 @@ class WgtwoCoordinator:
 
     def number_key(self, number: str) -> str:
         """Return the key that stands for a number in ids (media ids, issue ids)."""
-        return number_key(self._store.secret, number)
+        if (key := self._number_keys.get(number)) is None:
+            if len(self._number_keys) >= _NUMBER_KEYS_KEPT:
+                self._number_keys.clear()
+            key = self._number_keys[number] = number_key(self._store.secret, number)
+        return key
 
     def fire(self, data: dict[str, Any], event_type: str = EVENT_WGTWO) -> None:
         """Fire one ``wgtwo_event`` (or another of the integration's bus events)."""

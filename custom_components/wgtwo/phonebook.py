@@ -96,4 +96,7 @@ class Phonebook:
         """Return the name of ``number`` however it is spelled, or None."""
         if not number:
             return None
+        if number[:1] == "+" and number[1:].isdigit():
+            # Already spelled as stored (events carry E.164): no normalising needed.
+            return self._names.get(number)
         return self._names.get(normalize_number(number))

@@ -253,3 +253,15 @@ async def test_a_malformed_stored_secret_is_replaced(
     assert secret != stored
     assert len(bytes.fromhex(secret)) == 32
     await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+async def test_a_number_keeps_its_key_however_many_numbers_came_since(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """Keys of recent numbers are kept at hand; a number's key never changes."""
+    coordinator = setup_integration.runtime_data.coordinator
+    first = coordinator.number_key(ALICE)
+    keys = {coordinator.number_key(f"+4670{n:07d}") for n in range(5000)}
+    assert len(keys) == 5000
+    assert coordinator.number_key(ALICE) == first
+    assert coordinator.number_key("+46700000000") in keys
