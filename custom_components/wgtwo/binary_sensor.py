@@ -10,12 +10,12 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .compat import BinarySensorDeviceClass
 from .const import MANUFACTURER, service_identifier
 from .coordinator import WgtwoCoordinator
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities

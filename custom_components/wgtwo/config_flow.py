@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-import probatio as vol
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
@@ -33,6 +32,7 @@ from homeassistant.helpers.selector import (
 from .client import DEFAULT_TOKEN_URL, Endpoint, InvalidEndpointError, is_loopback_host
 from .client.auth import MAX_CREDENTIAL_LENGTH
 from .client.endpoint import check_token_url, normalize_target
+from .compat import vol
 from .const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,

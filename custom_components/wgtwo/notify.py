@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homeassistant.components.notify import NotifyEntity, NotifyEntityDescription
-from homeassistant.components.notify.const import NotifyEntityFeature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .compat import NotifyEntityFeature
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .runtime import WgtwoConfigEntry
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-import probatio as vol
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.generated.countries import COUNTRIES
 from homeassistant.helpers import device_registry as dr
@@ -30,6 +29,7 @@ from homeassistant.helpers.selector import (
 
 from .client import MissingScopeError, WgtwoError
 from .client.event_types import SCOPE_LOOKUP
+from .compat import vol
 from .const import (
     CONF_EVENT_TYPES,
     CONF_FORWARDING_NUMBER,

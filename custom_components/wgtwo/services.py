@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
-import probatio as vol
 from homeassistant.const import Platform
 from homeassistant.core import (
     HomeAssistant,
@@ -42,6 +41,7 @@ from .capabilities.forwarding import (
 )
 from .capabilities.messages import ATTR_MESSAGE, ATTR_TO, SEND_SMS_SCHEMA, SERVICE_SEND_SMS
 from .client import ForwardingMode
+from .compat import vol
 from .const import DOMAIN
 from .coordinator import WgtwoCoordinator
 from .entity import WgtwoSubscriberEntity

@@ -9,9 +9,12 @@ returns once the integration has handled them.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import replace
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,6 +249,19 @@ async def publish_and_wait(
     await wait_for(lambda: hub.events_handled >= wanted, within)
     await hass.async_block_till_done()
     return sequences
+
+
+def _pinned_plugin() -> str | None:
+    pins = (Path(__file__).parents[2] / "requirements_test.txt").read_text()
+    pinned = re.search(r"^pytest-homeassistant-custom-component==(\S+)$", pins, re.MULTILINE)
+    return pinned.group(1) if pinned else None
+
+
+# Whether this run is on the Home Assistant release the suite pins (scripts/test), not on
+# another one (scripts/test --ha VERSION).
+WRITTEN_BY_PINNED_PLUGIN = (
+    metadata.version("pytest-homeassistant-custom-component") == _pinned_plugin()
+)
 
 
 @pytest.fixture

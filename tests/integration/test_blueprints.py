@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import CONF_PHONEBOOK, DOMAIN
 from wgtwo_sandbox import SandboxServer
 
@@ -79,8 +80,8 @@ async def subscriber_entry(
     entry.add_to_hass(hass)
     await async_setup_entry_and_connect(hass, entry)
     await publish_and_wait(hass, server, entry, [handset(ALICE, "350000000000002")])
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
     )
     assert device is not None
     return entry, device.id

@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_SMS_TEXT, EVENT_WGTWO
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from wgtwo_sandbox import SandboxServer
@@ -48,8 +49,8 @@ pytestmark = pytest.mark.usefixtures("quick_missed_calls")
 
 
 def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
     )
     assert device is not None
     return device.id

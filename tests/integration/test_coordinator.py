@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wgtwo.client import TokenAuditEvent, TokenOperation
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
 from wgtwo_sandbox import SandboxServer
 
@@ -141,8 +142,8 @@ async def test_pending_missed_call_dropped_with_device_or_unload(
     await publish_and_wait(
         hass, auth_sandbox, entry, call("c1", ["CALL_RINGING", "CALL_ENDED"], **incoming)
     )
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
     )
     assert device is not None
     # The user removes the subscriber's device.

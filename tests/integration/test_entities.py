@@ -18,6 +18,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import CONF_HOME_COUNTRY, CONF_PHONEBOOK, DOMAIN
 from wgtwo_sandbox import SandboxServer
 
@@ -69,17 +70,13 @@ async def test_first_event_creates_device_and_entities(
     entry = setup_integration
     registry = dr.async_get(hass)
     assert (
-        registry.async_get_device_by_identifier(
-            (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
-        )
+        device_by_identifier(registry, (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id)
         is None
     )
     await publish_and_wait(
         hass, auth_sandbox, entry, call("c1", ["CALL_INITIATED", "CALL_RINGING"], **INCOMING)
     )
-    device = registry.async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
-    )
+    device = device_by_identifier(registry, (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id)
     assert device is not None
     assert device.name == ALICE
     caller = state_of(hass, entry, "sensor", "last_caller")
@@ -298,8 +295,8 @@ async def test_phonebook_names(hass: HomeAssistant, auth_sandbox: SandboxServer)
     entry.add_to_hass(hass)
     await async_setup_entry_and_connect(hass, entry)
     await publish_and_wait(hass, auth_sandbox, entry, call("c1", ["CALL_RINGING"], **INCOMING))
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
     )
     assert device is not None
     assert device.name == "Alice"
@@ -593,8 +590,8 @@ async def test_phonebook_change_renames_after_reload(
     )
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
     )
     assert device is not None
     assert device.name == "Alice"

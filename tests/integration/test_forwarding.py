@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.wgtwo.client import (
     ForwardingMode,
 )
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import CONF_FORWARDING_NUMBER, CONF_SUBSCRIBERS, DOMAIN
 from custom_components.wgtwo.subscriber import ForwardingState, Subscriber
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
@@ -84,8 +85,8 @@ async def choose(hass: HomeAssistant, entry: MockConfigEntry, option: str) -> No
 
 
 def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
     )
     assert device is not None
     return device.id

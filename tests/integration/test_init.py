@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.wgtwo.client import ActionError, ConnectionState, MissingScopeError
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import (
     CONF_CLIENT_SECRET,
     CONF_EVENT_TYPES,
@@ -251,8 +252,8 @@ async def test_events_published_while_stopped_arrive_after_restart(
     hub = hub_of(entry)
     await wait_for(lambda: hub.events_handled == 2)
     await hass.async_block_till_done()
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
     )
     assert device is not None
 
@@ -303,9 +304,7 @@ async def test_subscriber_device_can_be_removed(
         hass, auth_sandbox, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
     )
     registry = dr.async_get(hass)
-    device = registry.async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
-    )
+    device = device_by_identifier(registry, (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id)
     assert device is not None
     assert await async_setup_component(hass, "config", {})
     client = await hass_ws_client(hass)
@@ -335,10 +334,10 @@ async def test_devices_can_be_removed_while_the_entry_is_not_loaded(
         hass, auth_sandbox, entry, [voicemail("vm1", from_number=BOB, to_number=ALICE)]
     )
     registry = dr.async_get(hass)
-    subscriber = registry.async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    subscriber = device_by_identifier(
+        registry, (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
     )
-    service = registry.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    service = device_by_identifier(registry, (DOMAIN, entry.entry_id), entry.entry_id)
     assert subscriber is not None
     assert service is not None
     assert await hass.config_entries.async_unload(entry.entry_id)

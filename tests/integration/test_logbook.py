@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.typing import MockHAClientWebSocket, 
 
 from custom_components.wgtwo import logbook as wgtwo_logbook
 from custom_components.wgtwo.capabilities.calls import format_duration
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import CONF_PHONEBOOK, DOMAIN, EVENT_WGTWO
 from wgtwo_sandbox import SandboxServer
 
@@ -100,8 +101,8 @@ async def connected(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEn
 
 
 def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
     )
     assert device is not None
     return device.id

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import homeassistant
-import probatio as vol
 from homeassistant.util.yaml import load_yaml_dict
 from packaging.requirements import Requirement
 
@@ -22,6 +21,7 @@ from custom_components.wgtwo.client import (
     MissingScopeError,
 )
 from custom_components.wgtwo.client.errors import TokenRequestError
+from custom_components.wgtwo.compat import vol
 from custom_components.wgtwo.const import DOMAIN, ENVIRONMENT_OPTIONS, EVENT_TYPE_CHOICES
 from custom_components.wgtwo.errors import form_error
 

@@ -6,6 +6,7 @@ previous run by putting a snapshot into ``hass_storage`` before setting the entr
 
 from __future__ import annotations
 
+import inspect
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
 from custom_components.wgtwo.storage import STORAGE_VERSION
 from wgtwo_sandbox import SandboxServer
@@ -121,8 +123,8 @@ async def test_states_restored_after_restart(
         auth_sandbox.voicemails.add(voicemail_id, ALICE, BOB)
     await async_setup_entry_and_connect(hass, entry)
     # The device is known again (and renamed to the number: no phonebook entry).
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
     )
     assert device is not None
     assert device.name == ALICE
@@ -402,18 +404,19 @@ async def test_removed_device_is_forgotten_until_next_event(
         call("c1", ["CALL_RINGING"], from_number=BOB, to_number=ALICE, owner=ALICE),
     )
     registry = dr.async_get(hass)
-    device = registry.async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id
-    )
+    device = device_by_identifier(registry, (DOMAIN, f"{entry.entry_id}_{ALICE}"), entry.entry_id)
     assert device is not None
-    service = registry.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    service = device_by_identifier(registry, (DOMAIN, entry.entry_id), entry.entry_id)
     assert service is not None
     assert await async_setup_component(hass, "config", {})
     client = await hass_ws_client(hass)
+    # The device page's delete; before 2026.10 it named the entry the device is removed from.
+    takes_entry = len(inspect.signature(client.remove_device).parameters) == 2
+    extra = (entry.entry_id,) if takes_entry else ()
     # The service device (connection status) cannot be removed; a subscriber's can.
-    response = await client.remove_device(service.id)
+    response = await client.remove_device(service.id, *extra)
     assert not response["success"]
-    response = await client.remove_device(device.id)
+    response = await client.remove_device(device.id, *extra)
     assert response["success"]
     await hass.async_block_till_done()
     coordinator = coordinator_of(entry)

@@ -8,6 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import DOMAIN
 from wgtwo_sandbox import SandboxServer
 
@@ -18,8 +19,8 @@ pytestmark = pytest.mark.usefixtures("quick_missed_calls")
 
 
 def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
     )
     assert device is not None
     return device.id
@@ -99,9 +100,7 @@ async def test_action_resolves_targets_as_home_assistant_does(
     entry = setup_integration
     await miss_calls(hass, auth_sandbox, entry, ALICE, 1)
     await miss_calls(hass, auth_sandbox, entry, CAROL, 1)
-    service = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, entry.entry_id), entry.entry_id
-    )
+    service = device_by_identifier(dr.async_get(hass), (DOMAIN, entry.entry_id), entry.entry_id)
     assert service is not None
     await hass.services.async_call(
         DOMAIN, "reset_missed_calls", {"device_id": service.id}, blocking=True

@@ -13,6 +13,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import (
     CONF_HOME_COUNTRY,
     CONF_PHONEBOOK,
@@ -45,8 +46,8 @@ entry_options_override = pytest.fixture(
 
 
 def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
+    device = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
     )
     assert device is not None
     return device.id
@@ -261,8 +262,8 @@ async def test_target_must_name_exactly_one_subscriber(
 ) -> None:
     entry = setup_integration
     await add_subscribers(hass, auth_sandbox, entry, ALICE, BOB)
-    service_device = dr.async_get(hass).async_get_device_by_identifier(
-        service_identifier(entry.entry_id), entry.entry_id
+    service_device = device_by_identifier(
+        dr.async_get(hass), service_identifier(entry.entry_id), entry.entry_id
     )
     assert service_device is not None
     both = {"device_id": [device_id_of(hass, entry, ALICE), device_id_of(hass, entry, BOB)]}

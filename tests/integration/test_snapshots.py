@@ -26,6 +26,7 @@ from custom_components.wgtwo.storage import STORAGE_VERSION
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import (
+    WRITTEN_BY_PINNED_PLUGIN,
     async_setup_entry_and_connect,
     async_unload_and_wait,
     entry_options,
@@ -91,6 +92,11 @@ async def a_day_lived(hass: HomeAssistant, entry: MockConfigEntry) -> AsyncItera
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default", "quick_missed_calls")
 @pytest.mark.parametrize("platform", PLATFORMS)
+# Entity states and registry entries are written as the pinned test plugin's Home Assistant
+# writes them; other releases name attribute keys and registry fields differently.
+@pytest.mark.skipif(
+    not WRITTEN_BY_PINNED_PLUGIN, reason="snapshots of entities are in the pinned release's form"
+)
 async def test_platform_snapshot(
     hass: HomeAssistant,
     day_entry: MockConfigEntry,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -107,6 +108,11 @@ class Client:
         for stream in self.streams:
             await stream.close()
         await self.channel.close()
+
+
+def basic_auth(user: str, password: str) -> str:
+    """An HTTP Basic ``Authorization`` value (aiohttp's helper for it differs by release)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 async def next_item(stream: Stream, within: float = 30.0) -> Item:

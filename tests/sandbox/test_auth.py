@@ -19,7 +19,7 @@ from custom_components.wgtwo.client.proto.wgtwo.voicemail.v0 import (
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
 from wgtwo_sandbox import SandboxServer
 
-from .conftest import SMS, VOICE, Client, read, voice
+from .conftest import SMS, VOICE, Client, basic_auth, read, voice
 
 Connect = Callable[..., Client]
 VOICE_SCOPE = "events.voice.subscribe"
@@ -42,7 +42,7 @@ async def request_token(
     async with session.post(
         server.token_url,
         data={"grant_type": "client_credentials", "scope": scope},
-        headers={"Authorization": aiohttp.encode_basic_auth(client_id, secret)},
+        headers={"Authorization": basic_auth(client_id, secret)},
     ) as response:
         return response.status, await response.json()
 

@@ -11,7 +11,7 @@ import pytest
 
 from wgtwo_sandbox import SandboxServer
 
-from .conftest import EXAMPLE, VOICE, Client, eventually, read, voice
+from .conftest import EXAMPLE, VOICE, Client, basic_auth, eventually, read, voice
 
 Connect = Callable[..., Client]
 
@@ -97,7 +97,7 @@ async def test_token_controls_and_stats_over_http(
     async with session.post(
         auth_sandbox.token_url,
         data={"grant_type": "client_credentials", "scope": "events.voice.subscribe"},
-        headers={"Authorization": aiohttp.encode_basic_auth("test-client", "test-secret")},
+        headers={"Authorization": basic_auth("test-client", "test-secret")},
     ) as response:
         value = (await response.json())["access_token"]
     metadata = (("authorization", f"Bearer {value}"),)

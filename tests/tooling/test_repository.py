@@ -122,7 +122,12 @@ def test_tests_workflow_runs_the_test_command_on_python_3_14() -> None:
     runs = [index for index, step in enumerate(found) if "scripts/test" in step.get("run", "")]
     assert len(runs) == 1
     assert runs[0] > found.index(python[0])  # scripts/setup needs python3.14 on the PATH
-    assert re.search(r"^scripts/test$", found[runs[0]]["run"], re.MULTILINE)
+    run = found[runs[0]]["run"]
+    assert re.search(r"^\s*scripts/test$", run, re.MULTILINE)
+    # The same job on each release of the matrix: the pinned one, and the oldest admitted.
+    assert re.search(
+        r'^\s*scripts/test --ha "\$\{\{ matrix.homeassistant \}\}"$', run, re.MULTILINE
+    )
     assert (ROOT / "scripts" / "test").stat().st_mode & 0o111
 
 

@@ -14,6 +14,7 @@ from typing import Any, Final
 from homeassistant.helpers import device_registry as dr
 
 from ..client import ConsentRevokeEvent, WgtwoEvent
+from ..compat import device_by_identifier
 from ..const import device_identifier
 from ..repairs import async_create_consent_issue, async_delete_consent_issue
 from ..subscriber import Subscriber
@@ -39,9 +40,7 @@ class Consent(Capability):
         room = self.room
         entry_id = room.entry.entry_id
         registry = dr.async_get(room.hass)
-        device = registry.async_get_device_by_identifier(
-            device_identifier(entry_id, number), entry_id
-        )
+        device = device_by_identifier(registry, device_identifier(entry_id, number), entry_id)
         room.fire(envelope(event, TYPE_CONSENT_REVOKED, number, device.id if device else None))
         room.forget(number)
         if device is not None:

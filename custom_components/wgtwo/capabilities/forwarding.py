@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-import probatio as vol
 from homeassistant.core import Context
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
@@ -29,6 +28,7 @@ from ..access import async_check_admin
 from ..client import ActionError, CannotConnectError, ForwardingMode, WgtwoError
 from ..client.errors import clip
 from ..client.forwarding import FORWARDING_SCOPES, NEEDS_NUMBER
+from ..compat import vol
 from ..const import CONF_FORWARDING_NUMBER, CONF_SUBSCRIBERS, DOMAIN
 from ..errors import ErrorKind, Feature, error_detail, error_kind, operator_error
 from ..phonebook import parse_number

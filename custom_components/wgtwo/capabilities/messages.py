@@ -32,7 +32,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-import probatio as vol
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Context, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -50,6 +49,7 @@ from ..client import (
     WgtwoError,
 )
 from ..client.event_types import SCOPE_SMS_SEND
+from ..compat import vol
 from ..const import (
     CONF_PHONEBOOK,
     CONF_SMS_RECIPIENT,

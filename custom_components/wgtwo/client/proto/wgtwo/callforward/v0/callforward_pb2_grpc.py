@@ -6,7 +6,7 @@ import warnings
 
 from . import callforward_pb2 as wgtwo_dot_callforward_dot_v0_dot_callforward__pb2
 
-GRPC_GENERATED_VERSION = '1.83.1'
+GRPC_GENERATED_VERSION = '1.78.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class CallForwardingServiceStub:
+class CallForwardingServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -57,7 +57,7 @@ class CallForwardingServiceStub:
                 _registered_method=True)
 
 
-class CallForwardingServiceServicer:
+class CallForwardingServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def Disable(self, request, context):
@@ -115,7 +115,7 @@ def add_CallForwardingServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class CallForwardingService:
+class CallForwardingService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

@@ -6,7 +6,7 @@ import warnings
 
 from . import lookup_pb2 as wgtwo_dot_lookup_dot_v0_dot_lookup__pb2
 
-GRPC_GENERATED_VERSION = '1.83.1'
+GRPC_GENERATED_VERSION = '1.78.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class NumberLookupServiceStub:
+class NumberLookupServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -42,7 +42,7 @@ class NumberLookupServiceStub:
                 _registered_method=True)
 
 
-class NumberLookupServiceServicer:
+class NumberLookupServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def NumberLookup(self, request_iterator, context):
@@ -68,7 +68,7 @@ def add_NumberLookupServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class NumberLookupService:
+class NumberLookupService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

@@ -6,7 +6,7 @@ import warnings
 
 from . import sms_pb2 as wgtwo_dot_sms_dot_v1_dot_sms__pb2
 
-GRPC_GENERATED_VERSION = '1.83.1'
+GRPC_GENERATED_VERSION = '1.78.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class SmsServiceStub:
+class SmsServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -42,7 +42,7 @@ class SmsServiceStub:
                 _registered_method=True)
 
 
-class SmsServiceServicer:
+class SmsServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def SendTextFromSubscriber(self, request, context):
@@ -67,7 +67,7 @@ def add_SmsServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class SmsService:
+class SmsService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

@@ -6,7 +6,7 @@ import warnings
 
 from . import voicemail_pb2 as wgtwo_dot_voicemail_dot_v0_dot_voicemail__pb2
 
-GRPC_GENERATED_VERSION = '1.83.1'
+GRPC_GENERATED_VERSION = '1.78.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class VoicemailMediaServiceStub:
+class VoicemailMediaServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -57,7 +57,7 @@ class VoicemailMediaServiceStub:
                 _registered_method=True)
 
 
-class VoicemailMediaServiceServicer:
+class VoicemailMediaServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def GetAllVoicemailMetadata(self, request, context):
@@ -115,7 +115,7 @@ def add_VoicemailMediaServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class VoicemailMediaService:
+class VoicemailMediaService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
