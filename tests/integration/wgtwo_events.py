@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wgtwo.const import DOMAIN
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from custom_components.wgtwo.runtime import WgtwoConfigEntry
+
+if TYPE_CHECKING:
+    # Only a type: the browser tests import these builders without Home Assistant's test
+    # plugin, which is made for one release (the development instance may run a newer one).
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 ALICE = "+4799900001"
 BOB = "+4799900002"
