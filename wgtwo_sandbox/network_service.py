@@ -132,7 +132,9 @@ class NetworkRegistry:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.sims: dict[str, list[Sim]] = {}
-        self.reads = 0  # GetNetworkInfoForSubscriber answers
+        self.reads = 0  # GetNetworkInfoForSubscriber requests
+        # Answer every request with this status instead (an operator in trouble).
+        self.fail_with: grpc.StatusCode | None = None
         self._nodes = 0  # moves so far, so each one lands on other nodes
 
     def attach(
@@ -275,6 +277,8 @@ class NetworkInfoServicer:
         if not number.startswith("+") or not number[1:].isdigit():
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "phone_number must be E.164")
         self.registry.reads += 1
+        if self.registry.fail_with is not None:
+            await context.abort(self.registry.fail_with, "network information unavailable")
         return network_info_pb2.GetNetworkInfoForSubscriberResponse(
             network_infos=[sim.to_proto() for sim in self.registry.sims.get(number, ())]
         )

@@ -93,6 +93,10 @@ async def test_reading_needs_the_scope_and_an_e164_number(make_sandbox: MakeSand
     with pytest.raises(grpc.aio.AioRpcError) as bad:
         await ask(sandbox, "91234567")
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    sandbox.network.fail_with = grpc.StatusCode.UNAVAILABLE
+    with pytest.raises(grpc.aio.AioRpcError) as failing:
+        await ask(sandbox, NUMBER)
+    assert failing.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
 async def test_moving_abroad_sends_the_country_change_and_the_location_update(
