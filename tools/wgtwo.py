@@ -90,7 +90,7 @@ EXIT_NOT_FOUND: Final = 7  # no such object (voicemail)
 PROG: Final = "wgtwo"
 DEFAULT_TIMEOUT: Final = 15.0
 # Modules whose import registers further subcommands (imported when the parser is built).
-SUBCOMMAND_MODULES: Final[tuple[str, ...]] = ("tools.listen", "tools.serve_names")
+SUBCOMMAND_MODULES: Final[tuple[str, ...]] = ("tools.listen", "tools.serve_names", "tools.network")
 
 
 class CliError(Exception):

@@ -56,6 +56,7 @@ class HttpApi:
         app.router.add_post("/control/revoke-tokens", self.revoke_tokens)
         app.router.add_get("/control/stats", self.stats)
         app.router.add_post("/control/lookup", self.lookup)
+        app.router.add_post("/control/network", self.network)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
 
     async def start(self, port: int) -> int:
@@ -168,3 +169,36 @@ class HttpApi:
         if answer.error is not None:
             return web.json_response({"error": answer.error, "max_age": answer.max_age})
         return web.json_response({"name": answer.name, "max_age": answer.max_age})
+
+    async def network(self, request: web.Request) -> web.Response:
+        """Move a subscriber's SIM and publish its events.
+
+        Body: {"number": "+47...", "network": "telia-se" or "country": "SE", "generation":
+        "5G", "sim": 0}, all but the number optional.
+        """
+        body = await self._json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("number"), str):
+            return _error(400, 'expected {"number": "+4712345678", "country": "SE"}')
+        args: dict[str, Any] = {}
+        for key in ("network", "country", "generation"):
+            value = body.get(key)
+            if value is not None and not isinstance(value, str):
+                return _error(400, f"{key} must be a string")
+            args[key] = value
+        sim = body.get("sim", 0)
+        if not isinstance(sim, int) or isinstance(sim, bool):
+            return _error(400, "sim must be a number (0 for the first SIM)")
+        try:
+            sequences = self.server.move_subscriber(body["number"], sim=sim, **args)
+        except ValueError as err:
+            return _error(400, str(err))
+        current = self.server.network.current(body["number"])
+        assert current is not None  # a move attaches a SIM when there is none
+        return web.json_response(
+            {
+                "sequences": sequences,
+                "network": current.network.name,
+                "country": current.network.country_code,
+                "generation": current.generation,
+            }
+        )

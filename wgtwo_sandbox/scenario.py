@@ -10,6 +10,10 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 
+from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+
+from .network_service import NetworkRegistry
+
 if TYPE_CHECKING:
     from .server import SandboxServer
 
@@ -20,7 +24,8 @@ BOB = "+4798765432"
 OUTSIDER = "+4722334455"
 SERVICE_ID = "sandbox-demo"
 
-Step = list[dict[str, Any]]
+# One publish: events as protobuf-JSON dicts ({"event": {...}}) or Event messages.
+Step = list[dict[str, Any] | events_pb2.Event]
 
 
 def _event(owner: str, **payload: Any) -> dict[str, Any]:
@@ -95,32 +100,21 @@ def sms_sent(owner: str, recipient: str, text: str) -> list[Step]:
     return [[_event(owner, smsEvent=sms)], [_event(owner, smsDeliveryReportEvent=report)]]
 
 
-_COUNTRIES = {"NO": "Norway", "SE": "Sweden"}
+def seed_demo_network(network: NetworkRegistry) -> None:
+    """Attach the demo subscribers' SIMs at home, unless they are attached already.
+
+    Alice has one SIM (4G); Bob a phone (5G) and a watch (4G) sharing his number.
+    """
+    if ALICE not in network.sims:
+        network.attach(ALICE, "telenor-no", "4G")
+    if BOB not in network.sims:
+        network.attach(BOB, "telenor-no", "5G")
+        network.attach(BOB, "telenor-no", "4G")
 
 
-def country_change(owner: str, previous: str, current: str) -> list[Step]:
-    """Move the subscriber's phone in another country."""
-    change = {
-        "msisdn": {"e164": owner},
-        "previous": {"code": previous, "name": _COUNTRIES[previous]},
-        "current": {"code": current, "name": _COUNTRIES[current]},
-    }
-    return [[_event(owner, countryChangeEvent=change)]]
-
-
-def location_update(owner: str, rng: random.Random) -> list[Step]:
-    """Move the subscriber to another switch."""
-
-    def where() -> dict[str, Any]:
-        n = rng.randint(10, 99)
-        return {
-            "msc": {"value": f"4792000{n}"},
-            "vlr": {"value": f"4792000{n}"},
-            "mme": {"value": f"mme{n}.epc.mnc001.mcc242.3gppnetwork.org"},
-        }
-
-    update = {"number": {"e164": owner}, "previous": where(), "current": where()}
-    return [[_event(owner, locationUpdateEvent=update)]]
+def move(network: NetworkRegistry, owner: str, country: str | None = None) -> list[Step]:
+    """Move the subscriber's phone to another country, or to other nodes (a location update)."""
+    return [list(network.move(owner, country=country))]
 
 
 def handset_change(owner: str, rng: random.Random) -> list[Step]:
@@ -139,8 +133,15 @@ def handset_change(owner: str, rng: random.Random) -> list[Step]:
     return [[_event(owner, handsetUpdateEvent=update)]]
 
 
-def demo_story(rng: random.Random) -> Iterator[list[Step]]:
-    """Yield episodes forever; each episode is a list of steps played a moment apart."""
+def demo_story(rng: random.Random, network: NetworkRegistry | None = None) -> Iterator[list[Step]]:
+    """Yield episodes forever; each episode is a list of steps played a moment apart.
+
+    Moves go through ``network`` (a registry of its own when none is given), so the
+    subscribers' networks and the events sent for them agree.
+    """
+    if network is None:
+        network = NetworkRegistry()
+        seed_demo_network(network)
     for round_number in itertools.count():
         hidden = round_number % 3 == 2
         yield answered_call(BOB, ALICE)
@@ -149,17 +150,22 @@ def demo_story(rng: random.Random) -> Iterator[list[Step]]:
         caller = BOB if round_number % 3 == 1 else OUTSIDER
         yield missed_call_with_voicemail(caller, ALICE, hidden=hidden)
         yield sms_sent(ALICE, BOB, "On my way!")
-        yield country_change(BOB, "NO", "SE")
+        yield move(network, BOB, "SE")
         yield answered_call(ALICE, BOB, hidden=hidden)
-        yield location_update(ALICE, rng)
-        yield country_change(BOB, "SE", "NO")
+        yield move(network, ALICE)
+        yield move(network, BOB, "NO")
         yield handset_change(BOB if round_number % 2 else ALICE, rng)
 
 
 async def play_demo(server: SandboxServer, interval: float, seed: int | None = None) -> None:
-    """Play the demo story: first episode at once, then one every ``interval`` seconds."""
+    """Play the demo story: first episode at once, then one every ``interval`` seconds.
+
+    The subscribers' SIMs are attached first, so their networks can be read before any
+    event.
+    """
     rng = random.Random(seed)
-    for episode in demo_story(rng):
+    seed_demo_network(server.network)
+    for episode in demo_story(rng, server.network):
         for step in episode:
             await server.publish(step)
             await asyncio.sleep(min(1.0, interval / 4))

@@ -31,6 +31,7 @@ FORWARD_TO_NUMBER: Final = "callforwarding.to_number"
 FORWARD_TO_VOICEMAIL: Final = "callforwarding.to_voicemail"
 LOOKUP: Final = "lookup.number:read"
 LOOKUP_DETAILED: Final = "lookup.number_detailed:read"
+NETWORK_INFO: Final = "subscription.network_information:read"
 
 ALL_SCOPES: Final = frozenset(
     {
@@ -44,6 +45,7 @@ ALL_SCOPES: Final = frozenset(
         FORWARD_TO_VOICEMAIL,
         LOOKUP,
         LOOKUP_DETAILED,
+        NETWORK_INFO,
     }
 )
 

@@ -21,6 +21,11 @@ from .events_service import SERVICE_NAME as EVENTS_SERVICE, EventsServicer
 from .http_api import HttpApi
 from .journal import Journal
 from .lookup_service import SERVICE_NAME as LOOKUP_SERVICE, LookupService
+from .network_service import (
+    SERVICE_NAME as NETWORK_SERVICE,
+    NetworkInfoServicer,
+    NetworkRegistry,
+)
 from .relay import StallableRelay
 from .scopes import ALL_SCOPES
 from .sms_service import SERVICE_NAME as SMS_SERVICE, SmsServicer
@@ -60,7 +65,7 @@ def to_event(item: EventInput) -> events_pb2.Event:
 
 
 class SandboxServer:
-    """The events, voicemail and SMS services plus OAuth2 tokens and fault controls."""
+    """The events, voicemail, SMS and network services plus OAuth2 tokens and fault controls."""
 
     def __init__(
         self,
@@ -96,6 +101,8 @@ class SandboxServer:
         self.broker.listeners.append(self.voicemails.on_event)
         self.lookups = LookupService(self.authority)
         self.broker.listeners.append(self.lookups.on_event)
+        # Where each subscriber's SIMs are attached (see move_subscriber).
+        self.network = NetworkRegistry(clock=lambda: self.broker.clock())
         self.state_file = Path(state_file) if state_file is not None else None
         self._journal: Journal | None = None
         self._grpc: grpc.aio.Server | None = None
@@ -144,6 +151,7 @@ class SandboxServer:
                 self.sms.handler(),
                 self.forwarding.handler(),
                 self.lookups.handler(),
+                NetworkInfoServicer(self.network, self.authority).handler(),
             )
         )
         reflection.enable_server_reflection(
@@ -153,6 +161,7 @@ class SandboxServer:
                 SMS_SERVICE,
                 CALLFORWARD_SERVICE,
                 LOOKUP_SERVICE,
+                NETWORK_SERVICE,
                 reflection.SERVICE_NAME,
             ),
             server,
@@ -213,6 +222,25 @@ class SandboxServer:
             items = [items]
         return self.publish_sync(items)
 
+    def move_subscriber(
+        self,
+        number: str,
+        *,
+        network: str | None = None,
+        country: str | None = None,
+        generation: str | None = None,
+        sim: int = 0,
+    ) -> list[int]:
+        """Move a subscriber's SIM to a network or country; publish the operator's events.
+
+        See :meth:`NetworkRegistry.move` (ValueError for a bad request). Returns the
+        sequence numbers of the events published (country change, location update).
+        """
+        events = self.network.move(
+            number, network=network, country=country, generation=generation, sim=sim
+        )
+        return self.broker.publish(events)
+
     def end_streams(
         self, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE, details: str = ""
     ) -> int:
@@ -244,5 +272,6 @@ class SandboxServer:
         data["stalled"] = self.stalled
         data["lookup"] = self.lookups.snapshot()
         data["call_forwarding"] = self.forwarding.snapshot()
+        data["network"] = self.network.snapshot()
         data["connections"] = self._relay.connections // 2 if self._relay is not None else 0
         return json.loads(json.dumps(data))  # type: ignore[no-any-return]

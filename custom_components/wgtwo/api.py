@@ -1,7 +1,7 @@
 """Clients of the operator's unary services, each with a token of its own scope.
 
-Voicemail, SMS and call forwarding scopes are optional grants: a product without SMS
-sending can still mark voicemails read, so no token asks for more than one call needs.
+Voicemail, SMS, call forwarding and network scopes are optional grants: a product without
+SMS sending can still mark voicemails read, so no token asks for more than one call needs.
 """
 
 from __future__ import annotations
@@ -14,10 +14,14 @@ from homeassistant.core import HomeAssistant
 from .client import (
     Endpoint,
     ForwardingMode,
+    MissingScopeError,
+    NetworkInfo,
     SendSmsResult,
+    TokenProvider,
     Voicemail,
     VoicemailInfo,
     WgtwoActions,
+    WgtwoError,
 )
 from .client.event_types import (
     SCOPE_SMS_SEND,
@@ -26,6 +30,7 @@ from .client.event_types import (
     SCOPE_VOICEMAIL_UPDATE,
 )
 from .client.forwarding import FORWARDING_SCOPES
+from .client.network import SCOPE_NETWORK_INFO
 from .settings import WgtwoSettings, create_token_provider
 
 
@@ -45,13 +50,42 @@ class OperatorApi:
         self._endpoint = endpoint
         self._settings = settings
         self._clients: dict[str, WgtwoActions] = {}
+        self._providers: dict[str, TokenProvider | None] = {}
+
+    def _provider(self, scope: str) -> TokenProvider | None:
+        if scope not in self._providers:
+            self._providers[scope] = create_token_provider(
+                self._hass, self._data, {scope}, self._settings
+            )
+        return self._providers[scope]
 
     def _client(self, scope: str) -> WgtwoActions:
         client = self._clients.get(scope)
         if client is None:
-            provider = create_token_provider(self._hass, self._data, {scope}, self._settings)
-            client = self._clients[scope] = WgtwoActions(self._endpoint, provider)
+            client = self._clients[scope] = WgtwoActions(self._endpoint, self._provider(scope))
         return client
+
+    async def scope_granted(self, scope: str) -> bool | None:
+        """Whether the OAuth client has ``scope``, by asking for a token carrying it.
+
+        None when that cannot be told: no credentials (a server that takes no token), the
+        token endpoint unreachable or the credentials rejected (the event stream asks the
+        user to re-authenticate). The token is kept for the calls that follow.
+        """
+        provider = self._provider(scope)
+        if provider is None:
+            return None
+        try:
+            await provider.get_token()
+        except MissingScopeError:
+            return False
+        except WgtwoError:
+            return None
+        return True
+
+    async def get_network_info(self, number: str) -> list[NetworkInfo]:
+        """Return the serving network of each of a subscriber's SIMs."""
+        return await self._client(SCOPE_NETWORK_INFO).get_network_info(number)
 
     async def get_voicemail(self, voicemail_id: str) -> Voicemail:
         """Fetch a voicemail's metadata and audio."""
@@ -82,5 +116,6 @@ class OperatorApi:
     async def close(self) -> None:
         """Close every channel opened so far."""
         clients, self._clients = self._clients, {}
+        self._providers = {}
         for client in clients.values():
             await client.close()

@@ -38,7 +38,7 @@ TO_REDACT: Final = {
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: WgtwoConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry's settings, both streams' state and counters, a subscriber summary."""
+    """Return the entry's settings, the streams' and network reads' state, the subscribers."""
     options = dict(entry.options)
     phonebook = options.get(CONF_PHONEBOOK) or {}
     # Phonebook keys are phone numbers and its values are names: keep only the size.
@@ -64,6 +64,17 @@ async def async_get_config_entry_diagnostics(
             "missed_calls": subscriber.missed_calls,
             "unheard_voicemails": len(subscriber.voicemails),
             "handset_known": subscriber.handset is not None,
+            # The network of the SIM seen last: its generation and MCC/MNC (no IMSI).
+            "network": (
+                None
+                if (network := subscriber.network) is None
+                else {
+                    "generation": network.generation.label if network.generation else None,
+                    "mcc": network.mcc,
+                    "mnc": network.mnc,
+                    "sims": subscriber.network_sims,
+                }
+            ),
             "last_event": (
                 subscriber.last_event.isoformat() if subscriber.last_event is not None else None
             ),
@@ -82,5 +93,6 @@ async def async_get_config_entry_diagnostics(
             if (caller_names := runtime.hub.caller_names) is None
             else {"enabled": True, **async_redact_data(caller_names.stats, TO_REDACT)}
         ),
+        "network": runtime.coordinator.capabilities.network.diagnostics(),
         "subscribers": subscribers,
     }

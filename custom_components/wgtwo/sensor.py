@@ -1,4 +1,4 @@
-"""Sensors of a subscriber: last caller, call state, roaming country, missed calls, diagnostics."""
+"""Sensors of a subscriber: caller, call state, country, network, missed calls, diagnostics."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ from homeassistant.helpers.typing import StateType
 
 from .call_state import CallState
 from .capabilities.serving_node import serving_node
+from .client import NetworkGeneration
 from .coordinator import WgtwoCoordinator
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
+from .mcc import country_of_mcc
 from .runtime import WgtwoConfigEntry
 from .subscriber import Aspect, Subscriber
 
@@ -40,6 +42,10 @@ class WgtwoSensorDescription(SensorEntityDescription, WgtwoEntityDescription):
     )
     # Whether the value is only true while the stream is up (a stale "idle" is a lie).
     needs_stream: bool = False
+    # Whether the entry has the sensor at all (a feature whose scope is missing has none),
+    # and whether its value can be had now.
+    exists_fn: Callable[[WgtwoCoordinator], bool] = lambda _coordinator: True
+    available_fn: Callable[[WgtwoCoordinator], bool] = lambda _coordinator: True
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -87,6 +93,36 @@ def _handset_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str,
     return {"software_version": sub.handset.software_version}
 
 
+def _network_value(_coordinator: WgtwoCoordinator, sub: Subscriber) -> str | None:
+    network = sub.network
+    return network.generation.value if network and network.generation else None
+
+
+def _network_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str, Any] | None:
+    """Return the serving network of the SIM seen last: its codes, country and nodes."""
+    network = sub.network
+    if network is None:
+        return None
+    country = country_of_mcc(network.mcc)
+    return {
+        "mcc": network.mcc,
+        "mnc": network.mnc,
+        "tadig": network.tadig,
+        "country": country.name if country else None,
+        "country_code": country.code if country else None,
+        "msc": network.msc,
+        "vlr": network.vlr,
+        "sgsn": network.sgsn,
+        "mme": network.mme,
+        "sims": sub.network_sims,
+        "updated": _iso(network.timestamp),
+    }
+
+
+def _network_readable(coordinator: WgtwoCoordinator) -> bool:
+    return coordinator.capabilities.network.available
+
+
 def _location_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str, Any] | None:
     if sub.location is None:
         return None
@@ -119,6 +155,18 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
             (sub.country.name or sub.country.code) if sub.country else None
         ),
         attrs_fn=_country_attrs,
+    ),
+    # The generation of the network the phone is attached to (the SIM seen last).
+    WgtwoSensorDescription(
+        key="network",
+        aspects=Aspect.NETWORK,
+        translation_key="network",
+        device_class=SensorDeviceClass.ENUM,
+        options=[generation.value for generation in NetworkGeneration],
+        value_fn=_network_value,
+        attrs_fn=_network_attrs,
+        exists_fn=_network_readable,
+        available_fn=_network_readable,
     ),
     WgtwoSensorDescription(
         key="missed_calls",
@@ -167,7 +215,9 @@ async def async_setup_entry(
         entry,
         async_add_entities,
         lambda coordinator, sub: [
-            WgtwoSensor(coordinator, sub, description) for description in SENSORS
+            WgtwoSensor(coordinator, sub, description)
+            for description in SENSORS
+            if description.exists_fn(coordinator)
         ],
     )
 
@@ -177,13 +227,17 @@ class WgtwoSensor(WgtwoSubscriberEntity, SensorEntity):
 
     entity_description: WgtwoSensorDescription
     # The last caller's call id and time change with every call: not kept in the history
-    # (the caller is its state; the call is in the recorded wgtwo_event).
-    _unrecorded_attributes = frozenset({"call_id", "time"})
+    # (the caller is its state; the call is in the recorded wgtwo_event). Nor is the time
+    # the operator last saw the network.
+    _unrecorded_attributes = frozenset({"call_id", "time", "updated"})
 
     @property
     def available(self) -> bool:
         """Facts keep their last value; live state only while the stream is up."""
-        return not self.entity_description.needs_stream or self.coordinator.stream_live
+        description = self.entity_description
+        if not description.available_fn(self.coordinator):
+            return False
+        return not description.needs_stream or self.coordinator.stream_live
 
     @property
     def native_value(self) -> StateType | datetime:

@@ -1,7 +1,7 @@
 """What Home Assistant knows about one subscriber number; the entities render it.
 
 The coordinator changes this state from events and keeps a snapshot of its lasting facts
-(last caller, counters, unheard voicemails, country, handset, serving nodes, the call
+(last caller, counters, unheard voicemails, country, network, handset, serving nodes, the call
 forwarding last set, missed-call decisions still pending, which callers and voicemails
 were hidden) in the entry's store, so the entities show them again after a restart. Calls
 in progress are not kept: after a restart the phone is idle until its next call event.
@@ -22,7 +22,7 @@ from typing import Any, Final
 from homeassistant.util import dt as dt_util
 
 from .call_state import CallState, CallTracker
-from .client import Country, ForwardingMode, Handset, Locations
+from .client import Country, ForwardingMode, Handset, Locations, NetworkGeneration, NetworkInfo
 from .client.forwarding import NEEDS_NUMBER
 from .countries import country_from_number, normalize_country_code
 
@@ -47,6 +47,7 @@ class Aspect(IntFlag):
     LAST_EVENT = auto()
     CONNECTION = auto()
     FORWARDING = auto()  # the call forwarding last set (the API has no getter)
+    NETWORK = auto()  # the serving network read from the operator
 
 
 ALL_ASPECTS: Final = Aspect(sum(Aspect))
@@ -166,6 +167,13 @@ class Subscriber:
         self.voicemails: list[UnheardVoicemail] = []
         self.country: Country | None = None
         self.previous_country: Country | None = None
+        # When the country shown was reported (a roaming event, or a network read): the
+        # newer report wins. None when not known (a snapshot of an older version).
+        self.country_time: datetime | None = None
+        # The serving network of the SIM the operator saw last (never its IMSI or ICCID),
+        # and how many SIMs the number has.
+        self.network: NetworkInfo | None = None
+        self.network_sims = 0
         self.location: Locations | None = None
         self.handset: Handset | None = None
         self.last_event: datetime | None = None
@@ -255,6 +263,10 @@ class Subscriber:
             ],
             "country": _as_dict(self.country),
             "previous_country": _as_dict(self.previous_country),
+            "country_time": _iso(self.country_time),
+            "network": None
+            if self.network is None
+            else self.network.as_dict() | {"sims": self.network_sims},
             "location": _as_dict(self.location),
             "handset": _as_dict(self.handset),
             "last_event": _iso(self.last_event),
@@ -302,6 +314,12 @@ class Subscriber:
                 self.add_voicemail(UnheardVoicemail(voicemail_id, from_number, when))
         self.country = _country(data.get("country"))
         self.previous_country = _country(data.get("previous_country"))
+        self.country_time = _time(data.get("country_time"))
+        network = _dict(data.get("network"))
+        if network:
+            self.network = _network(network)
+            sims = network.get("sims")
+            self.network_sims = sims if isinstance(sims, int) and sims > 0 else 1
         location = _dict(data.get("location"))
         if location:
             self.location = Locations(
@@ -351,6 +369,22 @@ def _time(value: Any) -> datetime | None:
     """Parse a stored time; one without a time zone cannot be compared and is dropped."""
     parsed = dt_util.parse_datetime(value) if isinstance(value, str) else None
     return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def _network(data: dict[str, Any]) -> NetworkInfo:
+    label = _str(data.get("generation")) or ""
+    generations = {generation.label: generation for generation in NetworkGeneration}
+    return NetworkInfo(
+        mcc=_str(data.get("mcc")),
+        mnc=_str(data.get("mnc")),
+        generation=generations.get(label),
+        tadig=_str(data.get("tadig")),
+        msc=_str(data.get("msc")),
+        vlr=_str(data.get("vlr")),
+        sgsn=_str(data.get("sgsn")),
+        mme=_str(data.get("mme")),
+        timestamp=_time(data.get("timestamp")),
+    )
 
 
 def _country(value: Any) -> Country | None:

@@ -134,11 +134,13 @@ async def test_custom_server_creates_entry(
     }
     entry = result["result"]
     assert entry.unique_id == f"custom:{auth_sandbox.grpc_target}:{CLIENT_ID}"
-    # Tokens ask for exactly the scopes of the chosen event types.
+    # Tokens ask for exactly the scopes of the chosen event types; the entry's setup asks
+    # for the network information with a token of that scope alone.
     issued = list(auth_sandbox.authority.tokens.values())
     assert issued
     assert {token.scopes for token in issued} == {
-        frozenset({"events.voice.subscribe", "events.sms.subscribe"})
+        frozenset({"events.voice.subscribe", "events.sms.subscribe"}),
+        frozenset({"subscription.network_information:read"}),
     }
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Generator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
@@ -36,6 +37,8 @@ from .events import typed_events
 from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of
 
 ENTRY_ID = "01SNAPSHOTENTRY0000000000"
+PHONE_SEEN = datetime(2026, 11, 27, 10, 0, 5, tzinfo=UTC)  # the day's location update
+WATCH_SEEN = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 # The entry's secret for the keys in media ids, fixed so that the ids are the same each run.
 ID_SECRET = "5e" * 32
 
@@ -64,6 +67,9 @@ async def day_entry(
         "data": {"id_secret": ID_SECRET, "subscribers": {}},
     }
     phonebook = {ALICE: "Alice", BOB: "Bob", CAROL: "Carol"}
+    # Alice's phone is in Sweden since the day's roaming event; her watch stayed home.
+    auth_sandbox.network.attach(ALICE, "telia-se", "4G", seen=PHONE_SEEN.timestamp())
+    auth_sandbox.network.attach(ALICE, "telenor-no", "3G", seen=WATCH_SEEN.timestamp())
     entry = make_entry(
         auth_sandbox, options=entry_options(**{CONF_PHONEBOOK: phonebook}), entry_id=ENTRY_ID
     )
@@ -77,10 +83,14 @@ async def a_day_lived(hass: HomeAssistant, entry: MockConfigEntry) -> AsyncItera
     """Connect, then let the fixture's events happen at their own times, and stay there.
 
     The clock is frozen only once connected (the stream's own timing stays real) and is
-    released before the entry unloads.
+    released before the entry unloads. Alice's device is there before the day, and her network
+    read (gRPC's deadlines need the real clock); the day's roaming and location events then
+    ask for another read a minute after that one, a minute that does not pass.
     """
     await async_setup_entry_and_connect(hass, entry)
     coordinator = coordinator_of(entry)
+    coordinator.subscriber(ALICE)
+    await coordinator.capabilities.network.async_idle()
     events = typed_events("subscriber_day")
     with freeze_time(events[0].timestamp) as frozen:
         for event in events:

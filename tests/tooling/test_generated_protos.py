@@ -12,8 +12,17 @@ from pathlib import Path
 from homeassistant import const as ha_const
 
 from custom_components.wgtwo.client.proto.wgtwo.callforward.v0 import callforward_pb2
+from custom_components.wgtwo.client.proto.wgtwo.common.v0 import identifiers_pb2, status_pb2
+from custom_components.wgtwo.client.proto.wgtwo.consents.v0 import consents_pb2
+from custom_components.wgtwo.client.proto.wgtwo.consents.v1 import consent_events_pb2
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from custom_components.wgtwo.client.proto.wgtwo.events.v1 import stream_pb2
 from custom_components.wgtwo.client.proto.wgtwo.lookup.v0 import lookup_pb2
+from custom_components.wgtwo.client.proto.wgtwo.subscription.v0 import (
+    network_info_pb2,
+    subscription_id_pb2,
+)
+from custom_components.wgtwo.client.proto.wgtwo.subscription.v1 import subscription_events_pb2
 from tools import gen_protos
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,3 +140,83 @@ def test_wire_bytes_of_call_forwarding_and_lookup() -> None:
     error = lookup_pb2.NumberLookupResponse()
     error.error.message = "m"
     assert error.SerializeToString() == bytes.fromhex("1a030a016d")  # error(3) { message(1) }
+
+
+def test_wire_bytes_of_the_newer_services() -> None:
+    """Consents, subscription ids, network info and the v1 streams use the sheet's numbers."""
+    listing = consents_pb2.ListConsentsForProductResponse()
+    consent = listing.consents.add(product_id="p")
+    consent.owner.subscription.subscription_identifier.value = "s"
+    consent.owner.subscription.subscription_identifier.tenant.name = "t"
+    consent.scopes.add(property="a")
+    listing.pagination.next_page_token = "n"
+    assert listing.SerializeToString() == bytes.fromhex(
+        "0a16"  # consents(1)
+        "0a0c"  # owner(1)
+        "0a0a"  # subscription(1)
+        "0a08"  # subscription_identifier(1)
+        "0a0173"  # value(1) = "s"
+        "12030a0174"  # tenant(2) { name(1) = "t" }
+        "120170"  # product_id(2) = "p"
+        "1a030a0161"  # scopes(3) { property(1) = "a" }
+        "120312016e"  # pagination(2) { next_page_token(2) = "n" }
+    )
+    tenant = consents_pb2.ConsentOwner()
+    tenant.tenant.name = "t"
+    assert tenant.SerializeToString() == bytes.fromhex("12030a0174")  # tenant(2) { name(1) }
+    request = consents_pb2.ListConsentsForProductRequest()
+    request.pagination.page_size = 5
+    request.pagination.page_token = "x"
+    assert request.SerializeToString() == bytes.fromhex("0a0510051a0178")  # page_size(2), token(3)
+
+    msisdn = subscription_id_pb2.GetMsisdnResponse(
+        status_code=status_pb2.STATUS_CODE_ACCESS_DENIED, error_message="e"
+    )
+    msisdn.phone_number.e164 = "+1"
+    assert msisdn.SerializeToString() == bytes.fromhex("0a040a022b3110031a0165")
+
+    info = network_info_pb2.NetworkInfo(network_generation=identifiers_pb2.NETWORK_GENERATION_4G)
+    info.network_identity.mcc = "1"
+    info.mme.value = "m"
+    # network_identity(4) { mcc(1) }, network_generation(5) = 3, mme(10) { value(1) }
+    assert info.SerializeToString() == bytes.fromhex("22030a0131280352030a016d")
+
+    config = stream_pb2.StreamConfiguration(max_in_flight=50)
+    config.durable_queue.custom_name = "q"
+    config.custom_ack_timeout.seconds = 30
+    config.start_at_new.SetInParent()
+    # durable_queue(2) { custom_name(1) }, custom_ack_timeout(4) { seconds }, max(5), new(6)
+    assert config.SerializeToString() == bytes.fromhex("12030a01712202081e28323200")
+
+    consent_event = consent_events_pb2.StreamConsentChangeEventsResponse()
+    consent_event.metadata.ack_info.value = "k"
+    consent_event.metadata.is_redelivered = True
+    consent_event.metadata.identifier.subscription_identifier.wg2rn = "w"
+    consent_event.consent_change_event.updated.scopes.append("a")
+    consent_event.consent_change_event.number.e164 = "+1"
+    assert consent_event.SerializeToString() == bytes.fromhex(
+        "0a0e"  # metadata(1)
+        "12050a03120177"  # identifier(2) { subscription_identifier(1) { wg2rn(2) = "w" } }
+        "1a030a016b"  # ack_info(3) { value(1) = "k" }
+        "2001"  # is_redelivered(4)
+        "120b"  # consent_change_event(2)
+        "12030a0161"  # updated(2) { scopes(1) = "a" }
+        "22040a022b31"  # number(4) { e164(1) }
+    )
+    first = subscription_events_pb2.FirstAttachmentEvent()
+    first.number.e164 = "+1"
+    first.imsi.value = "9"
+    assert first.SerializeToString() == bytes.fromhex("0a040a022b3112030a0139")
+    change = subscription_events_pb2.CountryChangeEvent()
+    change.current.code = "SE"
+    change.current.name = "S"
+    assert change.SerializeToString() == bytes.fromhex("12070a025345120153")
+    periodic = subscription_events_pb2.PeriodicCountryEvent()
+    periodic.country.code = "N"
+    assert periodic.SerializeToString() == bytes.fromhex("1a030a014e")
+    handset = subscription_events_pb2.HandsetChangeEvent()
+    handset.current.imei_sv.software_version = "2"
+    assert handset.SerializeToString() == bytes.fromhex("12050a03120132")
+    ack = subscription_events_pb2.AckCountryChangeEventResponse()
+    ack.ack_status.status_code = stream_pb2.AckStatus.STATUS_CODE_SUCCESS
+    assert ack.SerializeToString() == bytes.fromhex("0a020802")

@@ -18,6 +18,7 @@ from .consent import Consent
 from .forwarding import Forwarding
 from .handset import HandsetChanges
 from .messages import Messages
+from .network import Network
 from .roaming import Roaming
 from .serving_node import ServingNode
 from .voicemail import Voicemail
@@ -31,6 +32,7 @@ CAPABILITY_CLASSES: Final[tuple[type[Capability], ...]] = (
     ServingNode,
     HandsetChanges,
     Consent,
+    Network,
 )
 
 # Every bus event type the integration fires, with its sentence and entity.
@@ -50,6 +52,7 @@ class Capabilities:
         self.voicemail = Voicemail(room)
         self.messages = Messages(room)
         self.forwarding = Forwarding(room)
+        self.network = Network(room)
         self.all: tuple[Capability, ...] = (
             self.calls,
             self.voicemail,
@@ -59,4 +62,5 @@ class Capabilities:
             ServingNode(room),
             HandsetChanges(room),
             Consent(room),
+            self.network,
         )

@@ -47,6 +47,7 @@ class Roaming(Capability):
         if event.current is not None:
             sub.previous_country = event.previous or sub.country
             sub.country = event.current
+            sub.country_time = event.timestamp
         self.fire(
             event,
             TYPE_ROAMING,

@@ -66,6 +66,7 @@ from .models import (
     WgtwoEvent,
     event_from_proto,
 )
+from .network import NetworkGeneration, NetworkInfo
 from .status import ConnectionState, ConnectionStatus, SubscriptionStats
 from .subscription import EventHandler, EventSubscription, RawHook, StateCallback
 
@@ -101,6 +102,8 @@ __all__ = [
     "LookupStats",
     "MissingScopeError",
     "NameResolver",
+    "NetworkGeneration",
+    "NetworkInfo",
     "NumberLookupResponder",
     "OperatorToken",
     "PeriodicCountryEvent",

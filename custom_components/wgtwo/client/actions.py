@@ -1,4 +1,4 @@
-"""Unary API calls behind user actions: voicemail media, sending SMS, call forwarding."""
+"""Unary API calls: voicemail media, sending SMS, call forwarding, a subscriber's networks."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from .forwarding import (
 )
 from .grpc_errors import missing_scope_error
 from .models import enum_table, timestamp_to_datetime
+from .network import SCOPE_NETWORK_INFO, NetworkInfo, network_info_call, network_infos
 from .proto.wgtwo.common.v0 import phonenumber_pb2
 from .proto.wgtwo.sms.v1 import sms_pb2, sms_pb2_grpc
 from .proto.wgtwo.voicemail.v0 import voicemail_pb2, voicemail_pb2_grpc
@@ -214,6 +215,11 @@ class WgtwoActions:
         mode = ForwardingMode(mode)
         invoke = forwarding_call(self._open(), subscriber, mode, number, self._timeout)
         check_forwarding_response(await self._call(FORWARDING_SCOPES[mode], invoke))
+
+    async def get_network_info(self, number: str) -> list[NetworkInfo]:
+        """Return the serving network of each of a subscriber's (E.164) SIMs."""
+        invoke = network_info_call(self._open(), number, self._timeout)
+        return network_infos(await self._call(SCOPE_NETWORK_INFO, invoke))
 
     async def send_sms(
         self,
