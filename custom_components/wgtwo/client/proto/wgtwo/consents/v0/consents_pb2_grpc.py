@@ -6,7 +6,7 @@ import warnings
 
 from . import consents_pb2 as wgtwo_dot_consents_dot_v0_dot_consents__pb2
 
-GRPC_GENERATED_VERSION = '1.83.1'
+GRPC_GENERATED_VERSION = '1.78.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class ConsentServiceStub:
+class ConsentServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -42,7 +42,7 @@ class ConsentServiceStub:
                 _registered_method=True)
 
 
-class ConsentServiceServicer:
+class ConsentServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def ListConsentsForProduct(self, request, context):
@@ -68,7 +68,7 @@ def add_ConsentServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class ConsentService:
+class ConsentService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

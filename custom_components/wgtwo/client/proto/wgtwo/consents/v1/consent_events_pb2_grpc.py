@@ -6,7 +6,7 @@ import warnings
 
 from . import consent_events_pb2 as wgtwo_dot_consents_dot_v1_dot_consent__events__pb2
 
-GRPC_GENERATED_VERSION = '1.83.1'
+GRPC_GENERATED_VERSION = '1.78.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class ConsentEventServiceStub:
+class ConsentEventServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -47,7 +47,7 @@ class ConsentEventServiceStub:
                 _registered_method=True)
 
 
-class ConsentEventServiceServicer:
+class ConsentEventServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def StreamConsentChangeEvents(self, request, context):
@@ -83,7 +83,7 @@ def add_ConsentEventServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class ConsentEventService:
+class ConsentEventService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

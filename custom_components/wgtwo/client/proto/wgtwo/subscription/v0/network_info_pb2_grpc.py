@@ -6,7 +6,7 @@ import warnings
 
 from . import network_info_pb2 as wgtwo_dot_subscription_dot_v0_dot_network__info__pb2
 
-GRPC_GENERATED_VERSION = '1.83.1'
+GRPC_GENERATED_VERSION = '1.78.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class NetworkInfoServiceStub:
+class NetworkInfoServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -47,7 +47,7 @@ class NetworkInfoServiceStub:
                 _registered_method=True)
 
 
-class NetworkInfoServiceServicer:
+class NetworkInfoServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def GetNetworkInfoForSubscriber(self, request, context):
@@ -83,7 +83,7 @@ def add_NetworkInfoServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class NetworkInfoService:
+class NetworkInfoService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

@@ -6,7 +6,7 @@ import warnings
 
 from . import subscription_events_pb2 as wgtwo_dot_subscription_dot_v1_dot_subscription__events__pb2
 
-GRPC_GENERATED_VERSION = '1.83.1'
+GRPC_GENERATED_VERSION = '1.78.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class SubscriptionEventServiceStub:
+class SubscriptionEventServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -77,7 +77,7 @@ class SubscriptionEventServiceStub:
                 _registered_method=True)
 
 
-class SubscriptionEventServiceServicer:
+class SubscriptionEventServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def StreamHandsetChangeEvents(self, request, context):
@@ -183,7 +183,7 @@ def add_SubscriptionEventServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class SubscriptionEventService:
+class SubscriptionEventService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
