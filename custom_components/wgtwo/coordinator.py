@@ -16,11 +16,17 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .api import OperatorApi
-from .capabilities import Capabilities
-from .capabilities.base import Capability, SubscriberUpdate
+from .capabilities import BUS_EVENTS, Capabilities
+from .capabilities.base import (
+    ATTR_ENTITY_ID,
+    ATTR_SUBSCRIBER,
+    ATTR_TYPE,
+    Capability,
+    SubscriberUpdate,
+)
 from .client import WgtwoEvent
 from .const import (
     CONF_HOME_COUNTRY,
@@ -196,8 +202,33 @@ class WgtwoCoordinator:
         return number_key(self._store.secret, number)
 
     def fire(self, data: dict[str, Any], event_type: str = EVENT_WGTWO) -> None:
-        """Fire one ``wgtwo_event`` (or another of the integration's bus events)."""
+        """Fire one ``wgtwo_event`` (or another of the integration's bus events).
+
+        A ``wgtwo_event`` names the subscriber's entity the logbook lists it with, so
+        Activity filtered to the subscriber's device (which asks for its entities' events)
+        shows it too.
+        """
+        if event_type == EVENT_WGTWO:
+            data[ATTR_ENTITY_ID] = self._activity_entity(data)
         self.hass.bus.async_fire(event_type, data)
+
+    def _activity_entity(self, data: dict[str, Any]) -> str | None:
+        """Return the enabled entity that shows the event, else its type's fallback."""
+        described = BUS_EVENTS.get(str(data.get(ATTR_TYPE)))
+        if described is None:
+            return None
+        registry = er.async_get(self.hass)
+        prefix = f"{self.entry.entry_id}_{data.get(ATTR_SUBSCRIBER)}_"
+        for candidate in (described.entity, described.fallback):
+            if candidate is None:
+                continue
+            platform, key = candidate
+            entity_id = registry.async_get_entity_id(platform, DOMAIN, prefix + key)
+            if entity_id is not None and (
+                (entry := registry.async_get(entity_id)) is not None and not entry.disabled
+            ):
+                return entity_id
+        return None
 
     def _snapshots(self) -> dict[str, dict[str, Any]]:
         return {number: sub.snapshot() for number, sub in self.subscribers.items()}

@@ -104,11 +104,23 @@ async def test_schema_of_every_type(
     device_id = device_id_of(hass, entry, ALICE)
     events = by_type(fired)
 
+    # The entity each type is listed with in Activity: the one that shows it, or the roaming
+    # country sensor while the serving node and handset sensors are disabled (by default).
+    shown_by = {
+        "call": "event.4799900001_call",
+        "voicemail": "event.4799900001_voicemail",
+        "sms": "event.4799900001_sms",
+        "roaming": "sensor.4799900001_roaming_country",
+        "location": "sensor.4799900001_roaming_country",
+        "handset": "sensor.4799900001_roaming_country",
+    }
+
     def envelope(event_type: str, seq_index: int, seconds: int) -> dict[str, Any]:
         return {
             "type": event_type,
             "subscriber": ALICE,
             "device_id": device_id,
+            "entity_id": shown_by[event_type.split("_")[0]],
             "timestamp": f"2026-11-27T10:00:{seconds:02d}+00:00",
             "sequence": seqs[seq_index],
         }
@@ -426,6 +438,8 @@ async def test_consent_revoke_removes_device_and_raises_issue(
         "type": "consent_revoked",
         "subscriber": ALICE,
         "device_id": device_id,
+        # The device and its entities go: none to list it with.
+        "entity_id": None,
         "timestamp": "2026-11-27T10:00:05+00:00",
         "sequence": seqs[0],
     }

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from homeassistant.components.recorder.core import Recorder
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, translation
+from homeassistant.helpers import device_registry as dr, entity_registry as er, translation
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import load_json_object
@@ -215,9 +215,18 @@ async def test_every_type_is_a_sentence(
     assert linked["SMS to Bob delivered"] == "event.alice_sms"
     assert linked["Roaming in Sweden"] == "sensor.alice_roaming_country"
     assert linked["Served by network node 4790000001"] is None
-    # The device's own logbook shows them too.
+    # Without an entity to take it from, the entry has an icon of its own.
+    icons = {entry["message"]: entry.get("icon") for entry in entries}
+    assert icons["Served by network node 4790000001"] == "mdi:radio-tower"
+    assert icons["Handset changed"] == "mdi:cellphone"
+    # The device's own logbook shows them too: by device, and as Activity filtered to the
+    # device asks for them, by the device's entities (those enabled).
     device_id = device_id_of(hass, entry, ALICE)
     assert messages(await logbook_entries(device_ids=[device_id])) == messages(entries)
+    device_entities = [
+        entity.entity_id for entity in er.async_entries_for_device(er.async_get(hass), device_id)
+    ]
+    assert messages(await logbook_entries(entity_ids=device_entities)) == messages(entries)
     assert SECRET_TEXT not in repr(entries)
 
     # Consent revoked: the device goes, the entries stay, named from the phonebook.
