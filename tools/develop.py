@@ -27,6 +27,7 @@ from tools.instance import (
     configure_integration,
     link_integration,
     onboard,
+    skip_location_step,
 )
 
 PORT = 8123  # Home Assistant's default
@@ -52,6 +53,7 @@ async def _run(args: argparse.Namespace) -> int:
     # SIGTERM stops everything as Ctrl-C does.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     link_integration(args.config)
+    skip_location_step(args.config)
     sandbox = Sandbox(
         args.config / "sandbox.log",
         state=args.config / ".sandbox-state.jsonl",

@@ -31,6 +31,7 @@ from tools.instance import (
     free_port,
     link_integration,
     onboard,
+    skip_location_step,
     write_configuration,
 )
 
@@ -49,15 +50,6 @@ CHROMIUM_ARGS: Final = [
 ]
 # The panels a person opens on the way: settings, activity (logbook) and media.
 COMPONENTS: Final = (*MINIMAL_COMPONENTS, "frontend", "logbook", "history", "media_source")
-# The location step of onboarding would set up weather, radio and text-to-speech
-# integrations that reach the internet; it is marked done before the first start, the
-# other steps go through the onboarding API.
-ONBOARDING_STORE: Final = {
-    "version": 4,
-    "minor_version": 1,
-    "key": "onboarding",
-    "data": {"done": ["core_config"]},
-}
 STARTUP_TIMEOUT: Final = 600.0
 STRINGS: Final[dict[str, Any]] = json.loads(
     (ROOT / "custom_components" / "wgtwo" / "translations" / "en.json").read_text()
@@ -129,8 +121,7 @@ async def journey() -> AsyncIterator[Journey]:
     """Start the sandbox, Home Assistant (onboarded by its API) and Chromium; stop all after."""
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     config = ARTIFACTS / "instance"
-    (config / ".storage").mkdir(parents=True)
-    (config / ".storage" / "onboarding").write_text(json.dumps(ONBOARDING_STORE))
+    skip_location_step(config)
     link_integration(config)
     hass = HomeAssistantInstance(config, free_port())
     write_configuration(config, hass.port, COMPONENTS)
