@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .api import OperatorApi
@@ -53,6 +53,9 @@ type UpdateListener = Callable[[SubscriberUpdate], None]
 type _Listening = tuple[int, str | None, UpdateListener]
 _STORED_MASK: Final = int(STORED_ASPECTS)
 type SubscriberListener = Callable[[Subscriber], None]
+# A subscriber's number and the (platform, key) of the entity that shows a bus event type,
+# then the one that lists it while that one is disabled.
+type _ActivityKey = tuple[str, tuple[str, str] | None, tuple[str, str] | None]
 
 
 class WgtwoCoordinator:
@@ -81,6 +84,9 @@ class WgtwoCoordinator:
         self._stream_listeners: list[Callable[[], None]] = []
         self._new_subscriber_listeners: list[SubscriberListener] = []
         self._save_before_ack = False
+        # The entity each (subscriber, bus event type) is listed with in Activity, looked up
+        # in the entity registry once and again after the registry changed.
+        self._activity_ids: dict[_ActivityKey, str | None] = {}
         self.capabilities = Capabilities(self)
         self._handlers: dict[type[WgtwoEvent], Capability] = {
             event_class: capability
@@ -108,6 +114,11 @@ class WgtwoCoordinator:
                     subscriber.restore(snapshot)
                 self.subscribers[number] = subscriber
         self.entry.async_on_unload(self._async_unload)
+        self.entry.async_on_unload(
+            self.hass.bus.async_listen(
+                er.EVENT_ENTITY_REGISTRY_UPDATED, self._async_entity_registry_updated
+            )
+        )
         for capability in self.capabilities.all:
             await capability.async_setup()
 
@@ -213,13 +224,22 @@ class WgtwoCoordinator:
         self.hass.bus.async_fire(event_type, data)
 
     def _activity_entity(self, data: dict[str, Any]) -> str | None:
-        """Return the enabled entity that shows the event, else its type's fallback."""
+        """Return the entity the logbook lists the event with (known once per subscriber)."""
         described = BUS_EVENTS.get(str(data.get(ATTR_TYPE)))
         if described is None:
             return None
+        key = (str(data.get(ATTR_SUBSCRIBER)), described.entity, described.fallback)
+        try:
+            return self._activity_ids[key]
+        except KeyError:
+            entity_id = self._activity_ids[key] = self._find_activity_entity(*key)
+            return entity_id
+
+    def _find_activity_entity(self, number: str, *candidates: tuple[str, str] | None) -> str | None:
+        """Look up the first enabled entity of the subscriber among ``candidates``."""
         registry = er.async_get(self.hass)
-        prefix = f"{self.entry.entry_id}_{data.get(ATTR_SUBSCRIBER)}_"
-        for candidate in (described.entity, described.fallback):
+        prefix = f"{self.entry.entry_id}_{number}_"
+        for candidate in candidates:
             if candidate is None:
                 continue
             platform, key = candidate
@@ -229,6 +249,13 @@ class WgtwoCoordinator:
             ):
                 return entity_id
         return None
+
+    @callback
+    def _async_entity_registry_updated(
+        self, _event: Event[er.EventEntityRegistryUpdatedData]
+    ) -> None:
+        """Look the entities up again: one was added, removed, renamed, enabled or disabled."""
+        self._activity_ids.clear()
 
     def _snapshots(self) -> dict[str, dict[str, Any]]:
         return {number: sub.snapshot() for number, sub in self.subscribers.items()}

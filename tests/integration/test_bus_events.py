@@ -467,6 +467,47 @@ async def test_consent_revoke_removes_device_and_raises_issue(
     assert ir.async_get(hass).async_get_issue(DOMAIN, issues[0].issue_id) is None
 
 
+async def test_entity_id_is_looked_up_once_and_follows_a_rename(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    incoming: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+    await publish_and_wait(hass, auth_sandbox, entry, call("c1", ["CALL_RINGING"], **incoming))
+    call_entity = entity_id(hass, entry, "event", ALICE, "call")
+    assert fired[-1].data["entity_id"] == call_entity
+
+    # Once known, the subscriber's entity ids are not looked up in the registry again.
+    registry = er.async_get(hass)
+    lookups: list[str] = []
+    real_lookup = er.EntityRegistry.async_get_entity_id
+
+    def counting_lookup(self: er.EntityRegistry, domain: str, platform: str, unique_id: str) -> Any:
+        lookups.append(unique_id)
+        return real_lookup(self, domain, platform, unique_id)
+
+    monkeypatch.setattr(er.EntityRegistry, "async_get_entity_id", counting_lookup)
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [*call("c1", ["CALL_ANSWERED", "CALL_ENDED"], start=1, **incoming)],
+    )
+    assert [e.data["entity_id"] for e in fired[-2:]] == [call_entity, call_entity]
+    assert [u for u in lookups if u.startswith(entry.entry_id)] == []
+
+    # The user renames the entity: the next event names it by its new id.
+    registry.async_update_entity(call_entity, new_entity_id="event.alice_phone_calls")
+    await hass.async_block_till_done()
+    await publish_and_wait(
+        hass, auth_sandbox, entry, call("c2", ["CALL_RINGING"], start=5, **incoming)
+    )
+    assert fired[-1].data["entity_id"] == "event.alice_phone_calls"
+
+
 async def test_revoke_for_unknown_number_still_reported(
     hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
 ) -> None:
