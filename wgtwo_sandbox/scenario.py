@@ -95,7 +95,7 @@ def sms_sent(owner: str, recipient: str, text: str) -> list[Step]:
     return [[_event(owner, smsEvent=sms)], [_event(owner, smsDeliveryReportEvent=report)]]
 
 
-_COUNTRIES = {"NO": "Norway", "SE": "Sweden"}
+_COUNTRIES = {"NO": "Norway", "SE": "Sweden", "DK": "Denmark"}
 
 
 def country_change(owner: str, previous: str, current: str) -> list[Step]:
@@ -139,32 +139,55 @@ def handset_change(owner: str, rng: random.Random) -> list[Step]:
     return [[_event(owner, handsetUpdateEvent=update)]]
 
 
-def demo_story(rng: random.Random) -> Iterator[list[Step]]:
-    """Yield episodes forever; each episode is a list of steps played a moment apart."""
+def demo_cycle(round_number: int, rng: random.Random) -> list[list[Step]]:
+    """One cycle of the demo: every feature on each subscriber, Alice's and Bob's in turn.
+
+    Each gets an answered call, a missed call that goes to voicemail (the caller changes from
+    cycle to cycle and hides the number every third one), an SMS in and one out (with its
+    delivery report), a trip abroad and back, a new serving node and a new handset.
+    """
+    hidden = round_number % 3 == 2
+    # Voicemails from a stranger (Carol is only in the demo's phonebook), then a known name.
+    alice_caller = BOB if round_number % 2 else OUTSIDER
+    bob_caller = OUTSIDER if round_number % 2 else ALICE
+    return [
+        answered_call(BOB, ALICE),
+        answered_call(ALICE, BOB, hidden=hidden),
+        sms_received(BOB, ALICE, "Are you coming to dinner?") + sms_sent(ALICE, BOB, "On my way!"),
+        sms_received(ALICE, BOB, "Bring dessert?") + sms_sent(BOB, ALICE, "Ice cream it is."),
+        missed_call_with_voicemail(alice_caller, ALICE, hidden=hidden),
+        missed_call_with_voicemail(bob_caller, BOB),
+        country_change(ALICE, "NO", "SE") + country_change(BOB, "NO", "DK"),
+        location_update(ALICE, rng) + location_update(BOB, rng),
+        handset_change(ALICE, rng) + handset_change(BOB, rng),
+        country_change(ALICE, "SE", "NO") + country_change(BOB, "DK", "NO"),
+    ]
+
+
+def demo_story(rng: random.Random) -> Iterator[list[list[Step]]]:
+    """Yield the demo's cycles forever; a cycle is episodes, each steps played a moment apart."""
     for round_number in itertools.count():
-        hidden = round_number % 3 == 2
-        yield answered_call(BOB, ALICE)
-        yield sms_received(BOB, ALICE, "Are you coming to dinner?")
-        # Voicemails from a stranger, from a phonebook name (Bob), then from a hidden number.
-        caller = BOB if round_number % 3 == 1 else OUTSIDER
-        yield missed_call_with_voicemail(caller, ALICE, hidden=hidden)
-        yield sms_sent(ALICE, BOB, "On my way!")
-        yield country_change(BOB, "NO", "SE")
-        yield answered_call(ALICE, BOB, hidden=hidden)
-        yield location_update(ALICE, rng)
-        yield country_change(BOB, "SE", "NO")
-        yield handset_change(BOB if round_number % 2 else ALICE, rng)
+        yield demo_cycle(round_number, rng)
 
 
 async def play_demo(server: SandboxServer, interval: float, seed: int | None = None) -> None:
-    """Play the demo story: first episode at once, then one every ``interval`` seconds."""
+    """Play the demo story: first episode at once, then one every ``interval`` seconds.
+
+    ``server.scenario_cycles`` (``scenario_cycles`` in the stats) counts the cycles played
+    to their end, so a client can do once a cycle what a user would (the development
+    instance resets the counts the cycle raised).
+    """
     rng = random.Random(seed)
-    for episode in demo_story(rng):
-        for step in episode:
-            await server.publish(step)
-            await asyncio.sleep(min(1.0, interval / 4))
-        _LOGGER.info("Scenario step published (last sequence %d)", server.broker.last_seq)
-        await asyncio.sleep(interval)
+    for cycle in demo_story(rng):
+        for episode in cycle:
+            for step in episode:
+                await server.publish(step)
+                await asyncio.sleep(min(1.0, interval / 4))
+            _LOGGER.info("Scenario step published (last sequence %d)", server.broker.last_seq)
+            if episode is cycle[-1]:
+                server.scenario_cycles += 1
+                _LOGGER.info("Scenario cycle %d played", server.scenario_cycles)
+            await asyncio.sleep(interval)
 
 
 SCENARIOS: dict[str, Callable[[SandboxServer, float], Coroutine[Any, Any, None]]] = {
