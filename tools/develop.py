@@ -105,7 +105,6 @@ async def reset_counts_each_cycle(
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, default=ROOT / "config")
-    parser.add_argument("--port", type=int, default=PORT, help="Home Assistant's HTTP port")
     parser.add_argument("--grpc-port", type=int, default=50051)
     parser.add_argument("--http-port", type=int, default=50080)
     parser.add_argument("--scenario-interval", type=float, default=4.0)
@@ -125,7 +124,7 @@ async def _run(args: argparse.Namespace) -> int:
         grpc_port=args.grpc_port,
         http_port=args.http_port,
     )
-    hass = HomeAssistantInstance(args.config, args.port)
+    hass = HomeAssistantInstance(args.config, PORT)
     session = aiohttp.ClientSession()
     resets: asyncio.Task[None] | None = None
     try:
@@ -169,7 +168,7 @@ async def _run(args: argparse.Namespace) -> int:
             )
         )
         print(
-            f"\nHome Assistant is running at http://localhost:{args.port}\n"
+            f"\nHome Assistant is running at http://localhost:{PORT}\n"
             f"Login: {USERNAME} / {PASSWORD}\n"
             "The wgtwo integration is configured against the local sandbox, which now plays a "
             "demo scenario\n(Alice and Bob, each: calls, a missed call and voicemail, SMS, a "

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -79,6 +81,38 @@ class Journey:
             session.post(f"{self.sandbox.url}/events", json=events) as response,
         ):
             response.raise_for_status()
+
+    async def _get(self, path: str, **params: str) -> Any:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{self.hass.url}{path}",
+                params=params,
+                headers={"Authorization": f"Bearer {self.token}"},
+            ) as response,
+        ):
+            response.raise_for_status()
+            return await response.json()
+
+    async def connected_sensor(self) -> str:
+        """Return the entity id of the entry's Connected sensor."""
+        states: list[dict[str, Any]] = await self._get("/api/states")
+        (entity_id,) = [
+            state["entity_id"]
+            for state in states
+            if re.fullmatch(r"binary_sensor\..*_connected", state["entity_id"])
+        ]
+        return str(entity_id)
+
+    async def history(self, entity_id: str, since: datetime) -> list[str]:
+        """Return an entity's recorded states since ``since`` (the one then first)."""
+        periods: list[list[dict[str, Any]]] = await self._get(
+            f"/api/history/period/{since.isoformat()}",
+            filter_entity_id=entity_id,
+            minimal_response="",
+            no_attributes="",
+        )
+        return [str(state["state"]) for period in periods for state in period]
 
     async def entries(self) -> list[dict[str, Any]]:
         """Return the integration's config entries as Home Assistant's REST API lists them."""

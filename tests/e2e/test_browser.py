@@ -8,8 +8,10 @@ translations, so a changed string changes what is looked for, not the test.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import pytest
@@ -146,11 +148,23 @@ async def test_options_phonebook(journey: Journey) -> None:
     await expect(error_alert(journey, broken)).to_be_visible()
     await journey.shot("options-broken-phonebook")
 
+    connected = await journey.connected_sensor()
+    before = datetime.now(UTC)
     await phonebook.fill(PHONEBOOK)
     await page.get_by_role("button", name="Submit").click()
     await expect(page.get_by_text(OPTIONS_SAVED)).to_be_visible()
     await journey.shot("options-saved")
     await page.get_by_role("button", name="Finish").click()
+
+    # Saving reloaded the entry: the Connected sensor's history since then has it back on,
+    # and never "Disconnected" (Home Assistant's own "Unavailable" while it reloads aside).
+    states: list[str] = []
+    deadline = time.monotonic() + 60
+    while not ("unavailable" in states and states[-1] == "on"):
+        assert time.monotonic() < deadline, states
+        states = await journey.history(connected, before)
+        await asyncio.sleep(0.5)
+    assert "off" not in states, states
 
 
 async def test_device_page_after_first_event(journey: Journey) -> None:
