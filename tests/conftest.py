@@ -7,6 +7,7 @@ and Home Assistant reports "Integration not found".
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,13 @@ pytest_plugins = ["tests.sandbox_fixtures"]
 # Home Assistant's cleanup check. Holding one reference for the whole session keeps that
 # single process-wide thread alive before every test, as in Home Assistant itself.
 cygrpc.init_grpc_aio()
+
+
+# Home Assistant's test plugin logs every database statement (sqlalchemy.engine at INFO) to
+# the real stderr; what the recorder's thread writes after a test's capture ended lands
+# between pytest's progress dots. The statements are not what any test here looks at.
+SQL_LOGGER = "sqlalchemy.engine"
+logging.getLogger(SQL_LOGGER).setLevel(logging.WARNING)
 
 
 E2E_TESTS = Path(__file__).resolve().parent / "e2e"

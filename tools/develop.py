@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -27,6 +29,7 @@ from tools.instance import (
     configure_integration,
     link_integration,
     onboard,
+    skip_location_step,
 )
 
 PORT = 8123  # Home Assistant's default
@@ -35,6 +38,68 @@ PHONEBOOK = "+4791234567 = Alice\n+4798765432 = Bob\n+4722334455 = Carol"
 # Caller names on: the sandbox asks for each ringing call and logs what the phone would show
 # (config/sandbox.log). The sandbox grants every scope, the lookup ones included.
 CALLER_NAMES = {"name_callers": True, "name_max_age": 60}
+# Each subscriber's "Reset missed calls" and "Mark voicemail heard" buttons.
+RESET_BUTTONS_TEMPLATE = (
+    "{{ integration_entities('wgtwo')"
+    " | select('search', '^button[.].*_(reset_missed_calls|mark_voicemail_heard)$')"
+    " | list | tojson }}"
+)
+
+
+async def _reset_buttons(session: aiohttp.ClientSession, base: str, token: str) -> list[str]:
+    async with session.post(
+        f"{base}/api/template",
+        json={"template": RESET_BUTTONS_TEMPLATE},
+        headers={"Authorization": f"Bearer {token}"},
+    ) as response:
+        response.raise_for_status()
+        return [str(entity_id) for entity_id in json.loads(await response.text())]
+
+
+async def press_reset_buttons(session: aiohttp.ClientSession, base: str, token: str) -> list[str]:
+    """Press every subscriber's reset and mark-heard buttons, as a user catching up does."""
+    buttons = await _reset_buttons(session, base, token)
+    if buttons:
+        async with session.post(
+            f"{base}/api/services/button/press",
+            json={"entity_id": buttons},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response:
+            response.raise_for_status()
+    return buttons
+
+
+async def reset_counts_each_cycle(
+    session: aiohttp.ClientSession,
+    base: str,
+    sandbox_url: str,
+    login: Callable[[], Awaitable[str]],
+    poll: float = 2.0,
+) -> None:
+    """Once each cycle of the demo has played, press the buttons that reset what it counted.
+
+    The missed calls and unheard voicemails go back to zero (as a user who called back and
+    listened would make them), so they never climb without end. Runs until cancelled; a
+    refused token is replaced by logging in again, anything else unreachable is retried.
+    """
+    token = await login()
+    seen: int | None = None
+    while True:
+        try:
+            async with session.get(f"{sandbox_url}/control/stats") as response:
+                cycles = int((await response.json())["scenario_cycles"])
+            if seen is not None and cycles > seen:
+                try:
+                    await press_reset_buttons(session, base, token)
+                except aiohttp.ClientResponseError as err:
+                    if err.status != 401:
+                        raise
+                    token = await login()
+                    await press_reset_buttons(session, base, token)
+            seen = cycles
+        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as err:
+            print(f"Demo counts not reset this time: {err!r}", file=sys.stderr, flush=True)
+        await asyncio.sleep(poll)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +117,7 @@ async def _run(args: argparse.Namespace) -> int:
     # SIGTERM stops everything as Ctrl-C does.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     link_integration(args.config)
+    skip_location_step(args.config)
     sandbox = Sandbox(
         args.config / "sandbox.log",
         state=args.config / ".sandbox-state.jsonl",
@@ -59,6 +125,8 @@ async def _run(args: argparse.Namespace) -> int:
         http_port=args.http_port,
     )
     hass = HomeAssistantInstance(args.config, PORT)
+    session = aiohttp.ClientSession()
+    resets: asyncio.Task[None] | None = None
     try:
         # Quiet while Home Assistant starts and the integration is configured, so the demo's
         # first events find the devices already named from the phonebook.
@@ -72,40 +140,50 @@ async def _run(args: argparse.Namespace) -> int:
             " or two), log: config/home-assistant.log",
             flush=True,
         )
-        async with aiohttp.ClientSession() as session:
-            await hass.start(session)
-            token = await onboard(session, hass.url)
-            await configure_integration(
-                session,
-                hass.url,
-                token,
-                sandbox,
-                ALL_EVENT_TYPES,
-                {
-                    "general": {
-                        "event_types": ALL_EVENT_TYPES,
-                        "phonebook": PHONEBOOK,
-                        "share_sms_text": False,
-                    },
-                    "caller_names": CALLER_NAMES,
+        await hass.start(session)
+        token = await onboard(session, hass.url)
+        await configure_integration(
+            session,
+            hass.url,
+            token,
+            sandbox,
+            ALL_EVENT_TYPES,
+            {
+                "general": {
+                    "event_types": ALL_EVENT_TYPES,
+                    "phonebook": PHONEBOOK,
+                    "share_sms_text": False,
                 },
-            )
+                "caller_names": CALLER_NAMES,
+            },
+        )
         # Same ports and state file: the integration's durable subscription resumes.
         await sandbox.stop()
         await sandbox.start(
             "--scenario", "demo", "--scenario-interval", str(args.scenario_interval)
         )
+        resets = asyncio.create_task(
+            reset_counts_each_cycle(
+                session, hass.url, sandbox.url, lambda: onboard(session, hass.url)
+            )
+        )
         print(
             f"\nHome Assistant is running at http://localhost:{PORT}\n"
             f"Login: {USERNAME} / {PASSWORD}\n"
             "The wgtwo integration is configured against the local sandbox, which now plays a "
-            "demo scenario\n(Alice and Bob: calls, a missed call and voicemail, SMS, a roaming "
-            "trip). Press Ctrl-C to stop.\n",
+            "demo scenario\n(Alice and Bob, each: calls, a missed call and voicemail, SMS, a "
+            "roaming trip and back, a serving node, a handset; at the end of each cycle their "
+            "missed calls\nare reset and voicemails marked heard). Press Ctrl-C to stop.\n",
             flush=True,
         )
         assert hass.process is not None
         return await hass.process.wait()
     finally:
+        if resets is not None:
+            resets.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await resets
+        await session.close()
         await hass.stop(30)
         await sandbox.stop()
 

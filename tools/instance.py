@@ -39,6 +39,27 @@ ALL_EVENT_TYPES: Final = [
 MINIMAL_COMPONENTS: Final = ("api", "auth", "config", "onboarding")
 
 
+# Onboarding's location step sets up what default_config would bring (weather, radio and
+# text-to-speech integrations that reach the internet or need ffmpeg): a failed-setup card
+# and start-up errors on a new instance that has nothing to do with them. Marked done
+# before the first start, it is skipped; the other steps go through the onboarding API.
+ONBOARDING_STORE: Final = {
+    "version": 4,
+    "minor_version": 1,
+    "key": "onboarding",
+    "data": {"done": ["core_config"]},
+}
+
+
+def skip_location_step(config: Path) -> None:
+    """Mark onboarding's location step done in a config folder that was never onboarded."""
+    store = config / ".storage" / "onboarding"
+    if store.exists():
+        return
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps(ONBOARDING_STORE))
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:

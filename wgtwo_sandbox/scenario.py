@@ -133,44 +133,67 @@ def handset_change(owner: str, rng: random.Random) -> list[Step]:
     return [[_event(owner, handsetUpdateEvent=update)]]
 
 
-def demo_story(rng: random.Random, network: NetworkRegistry | None = None) -> Iterator[list[Step]]:
-    """Yield episodes forever; each episode is a list of steps played a moment apart.
+def demo_cycle(round_number: int, rng: random.Random, network: NetworkRegistry) -> list[list[Step]]:
+    """One cycle of the demo: every feature on each subscriber, Alice's and Bob's in turn.
 
-    Moves go through ``network`` (a registry of its own when none is given), so the
-    subscribers' networks and the events sent for them agree.
+    Each gets an answered call, a missed call that goes to voicemail (the caller changes from
+    cycle to cycle and hides the number every third one), an SMS in and one out (with its
+    delivery report), a trip abroad and back, a new serving node and a new handset. Moves go
+    through ``network``, so the subscribers' networks and the events sent for them agree.
+    """
+    hidden = round_number % 3 == 2
+    # Voicemails from a stranger (Carol is only in the demo's phonebook), then a known name.
+    alice_caller = BOB if round_number % 2 else OUTSIDER
+    bob_caller = OUTSIDER if round_number % 2 else ALICE
+    return [
+        answered_call(BOB, ALICE),
+        answered_call(ALICE, BOB, hidden=hidden),
+        sms_received(BOB, ALICE, "Are you coming to dinner?") + sms_sent(ALICE, BOB, "On my way!"),
+        sms_received(ALICE, BOB, "Bring dessert?") + sms_sent(BOB, ALICE, "Ice cream it is."),
+        missed_call_with_voicemail(alice_caller, ALICE, hidden=hidden),
+        missed_call_with_voicemail(bob_caller, BOB),
+        move(network, ALICE, "SE") + move(network, BOB, "DK"),
+        move(network, ALICE) + move(network, BOB),
+        handset_change(ALICE, rng) + handset_change(BOB, rng),
+        move(network, ALICE, "NO") + move(network, BOB, "NO"),
+    ]
+
+
+def demo_story(
+    rng: random.Random, network: NetworkRegistry | None = None
+) -> Iterator[list[list[Step]]]:
+    """Yield the demo's cycles forever; a cycle is episodes, each steps played a moment apart.
+
+    Moves go through ``network`` (a registry of its own, the demo's SIMs attached, when none
+    is given).
     """
     if network is None:
         network = NetworkRegistry()
         seed_demo_network(network)
     for round_number in itertools.count():
-        hidden = round_number % 3 == 2
-        yield answered_call(BOB, ALICE)
-        yield sms_received(BOB, ALICE, "Are you coming to dinner?")
-        # Voicemails from a stranger, from a phonebook name (Bob), then from a hidden number.
-        caller = BOB if round_number % 3 == 1 else OUTSIDER
-        yield missed_call_with_voicemail(caller, ALICE, hidden=hidden)
-        yield sms_sent(ALICE, BOB, "On my way!")
-        yield move(network, BOB, "SE")
-        yield answered_call(ALICE, BOB, hidden=hidden)
-        yield move(network, ALICE)
-        yield move(network, BOB, "NO")
-        yield handset_change(BOB if round_number % 2 else ALICE, rng)
+        yield demo_cycle(round_number, rng, network)
 
 
 async def play_demo(server: SandboxServer, interval: float, seed: int | None = None) -> None:
     """Play the demo story: first episode at once, then one every ``interval`` seconds.
 
-    The subscribers' SIMs are attached first, so their networks can be read before any
-    event.
+    ``server.scenario_cycles`` (``scenario_cycles`` in the stats) counts the cycles played
+    to their end, so a client can do once a cycle what a user would (the development
+    instance resets the counts the cycle raised). The subscribers' SIMs are attached first,
+    so their networks can be read before any event.
     """
     rng = random.Random(seed)
     seed_demo_network(server.network)
-    for episode in demo_story(rng, server.network):
-        for step in episode:
-            await server.publish(step)
-            await asyncio.sleep(min(1.0, interval / 4))
-        _LOGGER.info("Scenario step published (last sequence %d)", server.broker.last_seq)
-        await asyncio.sleep(interval)
+    for cycle in demo_story(rng, server.network):
+        for episode in cycle:
+            for step in episode:
+                await server.publish(step)
+                await asyncio.sleep(min(1.0, interval / 4))
+            _LOGGER.info("Scenario step published (last sequence %d)", server.broker.last_seq)
+            if episode is cycle[-1]:
+                server.scenario_cycles += 1
+                _LOGGER.info("Scenario cycle %d played", server.scenario_cycles)
+            await asyncio.sleep(interval)
 
 
 SCENARIOS: dict[str, Callable[[SandboxServer, float], Coroutine[Any, Any, None]]] = {

@@ -113,6 +113,8 @@ class SandboxServer:
         self._bound_grpc = 0
         self._bound_http = 0
         self.stalled = False
+        # Cycles of a scenario played to their end (see scenario.play_demo).
+        self.scenario_cycles = 0
 
     @property
     def grpc_target(self) -> str:
@@ -270,6 +272,7 @@ class SandboxServer:
         data["tokens_issued"] = self.authority.issued
         data["sms_sent"] = len(self.sms.sent)
         data["stalled"] = self.stalled
+        data["scenario_cycles"] = self.scenario_cycles
         data["lookup"] = self.lookups.snapshot()
         data["call_forwarding"] = self.forwarding.snapshot()
         data["network"] = self.network.snapshot()

@@ -6,6 +6,12 @@ failures touch the other.
 
 The hub is the one owner of the event stream's state (:class:`StreamState`), which it
 reports to the coordinator; a loss shorter than the grace period is not shown.
+
+Stopping for an unload (a reload after saving options, a disabled or removed entry) is not a
+loss: the state is not reported, so the Connected sensor keeps showing what it showed until
+Home Assistant takes the entry's entities away. A stream that was up hands over to the
+entry's next hub (a reload): that one starts as reconnecting, counted up, and shows a loss
+only if it does not connect within the grace period, counted from the stop.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any, Final
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
+from homeassistant.util.hass_dict import HassKey
 
 from .caller_names import CallerNameStream, NameLookup
 from .client import (
@@ -33,6 +40,7 @@ from .client import (
 )
 from .const import (
     CONF_NAME_CALLERS,
+    DOMAIN,
 )
 from .repairs import (
     async_create_scope_issue,
@@ -63,6 +71,9 @@ class StreamState(StrEnum):
 
 # States in which the stream counts as up: a short loss is not shown.
 UP_STATES: Final = frozenset({StreamState.CONNECTED, StreamState.RECONNECTING})
+
+# Entry id -> when (the event loop's clock) an up stream was stopped for an unload.
+_HANDOVER: Final[HassKey[dict[str, float]]] = HassKey(f"{DOMAIN}_stream_handover")
 
 
 def subscription_name(entry_id: str) -> str:
@@ -125,6 +136,15 @@ class WgtwoHub:
         self.last_error: str | None = None
         self.events_handled = 0
         self._grace_timer: CALLBACK_TYPE | None = None
+        self._stopping = False
+        # Taken over from the entry's previous hub (a reload): up until the grace is over.
+        stopped_at = hass.data.get(_HANDOVER, {}).pop(entry.entry_id, None)
+        self._grace_left: float | None = None
+        if stopped_at is not None:
+            left = settings.disconnect_grace - (hass.loop.time() - stopped_at)
+            if left > 0:
+                self._grace_left = left
+                self.state = StreamState.RECONNECTING
         self.caller_names: CallerNameStream | None = None
         if entry.options.get(CONF_NAME_CALLERS):
             self.caller_names = CallerNameStream(hass, entry, settings, endpoint)
@@ -174,9 +194,12 @@ class WgtwoHub:
         """
         self._handler = handler
         self._on_state = on_state
-        self._set_state(StreamState.CONNECTING)
-        if self._settings.disconnect_grace > 0:
-            self._start_grace_timer()
+        if self._grace_left is not None:  # a reload: what the previous hub showed holds
+            self._start_grace_timer(self._grace_left)
+        else:
+            self._set_state(StreamState.CONNECTING)
+            if self._settings.disconnect_grace > 0:
+                self._start_grace_timer()
         self.supervisor.async_start()
         if self.caller_names is not None:
             self.caller_names.async_start(name_for)
@@ -184,13 +207,22 @@ class WgtwoHub:
             async_delete_lookup_scope_issue(self._hass, self._entry.entry_id)
 
     async def async_stop(self) -> None:
-        """Stop the streams and wait until they ended (pending acks get a moment to finish)."""
+        """Stop the streams for an unload and wait until they ended.
+
+        Pending acks get a moment to finish. Not a loss: the stopped state is not reported
+        (the entities are about to go), and an up stream hands over to the next hub.
+        """
+        self._stopping = True
+        was_up = self.state in UP_STATES
         self.supervisor.stop()
         self._cancel_grace_timer()
         if self.caller_names is not None:
             await self.caller_names.async_stop()
         await self.subscription.stop()
-        self._set_state(StreamState.STOPPED)
+        self._cancel_grace_timer()
+        self.state = StreamState.STOPPED
+        if was_up:
+            self._hass.data.setdefault(_HANDOVER, {})[self._entry.entry_id] = self._hass.loop.time()
 
     async def _async_handle_event(self, event: WgtwoEvent) -> None:
         assert self._handler is not None  # the subscription runs only once started
@@ -199,6 +231,8 @@ class WgtwoHub:
 
     def _on_subscription_state(self, status: ConnectionStatus) -> None:
         """Follow the client; show and log a loss only once it outlasts the grace period."""
+        if self._stopping:
+            return  # ending on purpose
         if status.state is ConnectionState.CONNECTED:
             self._cancel_grace_timer()
             self.supervisor.connected()
@@ -215,10 +249,11 @@ class WgtwoHub:
         elif status.state is ConnectionState.FAILED:
             self.last_error = status.reason
 
-    def _start_grace_timer(self) -> None:
+    def _start_grace_timer(self, grace: float | None = None) -> None:
         if self._grace_timer is not None:
             return
-        grace = self._settings.disconnect_grace
+        if grace is None:
+            grace = self._settings.disconnect_grace
         if grace <= 0:
             self._grace_over(None)
         else:
@@ -245,7 +280,7 @@ class WgtwoHub:
     def _set_state(self, state: StreamState) -> None:
         if state in (StreamState.STOPPED, StreamState.DOWN):
             self._cancel_grace_timer()
-        if state is self.state:
+        if state is self.state or self._stopping:
             return
         self.state = state
         self._on_state(state)

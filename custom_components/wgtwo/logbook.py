@@ -5,7 +5,16 @@ section hassfest accepts for an integration's own texts with placeholders). They
 from Home Assistant's translation cache in ``hass.config.language``; keys missing from that
 language are English. The entry's name is the subscriber's device, the other party is named
 from the bus event (phonebook name, else number); a hidden caller stays "a hidden number"
-and SMS text never appears. Each entry links to the entity showing the event.
+and SMS text never appears. Each entry links to the entity showing the event; a sentence
+whose entity may be disabled has an icon of its own.
+
+Which entries Activity lists (Home Assistant's logbook): unfiltered, every described
+``wgtwo_event`` and every state change of an entity outside its continuous domains (an
+event entity's state, the time of its last event, changes with every event, so the Call,
+SMS and Voicemail event entities have an entry of their own beside the sentence). Filtered
+to a device, the frontend asks for the device's entities, and the logbook then lists the
+described events whose data name one of them as ``entity_id``: the coordinator puts it in
+every ``wgtwo_event``.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from typing import Any, Final
 
 from homeassistant.components.logbook.const import (
     LOGBOOK_ENTRY_ENTITY_ID,
+    LOGBOOK_ENTRY_ICON,
     LOGBOOK_ENTRY_MESSAGE,
     LOGBOOK_ENTRY_NAME,
 )
@@ -60,6 +70,8 @@ def async_describe_events(
         }
         if entity_id := _entity_id(hass, data):
             described[LOGBOOK_ENTRY_ENTITY_ID] = entity_id
+        if (bus_event := BUS_EVENTS.get(str(data.get(ATTR_TYPE)))) and bus_event.icon:
+            described[LOGBOOK_ENTRY_ICON] = bus_event.icon
         return described
 
     async_describe_event(DOMAIN, EVENT_WGTWO, describe)

@@ -48,6 +48,14 @@ class WgtwoSmsNotify(WgtwoSubscriberEntity, NotifyEntity):
     _attr_supported_features = NotifyEntityFeature.TITLE
     entity_description: WgtwoNotifyDescription
 
+    @property
+    def suggested_object_id(self) -> str:
+        """Keep the entity id of the name it had, ``notify.<subscriber>_sms``.
+
+        The name says it sends ("Send SMS") to tell it from the SMS event entity.
+        """
+        return "SMS"
+
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Text the message to the configured recipient, once.
 

@@ -54,6 +54,8 @@ from .phonebook import (
     DuplicateNumberError,
     PhonebookError,
     format_phonebook,
+    looks_like_number,
+    numbers_named,
     parse_number,
     parse_phonebook,
 )
@@ -76,8 +78,10 @@ OPTIONS_SCHEMA: Final = vol.Schema(
 CONF_SUBSCRIBER: Final = "subscriber"
 OPTIONS_MENU: Final = ["general", "subscriber", "caller_names"]
 _PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
+# A number or a phonebook name, as wgtwo.send_sms takes them.
+_RECIPIENT = TextSelector(TextSelectorConfig())
 SUBSCRIBER_SCHEMA: Final = vol.Schema(
-    {vol.Optional(CONF_SMS_RECIPIENT): _PHONE, vol.Optional(CONF_FORWARDING_NUMBER): _PHONE}
+    {vol.Optional(CONF_SMS_RECIPIENT): _RECIPIENT, vol.Optional(CONF_FORWARDING_NUMBER): _PHONE}
 )
 # A day is the operator's own default; longer is never useful for a changed name.
 _MAX_NAME_MAX_AGE: Final = 24 * 60
@@ -237,16 +241,21 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
         owners_selector, user_ids = await self._owners_selector()
         schema = SUBSCRIBER_SCHEMA.extend({vol.Optional(CONF_OWNERS): owners_selector})
         errors: dict[str, str] = {}
+        placeholders = {"name": self._name}
         if user_input is not None:
             settings: dict[str, Any] = {}
-            for key in (CONF_SMS_RECIPIENT, CONF_FORWARDING_NUMBER):
-                text = str(user_input.get(key) or "").strip()
-                number = parse_number(text)
-                if text and number is None:
-                    errors[key] = "invalid_number"
-                elif key == CONF_FORWARDING_NUMBER and number == self._number:
-                    errors[key] = "forwarding_to_itself"  # a loop
-                settings[key] = number or ""
+            recipient = str(user_input.get(CONF_SMS_RECIPIENT) or "").strip()
+            settings[CONF_SMS_RECIPIENT], error = self._recipient(recipient)
+            if error is not None:
+                errors[CONF_SMS_RECIPIENT] = error
+                placeholders["recipient"] = recipient
+            text = str(user_input.get(CONF_FORWARDING_NUMBER) or "").strip()
+            number = parse_number(text)
+            if text and number is None:
+                errors[CONF_FORWARDING_NUMBER] = "invalid_number"
+            elif number == self._number:
+                errors[CONF_FORWARDING_NUMBER] = "forwarding_to_itself"  # a loop
+            settings[CONF_FORWARDING_NUMBER] = number or ""
             settings[CONF_OWNERS] = list(user_input.get(CONF_OWNERS) or [])
             if not errors:
                 subscribers[self._number] = settings
@@ -261,8 +270,26 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
             step_id="subscriber_settings",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
-            description_placeholders={"name": self._name},
+            description_placeholders=placeholders,
         )
+
+    def _recipient(self, text: str) -> tuple[str, str | None]:
+        """Return what to store for the SMS recipient, and the error key if it is refused.
+
+        A number is stored in E.164; a name from the phonebook as typed, and looked up when
+        sending (so a changed number in the phonebook is followed).
+        """
+        if not text:
+            return "", None
+        if looks_like_number(text):
+            number = parse_number(text)
+            return (number, None) if number is not None else ("", "invalid_recipient")
+        numbers = numbers_named(self.config_entry.options.get(CONF_PHONEBOOK) or {}, text)
+        if not numbers:
+            return "", "unknown_recipient"
+        if len(numbers) > 1:
+            return "", "ambiguous_recipient"
+        return text, None
 
     # -- caller names ---------------------------------------------------------------
 

@@ -31,6 +31,10 @@ class DuplicateNumberError(PhonebookError):
         self.first = first
 
 
+# What a number looks like once spaces, dashes and the like are gone: a name has letters.
+_NUMBER_LIKE: Final = re.compile(r"^\+?\d+$")
+
+
 def normalize_number(number: str) -> str:
     """Drop spaces, dashes, parentheses and dots; turn a leading ``00`` into ``+``."""
     number = _NUMBER_PUNCTUATION.sub("", number)
@@ -43,6 +47,21 @@ def parse_number(text: str) -> str | None:
     """Return ``text`` as E.164 when it is a number in international format (any spelling)."""
     number = normalize_number(text.strip())
     return number if _E164.match(number) else None
+
+
+def looks_like_number(text: str) -> bool:
+    """Whether ``text`` is meant as a number (digits, maybe a ``+``), not a name."""
+    return _NUMBER_LIKE.match(normalize_number(text.strip())) is not None
+
+
+def numbers_named(phonebook: Mapping[str, str], name: str) -> set[str]:
+    """Return the numbers the phonebook (E.164 -> name) gives ``name``, in any case."""
+    wanted = name.strip().casefold()
+    return {
+        normalize_number(str(number))
+        for number, entry_name in phonebook.items()
+        if str(entry_name).strip().casefold() == wanted
+    }
 
 
 def parse_phonebook(text: str) -> dict[str, str]:

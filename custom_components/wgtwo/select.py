@@ -13,9 +13,10 @@ from typing import Any, Final
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .capabilities.forwarding import FORWARDING_OPTIONS
+from .capabilities.forwarding import FORWARDING_OPTIONS, NUMBER_MISSING_SELECT
 from .client import ForwardingMode
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .runtime import WgtwoConfigEntry
@@ -58,6 +59,12 @@ class WgtwoCallForwardingSelect(WgtwoSubscriberEntity, SelectEntity):
 
     _attr_assumed_state = True
     entity_description: WgtwoSelectDescription
+    _force_update = False
+
+    @property
+    def force_update(self) -> bool:
+        """Write the state even unchanged: only to take back an option that was refused."""
+        return self._force_update
 
     @property
     def current_option(self) -> str | None:
@@ -78,9 +85,30 @@ class WgtwoCallForwardingSelect(WgtwoSubscriberEntity, SelectEntity):
     async def async_select_option(self, option: str) -> None:
         """Ask the operator for the forwarding; the state changes only once it accepted.
 
-        Refused for a person who is neither an administrator nor one of the owners
-        (``_context``: the action call that targeted this entity).
+        A refusal writes the state again at once, so the select shows the option that
+        holds (not the refused one) as the error appears. Refused for a person who is
+        neither an administrator nor one of the owners (``_context``: the action call that
+        targeted this entity).
         """
-        await self.coordinator.capabilities.forwarding.async_set(
-            self.subscriber, ForwardingMode(option), context=self._context
-        )
+        try:
+            await self.coordinator.capabilities.forwarding.async_set(
+                self.subscriber,
+                ForwardingMode(option),
+                context=self._context,
+                missing=NUMBER_MISSING_SELECT,
+            )
+        except HomeAssistantError:
+            self._take_back()
+            raise
+
+    def _take_back(self) -> None:
+        """Show the option that holds again, now, instead of the one the user picked.
+
+        The frontend shows the picked option until the entity's state is written again; an
+        unchanged state is not written unless forced.
+        """
+        self._force_update = True
+        try:
+            self.async_write_ha_state()
+        finally:
+            self._force_update = False

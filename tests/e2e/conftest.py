@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,6 +33,7 @@ from tools.instance import (
     free_port,
     link_integration,
     onboard,
+    skip_location_step,
     write_configuration,
 )
 
@@ -49,15 +52,6 @@ CHROMIUM_ARGS: Final = [
 ]
 # The panels a person opens on the way: settings, activity (logbook) and media.
 COMPONENTS: Final = (*MINIMAL_COMPONENTS, "frontend", "logbook", "history", "media_source")
-# The location step of onboarding would set up weather, radio and text-to-speech
-# integrations that reach the internet; it is marked done before the first start, the
-# other steps go through the onboarding API.
-ONBOARDING_STORE: Final = {
-    "version": 4,
-    "minor_version": 1,
-    "key": "onboarding",
-    "data": {"done": ["core_config"]},
-}
 STARTUP_TIMEOUT: Final = 600.0
 STRINGS: Final[dict[str, Any]] = json.loads(
     (ROOT / "custom_components" / "wgtwo" / "translations" / "en.json").read_text()
@@ -87,6 +81,38 @@ class Journey:
             session.post(f"{self.sandbox.url}/events", json=events) as response,
         ):
             response.raise_for_status()
+
+    async def _get(self, path: str, **params: str) -> Any:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{self.hass.url}{path}",
+                params=params,
+                headers={"Authorization": f"Bearer {self.token}"},
+            ) as response,
+        ):
+            response.raise_for_status()
+            return await response.json()
+
+    async def connected_sensor(self) -> str:
+        """Return the entity id of the entry's Connected sensor."""
+        states: list[dict[str, Any]] = await self._get("/api/states")
+        (entity_id,) = [
+            state["entity_id"]
+            for state in states
+            if re.fullmatch(r"binary_sensor\..*_connected", state["entity_id"])
+        ]
+        return str(entity_id)
+
+    async def history(self, entity_id: str, since: datetime) -> list[str]:
+        """Return an entity's recorded states since ``since`` (the one then first)."""
+        periods: list[list[dict[str, Any]]] = await self._get(
+            f"/api/history/period/{since.isoformat()}",
+            filter_entity_id=entity_id,
+            minimal_response="",
+            no_attributes="",
+        )
+        return [str(state["state"]) for period in periods for state in period]
 
     async def entries(self) -> list[dict[str, Any]]:
         """Return the integration's config entries as Home Assistant's REST API lists them."""
@@ -129,8 +155,7 @@ async def journey() -> AsyncIterator[Journey]:
     """Start the sandbox, Home Assistant (onboarded by its API) and Chromium; stop all after."""
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     config = ARTIFACTS / "instance"
-    (config / ".storage").mkdir(parents=True)
-    (config / ".storage" / "onboarding").write_text(json.dumps(ONBOARDING_STORE))
+    skip_location_step(config)
     link_integration(config)
     hass = HomeAssistantInstance(config, free_port())
     write_configuration(config, hass.port, COMPONENTS)

@@ -8,8 +8,10 @@ translations, so a changed string changes what is looked for, not the test.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import pytest
@@ -146,11 +148,23 @@ async def test_options_phonebook(journey: Journey) -> None:
     await expect(error_alert(journey, broken)).to_be_visible()
     await journey.shot("options-broken-phonebook")
 
+    connected = await journey.connected_sensor()
+    before = datetime.now(UTC)
     await phonebook.fill(PHONEBOOK)
     await page.get_by_role("button", name="Submit").click()
     await expect(page.get_by_text(OPTIONS_SAVED)).to_be_visible()
     await journey.shot("options-saved")
     await page.get_by_role("button", name="Finish").click()
+
+    # Saving reloaded the entry: the Connected sensor's history since then has it back on,
+    # and never "Disconnected" (Home Assistant's own "Unavailable" while it reloads aside).
+    states: list[str] = []
+    deadline = time.monotonic() + 60
+    while not ("unavailable" in states and states[-1] == "on"):
+        assert time.monotonic() < deadline, states
+        states = await journey.history(connected, before)
+        await asyncio.sleep(0.5)
+    assert "off" not in states, states
 
 
 async def test_device_page_after_first_event(journey: Journey) -> None:
@@ -188,6 +202,37 @@ async def test_call_state_follows_an_event_within_2_s(journey: Journey) -> None:
     await journey.shot("call-state-talking")
 
 
+def forwarding(option: str) -> str:
+    """Return a translated option of the call forwarding select."""
+    return text("entity", "select", "call_forwarding", "state", option)
+
+
+async def test_call_forwarding_select_shows_only_what_the_operator_accepted(
+    journey: Journey,
+) -> None:
+    """Voicemail is accepted; a number is refused (none in the options), worded for the select.
+
+    The refused option is taken back by the time the error shows.
+    """
+    page = journey.page
+    row = page.locator("hui-select-entity-row", has_text=entity_name("select", "call_forwarding"))
+    select = row.locator("ha-select")
+    await select.click()
+    await page.get_by_role("menuitem", name=forwarding("voicemail")).click()
+    await expect(select).to_have_js_property("value", "voicemail")
+    await journey.shot("forwarding-voicemail")
+
+    await select.click()
+    await page.get_by_role("menuitem", name=forwarding("number")).click()
+    missing = text("exceptions", "forwarding_number_missing_select", "message", name="Alice")
+    toast = page.locator("span.message", has_text=missing)
+    await expect(toast).to_be_visible()
+    assert "action" not in missing
+    # Read once, as the error shows: the option that holds, not the refused one.
+    assert await select.evaluate("element => element.value") == "voicemail"
+    await journey.shot("forwarding-refused")
+
+
 async def test_logbook_names_the_missed_call(journey: Journey) -> None:
     """A missed call from Bob reads as a sentence on the Activity page."""
     page = journey.page
@@ -198,12 +243,26 @@ async def test_logbook_names_the_missed_call(journey: Journey) -> None:
         ]
     )
     await expect(row(journey, "call_state")).to_contain_text(call_state("idle"))
+    device_page = page.url
     await page.get_by_role("link", name="Activity").click()
     await page.wait_for_url("**/logbook**")
     await expect(
         page.get_by_text(text("common", "logbook_call_missed", party="Bob"))
     ).to_be_visible()
     await journey.shot("logbook-missed-call")
+
+    # The device page's Activity link: Activity filtered to Alice's device lists the
+    # sentences too, each event once.
+    device_id = device_page.rstrip("/").rsplit("/", 1)[-1]
+    await page.goto(f"{journey.hass.url}/logbook?device_id={device_id}&back=1")
+    missed = text("common", "logbook_call_missed", party="Bob")
+    await expect(page.get_by_text(missed)).to_be_visible()
+    for sentence in (
+        missed,
+        text("common", "logbook_call_answered_incoming", party="Bob"),
+    ):
+        await expect(page.get_by_text(sentence)).to_have_count(1)
+    await journey.shot("device-activity")
 
 
 async def test_voicemail_plays_from_media(journey: Journey) -> None:

@@ -38,7 +38,7 @@ from custom_components.wgtwo.const import (
     DOMAIN,
     ENV_CUSTOM,
 )
-from custom_components.wgtwo.hub import WgtwoHub
+from custom_components.wgtwo.hub import StreamState, WgtwoHub
 from custom_components.wgtwo.runtime import WgtwoConfigEntry
 from custom_components.wgtwo.settings import WgtwoSettings, async_set_settings, get_settings
 from wgtwo_sandbox import SandboxServer
@@ -181,8 +181,8 @@ def hub_of(entry: MockConfigEntry) -> WgtwoHub:
 
 
 async def wait_connected(hass: HomeAssistant, entry: MockConfigEntry, within: float = 30.0) -> None:
-    """Wait until the entry's event stream is connected."""
-    await wait_for(lambda: hub_of(entry).connected, within)
+    """Wait until the entry's event stream is connected (not only counted up, as after a reload)."""
+    await wait_for(lambda: hub_of(entry).state is StreamState.CONNECTED, within)
     await hass.async_block_till_done()
 
 

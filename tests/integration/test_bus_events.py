@@ -105,11 +105,23 @@ async def test_schema_of_every_type(
     device_id = device_id_of(hass, entry, ALICE)
     events = by_type(fired)
 
+    # The entity each type is listed with in Activity: the one that shows it, or the roaming
+    # country sensor while the serving node and handset sensors are disabled (by default).
+    shown_by = {
+        "call": "event.4799900001_call",
+        "voicemail": "event.4799900001_voicemail",
+        "sms": "event.4799900001_sms",
+        "roaming": "sensor.4799900001_roaming_country",
+        "location": "sensor.4799900001_roaming_country",
+        "handset": "sensor.4799900001_roaming_country",
+    }
+
     def envelope(event_type: str, seq_index: int, seconds: int) -> dict[str, Any]:
         return {
             "type": event_type,
             "subscriber": ALICE,
             "device_id": device_id,
+            "entity_id": shown_by[event_type.split("_")[0]],
             "timestamp": f"2026-11-27T10:00:{seconds:02d}+00:00",
             "sequence": seqs[seq_index],
         }
@@ -427,6 +439,8 @@ async def test_consent_revoke_removes_device_and_raises_issue(
         "type": "consent_revoked",
         "subscriber": ALICE,
         "device_id": device_id,
+        # The device and its entities go: none to list it with.
+        "entity_id": None,
         "timestamp": "2026-11-27T10:00:05+00:00",
         "sequence": seqs[0],
     }
@@ -452,6 +466,47 @@ async def test_consent_revoke_removes_device_and_raises_issue(
     assert device_id_of(hass, entry, ALICE) == device_id
     assert hass.states.get(entity_ids[0]) is not None
     assert ir.async_get(hass).async_get_issue(DOMAIN, issues[0].issue_id) is None
+
+
+async def test_entity_id_is_looked_up_once_and_follows_a_rename(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    setup_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entry = setup_integration
+    fired = async_capture_events(hass, EVENT_WGTWO)
+    incoming: Parties = {"from_number": BOB, "to_number": ALICE, "owner": ALICE}
+    await publish_and_wait(hass, auth_sandbox, entry, call("c1", ["CALL_RINGING"], **incoming))
+    call_entity = entity_id(hass, entry, "event", ALICE, "call")
+    assert fired[-1].data["entity_id"] == call_entity
+
+    # Once known, the subscriber's entity ids are not looked up in the registry again.
+    registry = er.async_get(hass)
+    lookups: list[str] = []
+    real_lookup = er.EntityRegistry.async_get_entity_id
+
+    def counting_lookup(self: er.EntityRegistry, domain: str, platform: str, unique_id: str) -> Any:
+        lookups.append(unique_id)
+        return real_lookup(self, domain, platform, unique_id)
+
+    monkeypatch.setattr(er.EntityRegistry, "async_get_entity_id", counting_lookup)
+    await publish_and_wait(
+        hass,
+        auth_sandbox,
+        entry,
+        [*call("c1", ["CALL_ANSWERED", "CALL_ENDED"], start=1, **incoming)],
+    )
+    assert [e.data["entity_id"] for e in fired[-2:]] == [call_entity, call_entity]
+    assert [u for u in lookups if u.startswith(entry.entry_id)] == []
+
+    # The user renames the entity: the next event names it by its new id.
+    registry.async_update_entity(call_entity, new_entity_id="event.alice_phone_calls")
+    await hass.async_block_till_done()
+    await publish_and_wait(
+        hass, auth_sandbox, entry, call("c2", ["CALL_RINGING"], start=5, **incoming)
+    )
+    assert fired[-1].data["entity_id"] == "event.alice_phone_calls"
 
 
 async def test_revoke_for_unknown_number_still_reported(

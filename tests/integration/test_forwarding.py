@@ -7,11 +7,11 @@ from typing import Any
 import grpc
 import pytest
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
-from homeassistant.const import ATTR_ENTITY_ID, STATE_UNKNOWN
+from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.wgtwo.client import (
     ForwardingMode,
@@ -309,10 +309,25 @@ async def test_a_forwarding_that_may_have_changed_is_shown_unknown(
 async def test_rejected_option_number_through_the_select(
     hass: HomeAssistant, auth_sandbox: SandboxServer
 ) -> None:
+    """A refused option is taken back at once: the state is written again, unchanged.
+
+    The frontend shows the picked option until the select's state is written; written
+    before the error, the select shows the option that holds as the error appears.
+    """
     entry = await connected_entry(hass, auth_sandbox, options_with({ALICE: "+4782912345"}))
+    await choose(hass, entry, "voicemail")
+    before = state_of(hass, entry)
+    written = async_capture_events(hass, EVENT_STATE_CHANGED)
     with pytest.raises(HomeAssistantError, match="premium-rate"):
         await choose(hass, entry, "conditional")
-    assert state_of(hass, entry).state == STATE_UNKNOWN
+    select_writes = [e for e in written if e.data["entity_id"] == select_id(hass, entry)]
+    assert [e.data["new_state"].state for e in select_writes] == ["voicemail"]
+    assert select_writes[0].data["new_state"].last_updated > before.last_updated
+    assert state_of(hass, entry).state == "voicemail"
+    # An accepted option is written once, as before.
+    written.clear()
+    await choose(hass, entry, "off")
+    assert [e.data["new_state"].state for e in written] == ["off"]
     await async_unload_and_wait(hass, entry, auth_sandbox)
 
 
@@ -336,12 +351,23 @@ async def test_missing_scope_is_named(hass: HomeAssistant, make_sandbox: MakeSan
 
 
 async def test_no_forwarding_number(hass: HomeAssistant, auth_sandbox: SandboxServer) -> None:
+    """The error says what to do where the user is: the select cannot be given a number."""
     entry = await connected_entry(hass, auth_sandbox, entry_options())
     for option in ("number", "conditional"):
         with pytest.raises(ServiceValidationError) as info:
             await choose(hass, entry, option)
-        assert info.value.translation_key == "forwarding_number_missing"
-        assert "options" in str(info.value)
+        assert info.value.translation_key == "forwarding_number_missing_select"
+        assert "Configure" in str(info.value)
+        assert "action" not in str(info.value)
+    with pytest.raises(ServiceValidationError) as info:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_call_forwarding",
+            {"entity_id": select_id(hass, entry), "mode": "number"},
+            blocking=True,
+        )
+    assert info.value.translation_key == "forwarding_number_missing"
+    assert "give a number in the action" in str(info.value)
     assert state_of(hass, entry).state == STATE_UNKNOWN
     assert auth_sandbox.stats["call_forwarding"]["requests"] == 0
     # Voicemail and off need no number.

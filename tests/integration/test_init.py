@@ -11,7 +11,7 @@ import grpc
 import pytest
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigFlowResult
-from homeassistant.const import STATE_ON
+from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -569,6 +569,40 @@ async def test_a_routine_stream_end_is_not_shown_as_a_loss(
     assert changes == [False]
     assert "Connection to the wgtwo event stream lost" in caplog.text
     assert await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_a_reload_is_covered_by_the_grace_but_a_lasting_loss_after_it_is_shown(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    change_settings(hass, disconnect_grace=15.0)
+    await async_setup_entry_and_connect(hass, config_entry)
+    connected = f"binary_sensor.{config_entry.title.replace(' ', '_')}_connected"
+    assert hass.states.get(connected).state == STATE_ON  # type: ignore[union-attr]
+    caplog.set_level(logging.INFO, logger="custom_components.wgtwo")
+
+    # Unloaded and set up again, but the stream cannot get through this time.
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    auth_sandbox.set_stalled(True)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    hub = hub_of(config_entry)
+    assert hub.state is StreamState.RECONNECTING
+    assert hass.states.get(connected).state == STATE_ON  # type: ignore[union-attr]
+
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=16))
+    await hass.async_block_till_done()
+    assert hub_of(config_entry).state is StreamState.DOWN
+    assert hass.states.get(connected).state == STATE_OFF  # type: ignore[union-attr]
+    assert "Connection to the wgtwo event stream lost" in caplog.text
+
+    auth_sandbox.set_stalled(False)
+    await wait_connected(hass, config_entry)
+    assert hass.states.get(connected).state == STATE_ON  # type: ignore[union-attr]
+    await async_unload_and_wait(hass, config_entry, auth_sandbox)
 
 
 async def test_an_entry_of_the_previous_version_is_migrated_at_setup(

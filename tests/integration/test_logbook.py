@@ -11,12 +11,18 @@ from typing import Any
 
 import pytest
 from homeassistant.components.recorder.core import Recorder
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, translation
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr, entity_registry as er, translation
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import load_json_object
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -25,13 +31,22 @@ from pytest_homeassistant_custom_component.typing import MockHAClientWebSocket, 
 from custom_components.wgtwo import logbook as wgtwo_logbook
 from custom_components.wgtwo.capabilities.calls import format_duration
 from custom_components.wgtwo.compat import device_by_identifier
-from custom_components.wgtwo.const import CONF_PHONEBOOK, DOMAIN, EVENT_WGTWO
+from custom_components.wgtwo.const import (
+    CONF_EVENT_TYPES,
+    CONF_PHONEBOOK,
+    CONF_SHARE_SMS_TEXT,
+    DOMAIN,
+    EVENT_WGTWO,
+)
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import (
+    ALL_EVENT_TYPES,
     async_setup_entry_and_connect,
     async_unload_and_wait,
+    change_settings,
     publish_and_wait,
+    wait_connected,
     wait_for,
 )
 from .wgtwo_events import (
@@ -221,9 +236,18 @@ async def test_every_type_is_a_sentence(
     assert linked["SMS to Bob delivered"] == "event.alice_sms"
     assert linked["Roaming in Sweden"] == "sensor.alice_roaming_country"
     assert linked["Served by network node 4790000001"] is None
-    # The device's own logbook shows them too.
+    # Without an entity to take it from, the entry has an icon of its own.
+    icons = {entry["message"]: entry.get("icon") for entry in entries}
+    assert icons["Served by network node 4790000001"] == "mdi:radio-tower"
+    assert icons["Handset changed"] == "mdi:cellphone"
+    # The device's own logbook shows them too: by device, and as Activity filtered to the
+    # device asks for them, by the device's entities (those enabled).
     device_id = device_id_of(hass, entry, ALICE)
     assert messages(await logbook_entries(device_ids=[device_id])) == messages(entries)
+    device_entities = [
+        entity.entity_id for entity in er.async_entries_for_device(er.async_get(hass), device_id)
+    ]
+    assert messages(await logbook_entries(entity_ids=device_entities)) == messages(entries)
     assert SECRET_TEXT not in repr(entries)
 
     # Consent revoked: the device goes, the entries stay, named from the phonebook.
@@ -333,6 +357,64 @@ async def test_what_the_events_leave_open(
     ]
     # No device: named from the phonebook, linked to no entity.
     assert {(entry["name"], entry.get("entity_id")) for entry in entries} == {("Alice", None)}
+
+
+async def test_saving_options_is_not_shown_as_a_lost_connection(
+    hass: HomeAssistant,
+    logbook_entries: Entries,
+    hass_ws_client: WebSocketGenerator,
+    auth_sandbox: SandboxServer,
+    config_entry: MockConfigEntry,
+) -> None:
+    """The reload that saving options starts is no disconnection, in the states or Activity."""
+    change_settings(hass, disconnect_grace=15.0)  # the default
+    await async_setup_entry_and_connect(hass, config_entry)
+    connected = er.async_get(hass).async_get_entity_id(
+        "binary_sensor", DOMAIN, f"{config_entry.entry_id}_connected"
+    )
+    assert connected is not None
+    assert hass.states.get(connected).state == STATE_ON  # type: ignore[union-attr]
+    before = dt_util.utcnow()
+    changes = async_capture_events(hass, EVENT_STATE_CHANGED)
+
+    result = await hass.config_entries.options.async_init(config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "general"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_EVENT_TYPES: list(ALL_EVENT_TYPES),
+            CONF_PHONEBOOK: "+4799900002 = Bob",
+            CONF_SHARE_SMS_TEXT: False,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await wait_connected(hass, config_entry)
+
+    shown = [
+        event.data["new_state"].state if event.data["new_state"] else None
+        for event in changes
+        if event.data["entity_id"] == connected
+    ]
+    # Home Assistant marks every entity of a reloading entry unavailable for the moment it
+    # takes; the sensor never says the connection was lost.
+    assert STATE_OFF not in shown
+    assert hass.states.get(connected).state == STATE_ON  # type: ignore[union-attr]
+    client = await hass_ws_client()
+    await async_wait_recording_done(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "logbook/get_events",
+            "start_time": before.isoformat(),
+            "entity_ids": [connected],
+        }
+    )
+    response = await client.receive_json()
+    assert response["success"], response
+    assert STATE_OFF not in [entry.get("state") for entry in response["result"]]
+    await async_unload_and_wait(hass, config_entry, auth_sandbox)
 
 
 async def test_entry_names_the_device_as_the_user_named_it(

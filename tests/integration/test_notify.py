@@ -58,7 +58,9 @@ async def test_texts_the_subscriber_itself_with_the_title_first(
     state = hass.states.get(entity)
     assert state is not None
     assert state.state == STATE_UNKNOWN
-    assert state.name == f"{ALICE} SMS"  # the device is named by its number here
+    # The name says it sends (the SMS event entity is "SMS"); the entity id is as before.
+    assert state.name == f"{ALICE} Send SMS"  # the device is named by its number here
+    assert state.entity_id == "notify.4799900001_sms"
 
     await notify(hass, entity, "The alarm went off", title="Home")
     await notify(hass, entity, "No title")

@@ -135,6 +135,50 @@ async def test_subscriber_step_aborts_without_subscribers(
     assert result["reason"] == "no_subscribers"
 
 
+OTHER_CAROL = "+4799900009"
+
+
+@pytest.mark.parametrize(
+    "entry_options_override",
+    [{CONF_PHONEBOOK: {ALICE: "Alice", BOB: "Bob", CAROL: "Carol", OTHER_CAROL: "Carol"}}],
+)
+async def test_sms_recipient_may_be_a_phonebook_name(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, setup_integration: MockConfigEntry
+) -> None:
+    """A name is taken as wgtwo.send_sms takes it; stored as the name, looked up when sending."""
+    entry = setup_integration
+    await add_subscribers(hass, auth_sandbox, entry, ALICE)
+    result = await open_options(hass, entry, "subscriber")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"subscriber": ALICE}
+    )
+
+    for entered, error in (("Dave", "unknown_recipient"), ("carol", "ambiguous_recipient")):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_SMS_RECIPIENT: entered}
+        )
+        assert result["errors"] == {CONF_SMS_RECIPIENT: error}
+        assert result["description_placeholders"] == {"name": "Alice", "recipient": entered}
+        assert suggested(result, CONF_SMS_RECIPIENT) == entered
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SMS_RECIPIENT: " bob "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_SUBSCRIBERS][ALICE][CONF_SMS_RECIPIENT] == "bob"
+    await hass.async_block_till_done()
+
+    notify_entity = entity_id(hass, entry, "notify", ALICE, "sms")
+    await hass.services.async_call(
+        "notify",
+        SERVICE_SEND_MESSAGE,
+        {ATTR_ENTITY_ID: notify_entity, ATTR_MESSAGE: "hi"},
+        blocking=True,
+    )
+    assert [(t.from_subscriber, t.to_address) for t in auth_sandbox.sms.sent] == [(ALICE, BOB)]
+    await settle(hass, entry, auth_sandbox)
+
+
 @pytest.mark.parametrize(
     "entry_options_override", [{CONF_PHONEBOOK: {ALICE: "Alice"}, CONF_NAME_CALLERS: True}]
 )
@@ -164,7 +208,7 @@ async def test_subscriber_numbers_are_checked_saved_and_used(
     entered = {CONF_SMS_RECIPIENT: "12345", CONF_FORWARDING_NUMBER: "+47 abc"}
     result = await hass.config_entries.options.async_configure(result["flow_id"], entered)
     assert result["errors"] == {
-        CONF_SMS_RECIPIENT: "invalid_number",
+        CONF_SMS_RECIPIENT: "invalid_recipient",
         CONF_FORWARDING_NUMBER: "invalid_number",
     }
     assert suggested(result, CONF_SMS_RECIPIENT) == "12345"

@@ -7,6 +7,7 @@ is recorded once, with its ``wgtwo_event`` bus event.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.wgtwo.const import CONF_PHONEBOOK, EVENT_WGTWO
+from tests.conftest import SQL_LOGGER
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import async_setup_entry_and_connect, publish_and_wait
@@ -145,3 +147,8 @@ async def test_history_keeps_the_kind_of_each_event_and_the_bus_event_the_rest(
     # Every field of every event is on the bus, and the recorder keeps those events.
     assert [data["call_id"] for data in fired[:3]] == ["c1", "c1", "c1"]
     assert fired[2]["duration"] == 64.0
+
+
+def test_the_suite_does_not_print_database_statements() -> None:
+    """The run's output stays pytest's own: no INSERT lines between the progress dots."""
+    assert not logging.getLogger(SQL_LOGGER).isEnabledFor(logging.INFO)

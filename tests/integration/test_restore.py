@@ -280,6 +280,7 @@ async def test_missed_calls_pending_in_a_previous_run_are_reported_at_start(
             "device_id": coordinator_of(entry).subscribers[ALICE].device_id,
             "timestamp": "2026-11-27T09:00:00+00:00",
             "sequence": 7,
+            "entity_id": state_of(hass, entry, "event", "call").entity_id,
             "call_id": "hidden",
             "direction": "incoming",
             "from_number": None,

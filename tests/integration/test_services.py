@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util.yaml import load_yaml_dict
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wgtwo.compat import device_by_identifier
@@ -121,3 +124,11 @@ async def test_action_resolves_targets_as_home_assistant_does(
         DOMAIN, "reset_missed_calls", {"device_id": device_id}, blocking=True
     )
     assert coordinator.subscribers[CAROL].missed_calls == 1
+
+
+def test_the_sms_recipient_is_typed_as_text() -> None:
+    """The "To" field takes phonebook names too: a text field, not a telephone keypad."""
+    services = load_yaml_dict(
+        Path(__file__).parents[2] / "custom_components" / DOMAIN / "services.yaml"
+    )
+    assert services["send_sms"]["fields"]["to"]["selector"] == {"text": None}

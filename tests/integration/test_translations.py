@@ -66,3 +66,14 @@ def test_language_is_translated_not_copied(language: str) -> None:
     translated = _load(f"translations/{language}.json")
     same = [key for key, text in source.items() if len(text) > 12 and translated.get(key) == text]
     assert len(same) <= len(source) // 20, [".".join(key) for key in same]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_options_menu_item_opens_a_form_of_its_name(language: str) -> None:
+    """The menu item a user chose is the title of the form it opens."""
+    options = json.loads((COMPONENT / f"translations/{language}.json").read_text())["options"]
+    steps = options["step"]
+    for step_id, item in steps["init"]["menu_options"].items():
+        if step_id == "subscriber":
+            continue  # it opens a choice of subscriber first, titled as such
+        assert steps[step_id]["title"] == item, (language, step_id)

@@ -119,7 +119,8 @@ def test_reference_channel_has_every_option_of_wgtwos_stream(
 class _Shown:
     """Stands in for a reference entity: records what it was asked to show."""
 
-    def __init__(self) -> None:
+    def __init__(self, entity_id: str) -> None:
+        self.entity_id = entity_id
         self.shown: list[tuple[Any, ...]] = []
 
     def show(self, *args: Any) -> None:
@@ -135,8 +136,8 @@ def test_reference_writes_each_subscribers_entities_as_wgtwo_does() -> None:
     hass = MagicMock()
     reference = wgtwo_bench.Reference(hass)
     reference.names = dict(bench_ha.PHONEBOOK_NAMES)
-    calls = [_Shown() for _ in range(wgtwo_bench.SUBSCRIBER_SLOTS)]
-    sensors = [_Shown() for _ in range(wgtwo_bench.SUBSCRIBER_SLOTS * 2)]
+    calls = [_Shown(f"event.call_{n}") for n in range(wgtwo_bench.SUBSCRIBER_SLOTS)]
+    sensors = [_Shown(f"sensor.s_{n}") for n in range(wgtwo_bench.SUBSCRIBER_SLOTS * 2)]
     reference.call_entities = calls  # type: ignore[assignment]
     reference.entities = sensors  # type: ignore[assignment]
     reference.writes_per_event = 7 / 3  # wgtwo: call event, call state, last caller once
@@ -151,6 +152,8 @@ def test_reference_writes_each_subscribers_entities_as_wgtwo_does() -> None:
     assert fired[0]["subscriber"] == bench_ha.SUBSCRIBERS[0]
     assert fired[0]["to_name"] == "Alice"
     assert len(fired[0]["device_id"]) == 32
+    # The entity the event is listed with, as wgtwo's wgtwo_event names it.
+    assert [data["entity_id"] for data in fired] == ["event.call_0"] * 3 + ["event.call_1"] * 3
     assert fired[2]["answered"] is True
     # The call event entity shows the call's fields, without the bus event's envelope.
     kind, fields = calls[0].shown[0]

@@ -259,9 +259,12 @@ class Reference:
             "sequence": event.metadata.sequence,
             **fields,
         }
-        self.hass.bus.async_fire(EVENT_WGTWO, payload)
         if (slot := self._slots.get(owner)) is None:
             slot = self._slots[owner] = len(self._slots) % SUBSCRIBER_SLOTS
+        # As wgtwo's, the entity the event is listed with in Activity (the call event
+        # entity), its id known beforehand rather than looked up per event.
+        payload["entity_id"] = self.call_entities[slot].entity_id if self.call_entities else None
+        self.hass.bus.async_fire(EVENT_WGTWO, payload)
         # The first write is the subscriber's call event entity's, the next its first
         # sensor's, a third (every few events) its second sensor's: as wgtwo writes its call
         # state on every call event and its last caller once per call.

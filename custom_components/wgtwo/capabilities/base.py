@@ -5,8 +5,9 @@ subscriber's state, the ``wgtwo_event`` payload it fires, the event-entity trigg
 logbook sentence of each bus event type and the actions on it. The coordinator owns the
 subscribers and hands each event to the capability that declared its type.
 
-Every bus event carries ``type``, ``subscriber`` (E.164), ``device_id``, ``timestamp`` (ISO
-8601, UTC, from the network) and ``sequence`` (the stream's sequence number), then the
+Every bus event carries ``type``, ``subscriber`` (E.164), ``device_id``, ``entity_id`` (the
+subscriber's entity the logbook lists it with, see ``BusEvent``), ``timestamp`` (ISO 8601,
+UTC, from the network) and ``sequence`` (the stream's sequence number), then the
 capability's payload fields. Numbers of callers that hid their number are never included.
 """
 
@@ -30,8 +31,13 @@ from ..subscriber import ALL_ASPECTS, Aspect, Subscriber
 ATTR_TYPE: Final = "type"
 ATTR_SUBSCRIBER: Final = "subscriber"
 ATTR_DEVICE_ID: Final = "device_id"
+ATTR_ENTITY_ID: Final = "entity_id"
 ATTR_TIMESTAMP: Final = "timestamp"
 ATTR_SEQUENCE: Final = "sequence"
+
+# The entity the logbook lists a serving node or handset change with while the sensor that
+# shows it is disabled (as it is by default).
+ROAMING_COUNTRY_ENTITY: Final = ("sensor", "roaming_country")
 
 # A logbook sentence: the key of its ``common`` string and the placeholders. A None
 # placeholder stands for "an unknown number" (translated when the sentence is rendered).
@@ -62,11 +68,17 @@ NO_CHANGE: Final = SubscriberUpdate(Aspect(0))
 class BusEvent:
     """A ``wgtwo_event`` type: its logbook sentence and the entity that shows it.
 
-    ``entity`` is the (platform, entity key) the logbook entry links to, if any.
+    ``entity`` is the (platform, entity key) the logbook entry links to, if any, while it is
+    enabled. The bus event's ``entity_id`` names it, else ``fallback`` (an entity enabled by
+    default): Activity filtered to a device asks for the events of the device's entities,
+    by the ``entity_id`` in their data. ``icon`` is the entry's own icon, for a sentence
+    whose entity may be disabled (the logbook shows no icon without one).
     """
 
     sentence: Callable[[Mapping[str, Any]], Sentence]
     entity: tuple[str, str] | None = None
+    fallback: tuple[str, str] | None = None
+    icon: str | None = None
 
 
 class Room(Protocol):

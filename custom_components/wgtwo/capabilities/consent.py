@@ -33,7 +33,7 @@ class Consent(Capability):
     """Consent revocations (always received, whatever event types the entry chose)."""
 
     events = (ConsentRevokeEvent,)
-    bus_events = {TYPE_CONSENT_REVOKED: BusEvent(sentence=_sentence)}
+    bus_events = {TYPE_CONSENT_REVOKED: BusEvent(sentence=_sentence, icon="mdi:account-cancel")}
 
     def handle(self, number: str, event: WgtwoEvent) -> None:
         """Fire the bus event, forget the subscriber, remove its device, raise the issue."""

@@ -41,6 +41,9 @@ SERVICE_SET_CALL_FORWARDING: Final = "set_call_forwarding"
 ATTR_MODE: Final = "mode"
 ATTR_NUMBER: Final = "number"
 FORWARDING_OPTIONS: Final = [mode.value for mode in ForwardingMode]
+# No forwarding number: the action's error, and the select's (which cannot be given one).
+NUMBER_MISSING_ACTION: Final = "forwarding_number_missing"
+NUMBER_MISSING_SELECT: Final = "forwarding_number_missing_select"
 SET_CALL_FORWARDING_SCHEMA: Final[VolDictType] = {
     vol.Required(ATTR_MODE): vol.In(FORWARDING_OPTIONS),
     vol.Optional(ATTR_NUMBER): cv.string,
@@ -55,9 +58,19 @@ def configured_number(options: Any, subscriber: str) -> str | None:
 
 
 def forwarding_target(
-    mode: ForwardingMode, number: str | None, options: Any, subscriber: str, name: str
+    mode: ForwardingMode,
+    number: str | None,
+    options: Any,
+    subscriber: str,
+    name: str,
+    *,
+    missing: str = NUMBER_MISSING_ACTION,
 ) -> str | None:
-    """Return the E.164 target of ``mode``: ``number`` if given, else the option's number."""
+    """Return the E.164 target of ``mode``: ``number`` if given, else the option's number.
+
+    ``missing`` is the error for no number at all, worded for where the user asked: the
+    action can be given one, the select cannot.
+    """
     if mode not in NEEDS_NUMBER:
         return None
     text = (
@@ -66,7 +79,7 @@ def forwarding_target(
     if text is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="forwarding_number_missing",
+            translation_key=missing,
             translation_placeholders={"name": name},
         )
     if (target := parse_number(text)) is None:
@@ -117,17 +130,24 @@ class Forwarding(Capability):
         number: str | None = None,
         *,
         context: Context | None,
+        missing: str = NUMBER_MISSING_ACTION,
     ) -> None:
         """Ask the operator for the forwarding and remember it once accepted.
 
-        ``number`` overrides the forwarding number of the subscriber's options. On a failure
+        ``number`` overrides the forwarding number of the subscriber's options; ``missing``
+        is the error's key when there is none (see ``forwarding_target``). On a failure
         (the person in ``context`` may not, see ``async_authorize``) a translated error is
         raised; the remembered forwarding stays as it was unless the operator may have
         carried the request out, asked twice (then it becomes unknown).
         """
         await self.async_authorize(subscriber, mode, number, context)
         target = forwarding_target(
-            mode, number, self.room.entry.options, subscriber.number, subscriber.name
+            mode,
+            number,
+            self.room.entry.options,
+            subscriber.number,
+            subscriber.name,
+            missing=missing,
         )
         api = self.room.api
         try:

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from ..client import HandsetUpdateEvent
 from ..subscriber import Aspect, Subscriber
-from .base import BusEvent, Capability, Sentence, SubscriberUpdate
+from .base import ROAMING_COUNTRY_ENTITY, BusEvent, Capability, Sentence, SubscriberUpdate
 
 TYPE_HANDSET: Final = "handset_changed"
 
@@ -33,7 +33,14 @@ class HandsetChanges(Capability):
     """Handset updates of a subscriber."""
 
     events = (HandsetUpdateEvent,)
-    bus_events = {TYPE_HANDSET: BusEvent(sentence=_sentence, entity=("sensor", "handset"))}
+    bus_events = {
+        TYPE_HANDSET: BusEvent(
+            sentence=_sentence,
+            entity=("sensor", "handset"),
+            fallback=ROAMING_COUNTRY_ENTITY,
+            icon="mdi:cellphone",
+        )
+    }
 
     def apply(self, sub: Subscriber, event: HandsetUpdateEvent) -> SubscriberUpdate:
         """Take the new handset and fire ``handset_changed``."""

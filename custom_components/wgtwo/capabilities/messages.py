@@ -27,7 +27,6 @@ one line of recorder configuration keeps it out. Never in entity attributes (rec
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -60,7 +59,7 @@ from ..const import (
 from ..countries import calling_code
 from ..errors import Feature, feature_name, operator_error, operator_refused
 from ..origins import async_origin, origin_text
-from ..phonebook import normalize_number, parse_number
+from ..phonebook import looks_like_number, numbers_named, parse_number
 from ..repairs import async_create_budget_issue, async_delete_budget_issue, budget_issue_open
 from ..subscriber import Aspect, Subscriber
 from .base import (
@@ -110,28 +109,19 @@ SEND_SMS_SCHEMA: Final = cv.make_entity_service_schema(
     {vol.Required(ATTR_TO): _recipient, vol.Required(ATTR_MESSAGE): cv.string}
 )
 
-# What a number looks like once spaces, dashes and the like are gone: a name has letters.
-_NUMBER_LIKE: Final = re.compile(r"^\+?\d+$")
-
 
 def resolve_recipient(entry: ConfigEntry[Any], to: str) -> str:
     """Turn ``to`` (a number, or a name from the entry's phonebook) into E.164."""
     text = to.strip()
     if not text:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="sms_no_recipient")
-    if _NUMBER_LIKE.match(normalize_number(text)):
+    if looks_like_number(text):
         if (number := parse_number(text)) is None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="sms_invalid_number"
             )
         return number
-    wanted = text.casefold()
-    phonebook: dict[str, str] = entry.options.get(CONF_PHONEBOOK) or {}
-    numbers = {
-        normalize_number(str(number))
-        for number, name in phonebook.items()
-        if str(name).strip().casefold() == wanted
-    }
+    numbers = numbers_named(entry.options.get(CONF_PHONEBOOK) or {}, text)
     if not numbers:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

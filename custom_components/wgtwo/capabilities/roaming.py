@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from ..client import CountryChangeEvent
 from ..subscriber import Aspect, Subscriber
-from .base import BusEvent, Capability, Sentence, SubscriberUpdate
+from .base import ROAMING_COUNTRY_ENTITY, BusEvent, Capability, Sentence, SubscriberUpdate
 
 TYPE_ROAMING: Final = "roaming_country_changed"
 
@@ -39,7 +39,7 @@ class Roaming(Capability):
 
     events = (CountryChangeEvent,)
     bus_events = {
-        TYPE_ROAMING: BusEvent(sentence=_sentence, entity=("sensor", "roaming_country")),
+        TYPE_ROAMING: BusEvent(sentence=_sentence, entity=ROAMING_COUNTRY_ENTITY),
     }
 
     def apply(self, sub: Subscriber, event: CountryChangeEvent) -> SubscriberUpdate:

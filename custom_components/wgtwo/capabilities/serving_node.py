@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from ..client import Locations, LocationUpdateEvent
 from ..subscriber import Aspect, Subscriber
-from .base import BusEvent, Capability, Sentence, SubscriberUpdate
+from .base import ROAMING_COUNTRY_ENTITY, BusEvent, Capability, Sentence, SubscriberUpdate
 
 TYPE_LOCATION: Final = "location_updated"
 # The node the serving-node sensor and the logbook name, in this order of preference.
@@ -37,7 +37,14 @@ class ServingNode(Capability):
     """Location updates of a subscriber's phone (network nodes, not a position)."""
 
     events = (LocationUpdateEvent,)
-    bus_events = {TYPE_LOCATION: BusEvent(sentence=_sentence, entity=("sensor", "location"))}
+    bus_events = {
+        TYPE_LOCATION: BusEvent(
+            sentence=_sentence,
+            entity=("sensor", "location"),
+            fallback=ROAMING_COUNTRY_ENTITY,
+            icon="mdi:radio-tower",
+        )
+    }
 
     def apply(self, sub: Subscriber, event: LocationUpdateEvent) -> SubscriberUpdate:
         """Take the new serving nodes and fire ``location_updated``."""
