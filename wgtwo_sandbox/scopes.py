@@ -31,6 +31,16 @@ FORWARD_TO_NUMBER: Final = "callforwarding.to_number"
 FORWARD_TO_VOICEMAIL: Final = "callforwarding.to_voicemail"
 LOOKUP: Final = "lookup.number:read"
 LOOKUP_DETAILED: Final = "lookup.number_detailed:read"
+SUBSCRIPTION_ID: Final = "subscription.id:read"
+# The v1 subscription streams, by kind.
+SUBSCRIPTION_STREAM_SCOPES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "handset_change": "subscription.handset_details:read",
+        "first_attachment": "subscription.first_attachment:read",
+        "country_change": "subscription.country_change:read",
+        "periodic_country": "subscription.periodic_country:read",
+    }
+)
 
 ALL_SCOPES: Final = frozenset(
     {
@@ -44,6 +54,8 @@ ALL_SCOPES: Final = frozenset(
         FORWARD_TO_VOICEMAIL,
         LOOKUP,
         LOOKUP_DETAILED,
+        SUBSCRIPTION_ID,
+        *SUBSCRIPTION_STREAM_SCOPES.values(),
     }
 )
 
