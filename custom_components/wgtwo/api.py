@@ -19,6 +19,7 @@ from .client import (
     VoicemailInfo,
     WgtwoActions,
 )
+from .client.consents import SCOPE_SUBSCRIPTION_ID, ConsentInfo
 from .client.event_types import (
     SCOPE_SMS_SEND,
     SCOPE_VOICEMAIL_DELETE,
@@ -49,7 +50,8 @@ class OperatorApi:
     def _client(self, scope: str) -> WgtwoActions:
         client = self._clients.get(scope)
         if client is None:
-            provider = create_token_provider(self._hass, self._data, {scope}, self._settings)
+            scopes = {scope} if scope else set()
+            provider = create_token_provider(self._hass, self._data, scopes, self._settings)
             client = self._clients[scope] = WgtwoActions(self._endpoint, provider)
         return client
 
@@ -78,6 +80,14 @@ class OperatorApi:
     ) -> None:
         """Set a subscriber's call forwarding with a token of that mode's scope only."""
         await self._client(FORWARDING_SCOPES[mode]).set_call_forwarding(subscriber, mode, number)
+
+    async def list_consents(self) -> list[ConsentInfo]:
+        """List the product's consents (every page; no scope needed)."""
+        return await self._client("").list_consents()
+
+    async def get_msisdn(self, consent: ConsentInfo) -> str | None:
+        """Return the number of a consent's subscription (``subscription.id:read``)."""
+        return await self._client(SCOPE_SUBSCRIPTION_ID).get_msisdn(consent)
 
     async def close(self) -> None:
         """Close every channel opened so far."""

@@ -74,6 +74,7 @@ class WgtwoCoordinator:
         self._listeners: dict[str, list[_Listening]] = {}
         self._stream_listeners: list[Callable[[], None]] = []
         self._new_subscriber_listeners: list[SubscriberListener] = []
+        self._scope_listeners: list[SubscriberListener] = []
         self._save_before_ack = False
         self.capabilities = Capabilities(self)
         self._handlers: dict[type[WgtwoEvent], Capability] = {
@@ -154,6 +155,21 @@ class WgtwoCoordinator:
         self._new_subscriber_listeners.append(listener)
         return lambda: self._new_subscriber_listeners.remove(listener)
 
+    @callback
+    def async_add_scope_listener(self, listener: SubscriberListener) -> CALLBACK_TYPE:
+        """Call ``listener`` with each subscriber whose granted scopes changed."""
+        self._scope_listeners.append(listener)
+        return lambda: self._scope_listeners.remove(listener)
+
+    def set_scopes(self, subscriber: Subscriber, scopes: frozenset[str] | None) -> None:
+        """Take the scopes a subscriber's consent grants; entities follow them."""
+        if subscriber.scopes == scopes:
+            return
+        subscriber.scopes = scopes
+        self.save()
+        for listener in list(self._scope_listeners):
+            listener(subscriber)
+
     @property
     def stream_up(self) -> bool:
         """Whether the stream counts as up (a loss within the grace period does not count)."""
@@ -207,12 +223,12 @@ class WgtwoCoordinator:
     async def async_handle_event(self, event: WgtwoEvent) -> None:
         """Handle one received event (the hub's handler)."""
         number = event.subscriber
-        if not number:
-            _LOGGER.debug("Event %s (%s) has no subscriber", event.sequence, event.kind)
-            return
         capability = self._handlers.get(type(event))
         if capability is None:
             _LOGGER.debug("Ignoring event kind %s", event.kind)
+            return
+        if not number:
+            capability.handle_unowned(event)
             return
         _LOGGER.debug("Handling event %s (%s)", event.sequence, event.kind)
         capability.handle(number, event)

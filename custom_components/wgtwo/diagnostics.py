@@ -64,6 +64,9 @@ async def async_get_config_entry_diagnostics(
             "missed_calls": subscriber.missed_calls,
             "unheard_voicemails": len(subscriber.voicemails),
             "handset_known": subscriber.handset is not None,
+            "imsi_known": subscriber.imsi is not None,
+            # The scopes the subscriber's consent grants (None: not known).
+            "scopes": sorted(subscriber.scopes) if subscriber.scopes is not None else None,
             "last_event": (
                 subscriber.last_event.isoformat() if subscriber.last_event is not None else None
             ),
@@ -82,5 +85,10 @@ async def async_get_config_entry_diagnostics(
             if (caller_names := runtime.hub.caller_names) is None
             else {"enabled": True, **async_redact_data(caller_names.stats, TO_REDACT)}
         ),
+        "consents": runtime.coordinator.capabilities.consent.listing.as_dict(),
+        "streams": {
+            str(stream.kind): async_redact_data(stream.stats, TO_REDACT)
+            for stream in runtime.hub.streams
+        },
         "subscribers": subscribers,
     }

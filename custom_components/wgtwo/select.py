@@ -17,6 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .capabilities.forwarding import FORWARDING_OPTIONS
 from .client import ForwardingMode
+from .const import SCOPES_FORWARDING
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .runtime import WgtwoConfigEntry
 from .subscriber import Aspect
@@ -34,6 +35,7 @@ CALL_FORWARDING: Final = WgtwoSelectDescription(
     translation_key="call_forwarding",
     options=FORWARDING_OPTIONS,
     aspects=Aspect.FORWARDING,
+    scopes=SCOPES_FORWARDING,
 )
 ATTR_ASSUMED: Final = "assumed"
 ATTR_SET_AT: Final = "set_at"

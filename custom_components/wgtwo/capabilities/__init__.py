@@ -15,6 +15,7 @@ from typing import Final
 from .base import BusEvent, Capability, Room
 from .calls import Calls
 from .consent import Consent
+from .first_attachment import FirstAttachment
 from .forwarding import Forwarding
 from .handset import HandsetChanges
 from .messages import Messages
@@ -30,6 +31,7 @@ CAPABILITY_CLASSES: Final[tuple[type[Capability], ...]] = (
     Roaming,
     ServingNode,
     HandsetChanges,
+    FirstAttachment,
     Consent,
 )
 
@@ -50,6 +52,7 @@ class Capabilities:
         self.voicemail = Voicemail(room)
         self.messages = Messages(room)
         self.forwarding = Forwarding(room)
+        self.consent = Consent(room)
         self.all: tuple[Capability, ...] = (
             self.calls,
             self.voicemail,
@@ -58,5 +61,6 @@ class Capabilities:
             Roaming(room),
             ServingNode(room),
             HandsetChanges(room),
-            Consent(room),
+            FirstAttachment(room),
+            self.consent,
         )
