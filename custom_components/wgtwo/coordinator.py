@@ -255,9 +255,15 @@ class WgtwoCoordinator:
     def _new_subscriber(self, number: str, device_id: str, name: str) -> Subscriber:
         return Subscriber(number, device_id, name, self._home_country)
 
-    def subscriber(self, number: str) -> Subscriber:
-        """Return the subscriber of a number, creating its device on its first event."""
+    def subscriber(self, number: str, scopes: frozenset[str] | None = None) -> Subscriber:
+        """Return the subscriber of a number, creating its device on its first event.
+
+        ``scopes``: what its consent grants, when known (a new device gets only the
+        entities of granted features; a known subscriber's entities follow).
+        """
         if (subscriber := self.subscribers.get(number)) is not None:
+            if scopes is not None:
+                self.set_scopes(subscriber, scopes)
             return subscriber
         name = self.phonebook.name_for(number) or number
         device = dr.async_get(self.hass).async_get_or_create(
@@ -268,6 +274,7 @@ class WgtwoCoordinator:
             model="Mobile subscription",
         )
         subscriber = self._new_subscriber(number, device.id, name)
+        subscriber.scopes = scopes
         self.subscribers[number] = subscriber
         _LOGGER.debug("New subscriber device (%d in total)", len(self.subscribers))
         for capability in self.capabilities.all:

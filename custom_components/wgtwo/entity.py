@@ -95,12 +95,12 @@ def async_setup_subscriber_entities(
     coordinator = entry.runtime_data.coordinator
     # Per number: the subscriber (a forgotten one that comes back is a new object) and the
     # keys of the entities added for it.
-    added: dict[str, tuple[Subscriber, set[str]]] = {}
+    added: dict[str, tuple[Subscriber, dict[str, Entity]]] = {}
 
-    def _keys(subscriber: Subscriber) -> set[str]:
+    def _keys(subscriber: Subscriber) -> dict[str, Entity]:
         known = added.get(subscriber.number)
         if known is None or known[0] is not subscriber:
-            known = added[subscriber.number] = (subscriber, set())
+            known = added[subscriber.number] = (subscriber, {})
         return known[1]
 
     @callback
@@ -110,7 +110,7 @@ def async_setup_subscriber_entities(
         for entity in create(coordinator, subscriber):
             key = entity.entity_description.key
             if key not in keys and _granted(subscriber, entity):
-                keys.add(key)
+                keys[key] = entity
                 new.append(entity)
         if new:
             async_add_entities(new)
@@ -122,11 +122,9 @@ def async_setup_subscriber_entities(
         for entity in create(coordinator, subscriber):
             key = entity.entity_description.key
             if key in keys and not _granted(subscriber, entity):
-                keys.discard(key)
-                unique_id = entity.unique_id
-                for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
-                    if registered.unique_id == unique_id:
-                        registry.async_remove(registered.entity_id)
+                shown = keys.pop(key)
+                if shown.entity_id is not None and registry.async_get(shown.entity_id):
+                    registry.async_remove(shown.entity_id)
         _add(subscriber)
 
     entry.async_on_unload(coordinator.async_add_subscriber_listener(_add))

@@ -83,7 +83,7 @@ class Room(Protocol):
     subscribers: dict[str, Subscriber]
     share_sms_text: bool
 
-    def subscriber(self, number: str) -> Subscriber:
+    def subscriber(self, number: str, scopes: frozenset[str] | None = None) -> Subscriber:
         """Return the subscriber of a number, creating its device on its first event."""
 
     def notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:

@@ -171,8 +171,7 @@ class Consent(Capability):
 
     def _consented(self, number: str, scopes: frozenset[str]) -> None:
         self._revoked.pop(number, None)
-        subscriber = self.room.subscriber(number)
-        self.room.set_scopes(subscriber, scopes)
+        self.room.subscriber(number, scopes)
 
     # -- the streams ----------------------------------------------------------------------
 
