@@ -18,6 +18,8 @@ _LOGGER = logging.getLogger(__name__)
 ALICE = "+4791234567"
 BOB = "+4798765432"
 OUTSIDER = "+4722334455"
+# Consents, but never calls: the dev instance shows it anyway.
+CAROL = "+4791112233"
 SERVICE_ID = "sandbox-demo"
 
 Step = list[dict[str, Any]]
@@ -159,6 +161,9 @@ def demo_story(rng: random.Random) -> Iterator[list[Step]]:
 async def play_demo(server: SandboxServer, interval: float, seed: int | None = None) -> None:
     """Play the demo story: first episode at once, then one every ``interval`` seconds."""
     rng = random.Random(seed)
+    scopes = sorted(server.authority.granted_scopes)
+    for number in (ALICE, BOB, CAROL):
+        server.consents.add(number, scopes)
     for episode in demo_story(rng):
         for step in episode:
             await server.publish(step)
