@@ -304,3 +304,40 @@ def test_config_refuses_what_the_operator_refuses() -> None:
     regular = V1StreamConfig(queue_name="", start_oldest=True).stream_configuration()
     assert regular.WhichOneof("stream_type") == "regular"
     assert regular.WhichOneof("start_position") == "start_at_oldest_possible"
+
+
+async def test_a_stop_while_the_stream_winds_down_returns(sandbox: SandboxServer) -> None:
+    stream: V1EventStream | None = None
+    winding_down = asyncio.Event()
+    stuck = asyncio.Event()  # never set: the first drain hangs until cancelled
+
+    async def handler(_event: WgtwoEvent) -> None:
+        assert stream is not None
+        await stream.stop()  # from the handler: the stream ends itself after this event
+
+    stream = V1EventStream(
+        endpoint_of(sandbox),
+        V1_SERVICES[V1Stream.FIRST_ATTACHMENT],
+        V1StreamConfig(queue_name="q", stop_timeout=1.0),
+        handler,
+    )
+    real_drain = stream._acker.drain
+    drains = 0
+
+    async def slow_drain(timeout: float) -> None:  # noqa: ASYNC109
+        nonlocal drains
+        drains += 1
+        if drains == 1:
+            winding_down.set()
+            await stuck.wait()
+        await real_drain(timeout)
+
+    stream._acker.drain = slow_drain  # type: ignore[method-assign]
+    task = asyncio.create_task(stream.run())
+    await wait_for(lambda: stream.status.state is ConnectionState.CONNECTED, 30)
+    sandbox.subscription_events.publish("first_attachment", {"number": {"e164": ALICE}})
+    await asyncio.wait_for(winding_down.wait(), 30)
+    # stop() from outside now cancels the winding down; it returns all the same.
+    await asyncio.wait_for(stream.stop(), 30)
+    assert task.done()
+    await asyncio.wait_for(stream.stop(), 30)  # and again, at once

@@ -169,12 +169,18 @@ class V1EventStream(ResilientStream):
                 return
             raise
         finally:
-            await self._acker.drain(_ACK_DRAIN_TIMEOUT)
-            await self._end_attempt()
-            self._connected = False
-            self._task = None
-            self._stopping = False
-            self._done.set()
+            # A stop() while the stream winds down cancels these awaits: what follows
+            # them must still run, or that stop() would wait for ever.
+            try:
+                await self._acker.drain(_ACK_DRAIN_TIMEOUT)
+            finally:
+                try:
+                    await self._end_attempt()
+                finally:
+                    self._connected = False
+                    self._task = None
+                    self._stopping = False
+                    self._done.set()
 
     async def stop(self) -> None:
         """End the stream (a running handler may finish first) and wait until it ended."""
