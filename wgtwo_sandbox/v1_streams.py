@@ -52,6 +52,7 @@ class V1Queue:
     ack_timeout: float
     max_in_flight: int
     explicit_ack: bool = True
+    durable: bool = True
     unacked: dict[int, float] = field(default_factory=dict)
     redeliver: deque[int] = field(default_factory=deque)
     members: int = 0
@@ -100,6 +101,9 @@ class V1Topic:
         self.max_stream_seconds = max_stream_seconds
         self.events: list[_Stored] = []
         self.queues: dict[str, V1Queue] = {}
+        # A regular stream's queue lives as long as its stream (its acks must find it).
+        self.regular_queues: dict[str, V1Queue] = {}
+        self.acks = 0
         self.members: list[_Member] = []
         self._changed = asyncio.Event()
         self._regular = itertools.count(1)
@@ -141,9 +145,12 @@ class V1Topic:
             ack_timeout=timeout,
             max_in_flight=config.max_in_flight or DEFAULT_MAX_IN_FLIGHT,
             explicit_ack=not config.HasField("disable_explicit_ack"),
+            durable=durable,
         )
         if durable:
             self.queues[name] = queue
+        else:
+            self.regular_queues[queue.name] = queue
         return queue
 
     def take(self, queue: V1Queue) -> tuple[_Stored, bool] | None:
@@ -212,6 +219,8 @@ class V1Topic:
         finally:
             queue.members -= 1
             self.members.remove(member)
+            if not queue.durable:
+                self.regular_queues.pop(queue.name, None)
 
     def ack(self, value: str) -> bool:
         """Ack one event by its ``AckInfo``; an unknown one is accepted (acks are idempotent)."""
@@ -219,9 +228,10 @@ class V1Topic:
         queue_name, _, ident = rest.rpartition("|")
         if topic != self.name or not ident.isdigit():
             return False
-        queue = self.queues.get(queue_name)
+        queue = self.queues.get(queue_name) or self.regular_queues.get(queue_name)
         if queue is not None and queue.unacked.pop(int(ident), None) is not None:
             queue.acked += 1
+            self.acks += 1
             self._notify()
         return True
 
@@ -237,6 +247,7 @@ class V1Topic:
         return {
             "events": len(self.events),
             "open_streams": len(self.members),
+            "acks": self.acks,
             "queues": {
                 name: {
                     "position": q.position,
