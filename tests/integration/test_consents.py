@@ -25,7 +25,7 @@ from .conftest import (
     publish_and_wait,
     wait_for,
 )
-from .wgtwo_events import consent_revoke, coordinator_of, country
+from .wgtwo_events import consent_revoke, coordinator_of, country, entity_id, handset
 
 ALICE = "+4799900001"
 BOB = "+4799900002"
@@ -34,6 +34,8 @@ VOICE = "events.voice.subscribe"
 ROAMING = "events.roaming.subscribe"
 SMS_SEND = "sms.text:send_from_subscriber"
 V1_STREAMS = ["country_change", "periodic_country", "handset_change", "first_attachment"]
+HANDSET_DETAILS = "subscription.handset_details:read"
+IMSI = "242010000000009"
 
 
 def device_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> dr.DeviceEntry | None:
@@ -193,4 +195,78 @@ async def test_a_move_told_by_both_streams_shows_once(
     first = [e.data for e in bus if e.data["type"] == "sim_first_attached"]
     assert len(first) == 1
     assert first[0]["imsi"] == "242010000000009"
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+async def test_a_consent_update_granting_a_scope_again_brings_its_entities_back(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    auth_sandbox.consents.add(BOB, [VOICE, ROAMING])
+    entry = await start(hass, auth_sandbox)
+    coordinator = coordinator_of(entry)
+    await wait_for(lambda: BOB in coordinator.subscribers)
+    await hass.async_block_till_done()
+    roaming = {"roaming_country", "roaming"}
+    assert roaming <= unique_ids(hass, entry, BOB)
+    auth_sandbox.consents.update(BOB, [VOICE])
+    await wait_for(lambda: coordinator.subscribers[BOB].scopes == frozenset({VOICE}))
+    await hass.async_block_till_done()
+    assert not roaming & unique_ids(hass, entry, BOB)
+    # Granted again: the entities come back, and they work.
+    auth_sandbox.consents.update(BOB, [VOICE, ROAMING])
+    await wait_for(lambda: coordinator.subscribers[BOB].scopes == frozenset({VOICE, ROAMING}))
+    await hass.async_block_till_done()
+    assert roaming <= unique_ids(hass, entry, BOB)
+    await publish_and_wait(
+        hass, auth_sandbox, entry, [country(BOB, "SE", "Sweden", previous=("NO", "Norway"))]
+    )
+    state = hass.states.get(entity_id(hass, entry, "sensor", BOB, "roaming_country"))
+    assert state is not None
+    assert state.state == "Sweden"
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+async def test_the_v1_handset_stream_feeds_the_handset_sensor(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    bus = async_capture_events(hass, "wgtwo_event")
+    auth_sandbox.consents.add(ALICE, [VOICE, HANDSET_DETAILS])
+    entry = make_entry(
+        auth_sandbox,
+        options=entry_options(event_types=["voice", "handset", "handset_change"]),
+    )
+    entry.add_to_hass(hass)
+    # The handset sensor is disabled by default: enabled here, as a user would.
+    er.async_get(hass).async_get_or_create(
+        "sensor", DOMAIN, f"{entry.entry_id}_{ALICE}_handset", config_entry=entry
+    )
+    await async_setup_entry_and_connect(hass, entry)
+    [stream] = [s for s in entry.runtime_data.hub.streams if s.kind == "handset_change"]
+    await wait_for(lambda: stream.stream.status.state.value == "connected")
+    auth_sandbox.subscription_events.publish(
+        "handset_change",
+        {
+            "number": {"e164": ALICE},
+            "imsi": {"value": IMSI},
+            "previous": {"imeiSv": {"imei": "490154203237518", "softwareVersion": "01"}},
+            "current": {"imeiSv": {"imei": "356938035643809", "softwareVersion": "02"}},
+        },
+    )
+    await wait_for(lambda: stream.events_handled == 1)
+    await hass.async_block_till_done()
+    state = hass.states.get(entity_id(hass, entry, "sensor", ALICE, "handset"))
+    assert state is not None
+    assert state.state == "356938035643809"
+    assert state.attributes["software_version"] == "02"
+    assert state.attributes["imsi"] == IMSI
+    # The same handset told by the v0 stream is no change: one handset_changed in all.
+    await publish_and_wait(hass, auth_sandbox, entry, [handset(ALICE, "356938035643809")])
+    changes = [e.data for e in bus if e.data["type"] == "handset_changed"]
+    assert [(c["previous"], c["current"]) for c in changes] == [
+        (
+            {"imei": "490154203237518", "software_version": "01"},
+            {"imei": "356938035643809", "software_version": "02"},
+        )
+    ]
+    assert IMSI not in repr(changes)
     await async_unload_and_wait(hass, entry, auth_sandbox)

@@ -52,6 +52,8 @@ _LOGGER = logging.getLogger(__name__)
 TYPE_CONSENT_REVOKED: Final = "consent_revoked"
 # Numbers whose revocation was handled, so the other stream's revocation is dropped.
 MAX_REVOKED: Final = 256
+# Numbers whose latest consent change is kept, so a listing under way does not undo it.
+MAX_CHANGES_KEPT: Final = 4096
 
 
 def _sentence(_data: Mapping[str, Any]) -> Sentence:
@@ -90,6 +92,10 @@ class Consent(Capability):
         super().__init__(room)
         self.listing = ConsentListing()
         self._revoked: OrderedDict[str, None] = OrderedDict()
+        # Consent changes the streams told, counted; per number, the count at its latest.
+        # A listing that began before a number's latest change does not undo that change.
+        self._changes = 0
+        self._changed: OrderedDict[str, int] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
@@ -129,6 +135,7 @@ class Consent(Capability):
         """List the consents and give each consenting subscriber its device and scopes."""
         room = self.room
         listing = self.listing
+        begun = self._changes
         try:
             consents = await room.api.list_consents()
         except WgtwoError as err:
@@ -160,6 +167,8 @@ class Consent(Capability):
             if number is None:
                 continue
             named += 1
+            if self._changed.get(number, 0) > begun:
+                continue  # a stream told a newer change while this listing ran
             self._consented(number, consent.scopes)
         listing.named = named
         if subscriptions:
@@ -177,6 +186,11 @@ class Consent(Capability):
 
     def handle(self, number: str, event: WgtwoEvent) -> None:
         """Act on a consent change, or a revocation from either stream."""
+        self._changes += 1
+        self._changed[number] = self._changes
+        self._changed.move_to_end(number)
+        while len(self._changed) > MAX_CHANGES_KEPT:
+            self._changed.popitem(last=False)
         if isinstance(event, ConsentChangeEvent):
             if event.change is ConsentChange.ADDED:
                 self._consented(number, event.scopes)
