@@ -472,7 +472,11 @@ async def test_watch_consents_prints_acks_and_stops_after_count(
     assert SUBSCRIBER not in err.getvalue()
     queue = queue_stats(auth_sandbox, "consents", "cli")
     assert (queue["acked"], queue["unacked"]) == (2, 0)
-    # The next run of the same queue starts after what was printed: the revocation only.
+    # The next run of the same queue starts after what was printed: the revocation only
+    # (published once the sandbox saw the first run leave, or it could go to that run).
+    await wait_for(
+        lambda: queue_stats(auth_sandbox, "consents", "cli")["members"] == 0, message="left"
+    )
     auth_sandbox.consents.revoke(SUBSCRIBER)
     again = await run("watch-consents", *on(auth_sandbox), "--queue-name", "cli", "--count", "1")
     assert again.code == wgtwo.EXIT_OK, again.err
