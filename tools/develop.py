@@ -34,7 +34,7 @@ from tools.instance import (
 
 PORT = 8123  # Home Assistant's default
 # The demo scenario's two subscribers, so devices and entity ids get readable names.
-PHONEBOOK = "+4791234567 = Alice\n+4798765432 = Bob\n+4722334455 = Carol"
+PHONEBOOK = "+4791234567 = Alice\n+4798765432 = Bob\n+4722334455 = Carol\n+4791112233 = Dave"
 # Caller names on: the sandbox asks for each ringing call and logs what the phone would show
 # (config/sandbox.log). The sandbox grants every scope, the lookup ones included.
 CALLER_NAMES = {"name_callers": True, "name_max_age": 60}

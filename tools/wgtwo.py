@@ -39,7 +39,8 @@ Reusable helpers:
   SIGTERM set it (a long-running subcommand waits for it there, see ``tools/listen.py``).
 - ``run_subcommand(cli, run, args)``: runs one subcommand with an HTTP session, maps its
   errors to exit codes and closes what it opened (``tools/listen.py`` uses it standalone).
-- ``to_jsonable(obj)``: dataclasses, enums, datetimes (ISO 8601) and durations (seconds).
+- ``to_jsonable(obj)``: dataclasses, enums, datetimes (ISO 8601), durations (seconds) and
+  sets (sorted lists).
 """
 
 from __future__ import annotations
@@ -90,7 +91,12 @@ EXIT_NOT_FOUND: Final = 7  # no such object (voicemail)
 PROG: Final = "wgtwo"
 DEFAULT_TIMEOUT: Final = 15.0
 # Modules whose import registers further subcommands (imported when the parser is built).
-SUBCOMMAND_MODULES: Final[tuple[str, ...]] = ("tools.listen", "tools.serve_names", "tools.network")
+SUBCOMMAND_MODULES: Final[tuple[str, ...]] = (
+    "tools.listen",
+    "tools.serve_names",
+    "tools.network",
+    "tools.v1",
+)
 
 
 class CliError(Exception):
@@ -170,6 +176,8 @@ def to_jsonable(value: Any) -> Any:
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(to_jsonable(v) for v in value)
     return value
 
 

@@ -57,6 +57,9 @@ class HttpApi:
         app.router.add_get("/control/stats", self.stats)
         app.router.add_post("/control/lookup", self.lookup)
         app.router.add_post("/control/network", self.network)
+        app.router.add_post("/control/consents/{action}", self.consent)
+        app.router.add_post("/control/subscription-event", self.subscription_event)
+        app.router.add_post("/control/end-v1-streams", self.end_v1_streams)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
 
     async def start(self, port: int) -> int:
@@ -202,3 +205,50 @@ class HttpApi:
                 "generation": current.generation,
             }
         )
+
+    async def consent(self, request: web.Request) -> web.Response:
+        """Add, update or revoke a consent: {"number": "+47...", "scopes": [...]}."""
+        action = request.match_info["action"]
+        body = await self._json(request)
+        number = body.get("number") if isinstance(body, dict) else None
+        scopes = body.get("scopes", []) if isinstance(body, dict) else None
+        if (
+            action not in ("add", "update", "revoke")
+            or not isinstance(number, str)
+            or not number.startswith("+")
+            or not isinstance(scopes, list)
+            or not all(isinstance(s, str) for s in scopes)
+        ):
+            return _error(
+                400, 'POST /control/consents/add|update|revoke {"number": "+47…", "scopes": […]}'
+            )
+        consents = self.server.consents
+        try:
+            if action == "add":
+                consents.add(number, scopes)
+            elif action == "update":
+                consents.update(number, scopes)
+            else:
+                consents.revoke(number)
+        except KeyError:
+            return _error(404, "no consent for this number")
+        return web.json_response({"ok": True, "consents": len(consents.consents)})
+
+    async def subscription_event(self, request: web.Request) -> web.Response:
+        """Publish one v1 subscription event: {"kind": "country_change", "event": {...}}."""
+        body = await self._json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("event"), dict):
+            return _error(400, 'expected {"kind": "country_change", "event": {...}}')
+        try:
+            ident = self.server.subscription_events.publish(str(body.get("kind")), body["event"])
+        except ValueError as err:
+            return _error(400, str(err))
+        return web.json_response({"id": ident})
+
+    async def end_v1_streams(self, request: web.Request) -> web.Response:
+        """End every open v1 stream with {"code": "OK"} (the default, as after its hour)."""
+        body = await self._json(request) if request.can_read_body else {}
+        name = str(body.get("code", "OK")).upper() if isinstance(body, dict) else ""
+        if name not in grpc.StatusCode.__members__:
+            return _error(400, f"unknown status code {name!r}")
+        return web.json_response({"ended": self.server.end_v1_streams(grpc.StatusCode[name])})

@@ -22,6 +22,8 @@ _LOGGER = logging.getLogger(__name__)
 ALICE = "+4791234567"
 BOB = "+4798765432"
 OUTSIDER = "+4722334455"
+# Consents, but never calls: the dev instance shows it anyway.
+DAVE = "+4791112233"
 SERVICE_ID = "sandbox-demo"
 
 # One publish: events as protobuf-JSON dicts ({"event": {...}}) or Event messages.
@@ -183,6 +185,9 @@ async def play_demo(server: SandboxServer, interval: float, seed: int | None = N
     so their networks can be read before any event.
     """
     rng = random.Random(seed)
+    scopes = sorted(server.authority.granted_scopes)
+    for number in (ALICE, BOB, DAVE):
+        server.consents.add(number, scopes)
     seed_demo_network(server.network)
     for cycle in demo_story(rng, server.network):
         for episode in cycle:

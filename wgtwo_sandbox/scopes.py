@@ -32,6 +32,16 @@ FORWARD_TO_VOICEMAIL: Final = "callforwarding.to_voicemail"
 LOOKUP: Final = "lookup.number:read"
 LOOKUP_DETAILED: Final = "lookup.number_detailed:read"
 NETWORK_INFO: Final = "subscription.network_information:read"
+SUBSCRIPTION_ID: Final = "subscription.id:read"
+# The v1 subscription streams, by kind.
+SUBSCRIPTION_STREAM_SCOPES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "handset_change": "subscription.handset_details:read",
+        "first_attachment": "subscription.first_attachment:read",
+        "country_change": "subscription.country_change:read",
+        "periodic_country": "subscription.periodic_country:read",
+    }
+)
 
 ALL_SCOPES: Final = frozenset(
     {
@@ -46,6 +56,8 @@ ALL_SCOPES: Final = frozenset(
         LOOKUP,
         LOOKUP_DETAILED,
         NETWORK_INFO,
+        SUBSCRIPTION_ID,
+        *SUBSCRIPTION_STREAM_SCOPES.values(),
     }
 )
 

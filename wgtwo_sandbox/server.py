@@ -17,6 +17,14 @@ from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
 from .auth import TokenAuthority
 from .broker import Broker
 from .callforward_service import SERVICE_NAME as CALLFORWARD_SERVICE, CallForwardingServicer
+from .consents import (
+    CONSENT_EVENT_SERVICE,
+    CONSENT_SERVICE,
+    SUBSCRIPTION_EVENT_SERVICE,
+    SUBSCRIPTION_ID_SERVICE,
+    ConsentStore,
+    SubscriptionEvents,
+)
 from .events_service import SERVICE_NAME as EVENTS_SERVICE, EventsServicer
 from .http_api import HttpApi
 from .journal import Journal
@@ -100,6 +108,8 @@ class SandboxServer:
         self.sms = SmsServicer(self.authority, self.publish_sync)
         self.broker.listeners.append(self.voicemails.on_event)
         self.lookups = LookupService(self.authority)
+        self.consents = ConsentStore(self.authority, self.publish_sync)
+        self.subscription_events = SubscriptionEvents(self.authority)
         self.broker.listeners.append(self.lookups.on_event)
         # Where each subscriber's SIMs are attached (see move_subscriber).
         self.network = NetworkRegistry(clock=lambda: self.broker.clock())
@@ -154,6 +164,8 @@ class SandboxServer:
                 self.forwarding.handler(),
                 self.lookups.handler(),
                 NetworkInfoServicer(self.network, self.authority).handler(),
+                *self.consents.handlers(),
+                self.subscription_events.handler(),
             )
         )
         reflection.enable_server_reflection(
@@ -164,6 +176,10 @@ class SandboxServer:
                 CALLFORWARD_SERVICE,
                 LOOKUP_SERVICE,
                 NETWORK_SERVICE,
+                CONSENT_SERVICE,
+                SUBSCRIPTION_ID_SERVICE,
+                CONSENT_EVENT_SERVICE,
+                SUBSCRIPTION_EVENT_SERVICE,
                 reflection.SERVICE_NAME,
             ),
             server,
@@ -249,6 +265,16 @@ class SandboxServer:
         """End every open Subscribe stream with this status; return how many."""
         return self.broker.end_streams(code.name, details or "stream ended by the sandbox")
 
+    def end_v1_streams(self, code: grpc.StatusCode = grpc.StatusCode.OK, details: str = "") -> int:
+        """End every open v1 stream (consents, subscription facts); return how many.
+
+        ``OK`` is what the operator does after about an hour.
+        """
+        details = details or "stream ended by the sandbox"
+        return self.consents.topic.end_streams(code, details) + (
+            self.subscription_events.end_streams(code, details)
+        )
+
     def set_stalled(self, stalled: bool) -> None:
         """Freeze (or thaw) every gRPC connection: open, but nothing flows."""
         if not self.stall_relay:
@@ -276,5 +302,7 @@ class SandboxServer:
         data["lookup"] = self.lookups.snapshot()
         data["call_forwarding"] = self.forwarding.snapshot()
         data["network"] = self.network.snapshot()
+        data["consents"] = self.consents.snapshot()
+        data["subscription_events"] = self.subscription_events.snapshot()
         data["connections"] = self._relay.connections // 2 if self._relay is not None else 0
         return json.loads(json.dumps(data))  # type: ignore[no-any-return]

@@ -23,6 +23,7 @@ from .client import (
     WgtwoActions,
     WgtwoError,
 )
+from .client.consents import SCOPE_SUBSCRIPTION_ID, ConsentInfo
 from .client.event_types import (
     SCOPE_SMS_SEND,
     SCOPE_VOICEMAIL_DELETE,
@@ -54,8 +55,10 @@ class OperatorApi:
 
     def _provider(self, scope: str) -> TokenProvider | None:
         if scope not in self._providers:
+            # No scope: a token that asks for none (the consent listing needs none).
+            scopes = {scope} if scope else set()
             self._providers[scope] = create_token_provider(
-                self._hass, self._data, {scope}, self._settings
+                self._hass, self._data, scopes, self._settings
             )
         return self._providers[scope]
 
@@ -112,6 +115,14 @@ class OperatorApi:
     ) -> None:
         """Set a subscriber's call forwarding with a token of that mode's scope only."""
         await self._client(FORWARDING_SCOPES[mode]).set_call_forwarding(subscriber, mode, number)
+
+    async def list_consents(self) -> list[ConsentInfo]:
+        """List the product's consents (every page; no scope needed)."""
+        return await self._client("").list_consents()
+
+    async def get_msisdn(self, consent: ConsentInfo) -> str | None:
+        """Return the number of a consent's subscription (``subscription.id:read``)."""
+        return await self._client(SCOPE_SUBSCRIPTION_ID).get_msisdn(consent)
 
     async def close(self) -> None:
         """Close every channel opened so far."""

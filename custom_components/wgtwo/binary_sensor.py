@@ -16,7 +16,7 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .compat import BinarySensorDeviceClass
-from .const import MANUFACTURER, service_identifier
+from .const import MANUFACTURER, SCOPES_COUNTRY, SCOPES_VOICEMAIL, service_identifier
 from .coordinator import WgtwoCoordinator
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .runtime import WgtwoConfigEntry
@@ -57,6 +57,7 @@ BINARY_SENSORS: tuple[WgtwoBinarySensorDescription, ...] = (
     WgtwoBinarySensorDescription(
         key="roaming",
         translation_key="roaming",
+        scopes=SCOPES_COUNTRY,
         aspects=Aspect.COUNTRY,
         is_on_fn=lambda sub: sub.roaming,
         attrs_fn=_roaming_attrs,
@@ -65,6 +66,7 @@ BINARY_SENSORS: tuple[WgtwoBinarySensorDescription, ...] = (
     WgtwoBinarySensorDescription(
         key="new_voicemail",
         translation_key="new_voicemail",
+        scopes=SCOPES_VOICEMAIL,
         aspects=Aspect.VOICEMAIL,
         is_on_fn=lambda sub: bool(sub.voicemails),
         attrs_fn=_voicemail_attrs,

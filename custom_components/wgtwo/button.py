@@ -14,6 +14,7 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import SCOPES_VOICE, SCOPES_VOICEMAIL
 from .coordinator import WgtwoCoordinator
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .runtime import WgtwoConfigEntry
@@ -43,10 +44,16 @@ class WgtwoButtonDescription(ButtonEntityDescription, WgtwoEntityDescription):
 
 BUTTONS: tuple[WgtwoButtonDescription, ...] = (
     WgtwoButtonDescription(
-        key="mark_voicemail_heard", translation_key="mark_voicemail_heard", press_fn=_mark_heard
+        key="mark_voicemail_heard",
+        translation_key="mark_voicemail_heard",
+        press_fn=_mark_heard,
+        scopes=SCOPES_VOICEMAIL,
     ),
     WgtwoButtonDescription(
-        key="reset_missed_calls", translation_key="reset_missed_calls", press_fn=_reset_missed
+        key="reset_missed_calls",
+        translation_key="reset_missed_calls",
+        press_fn=_reset_missed,
+        scopes=SCOPES_VOICE,
     ),
 )
 

@@ -7,6 +7,7 @@ from typing import Final
 from homeassistant.const import Platform
 
 from .client import EventType
+from .client.v1_services import V1Stream
 
 DOMAIN: Final = "wgtwo"
 
@@ -54,6 +55,13 @@ EVENT_TYPE_CHOICES: Final[dict[str, EventType]] = {
     "location": EventType.LOCATION_UPDATE_EVENT,
     "handset": EventType.HANDSET_UPDATE_EVENT,
 }
+# The operator's v1 subscription streams, chosen beside the event types (same option).
+STREAM_CHOICES: Final[dict[str, V1Stream]] = {
+    "country_change": V1Stream.COUNTRY_CHANGE,
+    "periodic_country": V1Stream.PERIODIC_COUNTRY,
+    "handset_change": V1Stream.HANDSET_CHANGE,
+    "first_attachment": V1Stream.FIRST_ATTACHMENT,
+}
 DEFAULT_EVENT_TYPES: Final = ["voice", "voicemail", "sms", "roaming"]
 ALWAYS_ON_EVENT_TYPES: Final = frozenset({EventType.CONSENT_REVOKE_EVENT})
 
@@ -77,6 +85,26 @@ PLATFORMS: Final = [
 ISSUE_MISSING_SCOPES: Final = "missing_scopes_{entry_id}"
 
 MANUFACTURER: Final = "Working Group Two"
+
+# The scopes a subscriber's consent must grant for a feature's entities (any one of them).
+SCOPES_VOICE: Final = frozenset({"events.voice.subscribe"})
+SCOPES_VOICEMAIL: Final = frozenset({"events.voicemail.subscribe"})
+SCOPES_SMS: Final = frozenset({"events.sms.subscribe", "events.sms_delivery_report.subscribe"})
+SCOPES_SMS_SEND: Final = frozenset({"sms.text:send_from_subscriber"})
+SCOPES_COUNTRY: Final = frozenset(
+    {
+        "events.roaming.subscribe",
+        "subscription.country_change:read",
+        "subscription.periodic_country:read",
+    }
+)
+SCOPES_LOCATION: Final = frozenset({"events.location.subscribe"})
+SCOPES_HANDSET: Final = frozenset(
+    {"events.handset_update.subscribe", "subscription.handset_details:read"}
+)
+SCOPES_FORWARDING: Final = frozenset(
+    {"callforwarding.disable", "callforwarding.to_number", "callforwarding.to_voicemail"}
+)
 
 
 def device_identifier(entry_id: str, number: str) -> tuple[str, str]:

@@ -84,6 +84,7 @@ class WgtwoCoordinator:
         self._listeners: dict[str, list[_Listening]] = {}
         self._stream_listeners: list[Callable[[], None]] = []
         self._new_subscriber_listeners: list[SubscriberListener] = []
+        self._scope_listeners: list[SubscriberListener] = []
         self._save_before_ack = False
         # Keys of the numbers seen lately (an HMAC per call is as dear as the call's payload).
         self._number_keys: dict[str, str] = {}
@@ -173,6 +174,21 @@ class WgtwoCoordinator:
         """Call ``listener`` with each subscriber seen for the first time; returns the remover."""
         self._new_subscriber_listeners.append(listener)
         return lambda: self._new_subscriber_listeners.remove(listener)
+
+    @callback
+    def async_add_scope_listener(self, listener: SubscriberListener) -> CALLBACK_TYPE:
+        """Call ``listener`` with each subscriber whose granted scopes changed."""
+        self._scope_listeners.append(listener)
+        return lambda: self._scope_listeners.remove(listener)
+
+    def set_scopes(self, subscriber: Subscriber, scopes: frozenset[str] | None) -> None:
+        """Take the scopes a subscriber's consent grants; entities follow them."""
+        if subscriber.scopes == scopes:
+            return
+        subscriber.scopes = scopes
+        self.save()
+        for listener in list(self._scope_listeners):
+            listener(subscriber)
 
     @property
     def stream_up(self) -> bool:
@@ -272,12 +288,12 @@ class WgtwoCoordinator:
     async def async_handle_event(self, event: WgtwoEvent) -> None:
         """Handle one received event (the hub's handler)."""
         number = event.subscriber
-        if not number:
-            _LOGGER.debug("Event %s (%s) has no subscriber", event.sequence, event.kind)
-            return
         capability = self._handlers.get(type(event))
         if capability is None:
             _LOGGER.debug("Ignoring event kind %s", event.kind)
+            return
+        if not number:
+            capability.handle_unowned(event)
             return
         _LOGGER.debug("Handling event %s (%s)", event.sequence, event.kind)
         capability.handle(number, event)
@@ -304,9 +320,15 @@ class WgtwoCoordinator:
     def _new_subscriber(self, number: str, device_id: str, name: str) -> Subscriber:
         return Subscriber(number, device_id, name, self._home_country)
 
-    def subscriber(self, number: str) -> Subscriber:
-        """Return the subscriber of a number, creating its device on its first event."""
+    def subscriber(self, number: str, scopes: frozenset[str] | None = None) -> Subscriber:
+        """Return the subscriber of a number, creating its device on its first event.
+
+        ``scopes``: what its consent grants, when known (a new device gets only the
+        entities of granted features; a known subscriber's entities follow).
+        """
         if (subscriber := self.subscribers.get(number)) is not None:
+            if scopes is not None:
+                self.set_scopes(subscriber, scopes)
             return subscriber
         name = self.phonebook.name_for(number) or number
         device = dr.async_get(self.hass).async_get_or_create(
@@ -317,6 +339,7 @@ class WgtwoCoordinator:
             model="Mobile subscription",
         )
         subscriber = self._new_subscriber(number, device.id, name)
+        subscriber.scopes = scopes
         self.subscribers[number] = subscriber
         _LOGGER.debug("New subscriber device (%d in total)", len(self.subscribers))
         for capability in self.capabilities.all:

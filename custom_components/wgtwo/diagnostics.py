@@ -75,6 +75,9 @@ async def async_get_config_entry_diagnostics(
                     "sims": subscriber.network_sims,
                 }
             ),
+            "imsi_known": subscriber.imsi is not None,
+            # The scopes the subscriber's consent grants (None: not known).
+            "scopes": sorted(subscriber.scopes) if subscriber.scopes is not None else None,
             "last_event": (
                 subscriber.last_event.isoformat() if subscriber.last_event is not None else None
             ),
@@ -94,5 +97,10 @@ async def async_get_config_entry_diagnostics(
             else {"enabled": True, **async_redact_data(caller_names.stats, TO_REDACT)}
         ),
         "network": runtime.coordinator.capabilities.network.diagnostics(),
+        "consents": runtime.coordinator.capabilities.consent.listing.as_dict(),
+        "streams": {
+            str(stream.kind): async_redact_data(stream.stats, TO_REDACT)
+            for stream in runtime.hub.streams
+        },
         "subscribers": subscribers,
     }

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -30,6 +31,9 @@ class WgtwoEntityDescription(EntityDescription):
 
     aspects: Aspect = NO_ASPECTS
     fires: bool = False
+    # The feature's scopes: the entity exists only for a subscriber whose consent grants
+    # one of them (or whose consent is not known). Empty: for every subscriber.
+    scopes: frozenset[str] = frozenset()
 
 
 class WgtwoSubscriberEntity(Entity):
@@ -82,13 +86,54 @@ def async_setup_subscriber_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     create: Callable[[WgtwoCoordinator, Subscriber], Iterable[Entity]],
 ) -> None:
-    """Add a platform's entities for known subscribers now and for new ones when they appear."""
+    """Add a platform's entities for known subscribers now and for new ones when they appear.
+
+    Only the entities of features the subscriber's consent grants are added; when its
+    scopes change, the entities of a feature no longer granted are removed and those of a
+    newly granted one added.
+    """
     coordinator = entry.runtime_data.coordinator
+    # Per number: the subscriber (a forgotten one that comes back is a new object) and the
+    # keys of the entities added for it.
+    added: dict[str, tuple[Subscriber, dict[str, Entity]]] = {}
+
+    def _keys(subscriber: Subscriber) -> dict[str, Entity]:
+        known = added.get(subscriber.number)
+        if known is None or known[0] is not subscriber:
+            known = added[subscriber.number] = (subscriber, {})
+        return known[1]
 
     @callback
     def _add(subscriber: Subscriber) -> None:
-        async_add_entities(create(coordinator, subscriber))
+        keys = _keys(subscriber)
+        new = []
+        for entity in create(coordinator, subscriber):
+            key = entity.entity_description.key
+            if key not in keys and _granted(subscriber, entity):
+                keys[key] = entity
+                new.append(entity)
+        if new:
+            async_add_entities(new)
+
+    @callback
+    def _scopes_changed(subscriber: Subscriber) -> None:
+        keys = _keys(subscriber)
+        registry = er.async_get(coordinator.hass)
+        for entity in create(coordinator, subscriber):
+            key = entity.entity_description.key
+            if key in keys and not _granted(subscriber, entity):
+                shown = keys.pop(key)
+                if shown.entity_id is not None and registry.async_get(shown.entity_id):
+                    registry.async_remove(shown.entity_id)
+        _add(subscriber)
 
     entry.async_on_unload(coordinator.async_add_subscriber_listener(_add))
+    entry.async_on_unload(coordinator.async_add_scope_listener(_scopes_changed))
     for subscriber in list(coordinator.subscribers.values()):
         _add(subscriber)
+
+
+def _granted(subscriber: Subscriber, entity: Entity) -> bool:
+    description = entity.entity_description
+    scopes = description.scopes if isinstance(description, WgtwoEntityDescription) else frozenset()
+    return subscriber.grants(scopes)

@@ -12,6 +12,7 @@ from .capabilities.base import SubscriberUpdate
 from .capabilities.calls import CALL_EVENT_TYPES, EVENT_CALL
 from .capabilities.messages import EVENT_SMS, SMS_EVENT_TYPES
 from .capabilities.voicemail import EVENT_VOICEMAIL, VOICEMAIL_EVENT_TYPES
+from .const import SCOPES_SMS, SCOPES_VOICE, SCOPES_VOICEMAIL
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .runtime import WgtwoConfigEntry
 
@@ -26,10 +27,17 @@ class WgtwoEventDescription(EventEntityDescription, WgtwoEntityDescription):
 
 
 EVENTS: tuple[WgtwoEventDescription, ...] = (
-    WgtwoEventDescription(key=EVENT_CALL, translation_key="call", event_types=CALL_EVENT_TYPES),
-    WgtwoEventDescription(key=EVENT_SMS, translation_key="sms", event_types=SMS_EVENT_TYPES),
     WgtwoEventDescription(
-        key=EVENT_VOICEMAIL, translation_key="voicemail", event_types=VOICEMAIL_EVENT_TYPES
+        key=EVENT_CALL, translation_key="call", event_types=CALL_EVENT_TYPES, scopes=SCOPES_VOICE
+    ),
+    WgtwoEventDescription(
+        key=EVENT_SMS, translation_key="sms", event_types=SMS_EVENT_TYPES, scopes=SCOPES_SMS
+    ),
+    WgtwoEventDescription(
+        key=EVENT_VOICEMAIL,
+        translation_key="voicemail",
+        event_types=VOICEMAIL_EVENT_TYPES,
+        scopes=SCOPES_VOICEMAIL,
     ),
 )
 

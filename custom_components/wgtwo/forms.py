@@ -20,20 +20,22 @@ from .client import (
     async_check_subscription,
     scopes_for,
 )
-from .const import CONF_EVENT_TYPES, EVENT_TYPE_CHOICES
+from .const import CONF_EVENT_TYPES, EVENT_TYPE_CHOICES, STREAM_CHOICES
 from .errors import form_error
 from .settings import (
     create_token_provider,
     endpoint_from_data,
     event_types_from_choices,
     get_settings,
+    stream_scopes,
+    streams_from_choices,
 )
 
 _LOGGER = logging.getLogger(__name__)
 
 EVENT_TYPES_SELECTOR: Final = SelectSelector(
     SelectSelectorConfig(
-        options=list(EVENT_TYPE_CHOICES),
+        options=[*EVENT_TYPE_CHOICES, *STREAM_CHOICES],
         translation_key=CONF_EVENT_TYPES,
         multiple=True,
         mode=SelectSelectorMode.LIST,
@@ -49,7 +51,9 @@ async def async_validate(
     try:
         endpoint = endpoint_from_data(data, settings)
         event_types = event_types_from_choices(event_choices)
-        provider = create_token_provider(hass, data, scopes_for(event_types), settings)
+        # The v1 streams' scopes are asked for with the events': a missing one is named.
+        scopes = scopes_for(event_types) | stream_scopes(streams_from_choices(event_choices))
+        provider = create_token_provider(hass, data, scopes, settings)
         if provider is not None:
             await provider.get_token()
         await async_check_subscription(

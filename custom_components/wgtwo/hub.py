@@ -42,12 +42,18 @@ from .const import (
     CONF_NAME_CALLERS,
     DOMAIN,
 )
+from .event_streams import EventStream
 from .repairs import (
     async_create_scope_issue,
     async_delete_lookup_scope_issue,
     async_delete_scope_issue,
 )
-from .settings import WgtwoSettings, create_token_provider, event_types_from_options
+from .settings import (
+    WgtwoSettings,
+    create_token_provider,
+    event_types_from_options,
+    streams_from_options,
+)
 from .supervisor import StreamSupervisor
 
 _LOGGER = logging.getLogger(__package__)
@@ -145,6 +151,11 @@ class WgtwoHub:
             if left > 0:
                 self._grace_left = left
                 self.state = StreamState.RECONNECTING
+        # The v1 streams: consent changes always, the subscription facts as chosen.
+        self.streams = [
+            EventStream(hass, entry, settings, endpoint, stream)
+            for stream in streams_from_options(entry.options)
+        ]
         self.caller_names: CallerNameStream | None = None
         if entry.options.get(CONF_NAME_CALLERS):
             self.caller_names = CallerNameStream(hass, entry, settings, endpoint)
@@ -201,6 +212,8 @@ class WgtwoHub:
             if self._settings.disconnect_grace > 0:
                 self._start_grace_timer()
         self.supervisor.async_start()
+        for stream in self.streams:
+            stream.async_start(handler)
         if self.caller_names is not None:
             self.caller_names.async_start(name_for)
         else:  # caller names turned off: their scope no longer matters
@@ -218,6 +231,8 @@ class WgtwoHub:
         self._cancel_grace_timer()
         if self.caller_names is not None:
             await self.caller_names.async_stop()
+        for stream in self.streams:
+            await stream.async_stop()
         await self.subscription.stop()
         self._cancel_grace_timer()
         self.state = StreamState.STOPPED

@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .compat import NotifyEntityFeature
+from .const import SCOPES_SMS_SEND
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .runtime import WgtwoConfigEntry
 
@@ -26,7 +27,7 @@ class WgtwoNotifyDescription(NotifyEntityDescription, WgtwoEntityDescription):
     """A notify entity of a subscriber."""
 
 
-SMS_NOTIFY = WgtwoNotifyDescription(key="sms", translation_key="sms")
+SMS_NOTIFY = WgtwoNotifyDescription(key="sms", translation_key="sms", scopes=SCOPES_SMS_SEND)
 
 
 async def async_setup_entry(

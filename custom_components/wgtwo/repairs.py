@@ -33,6 +33,10 @@ LOOKUP_SCOPE_ISSUE_KEY: Final = "missing_lookup_scope"  # translation key in "is
 BUDGET_ISSUE_KEY: Final = "sms_budget_reached"
 BUDGET_ISSUE_ID: Final = "sms_budget_{entry_id}_{digest}"
 LOOKUP_SCOPE_ISSUE_ID: Final = "missing_lookup_scope_{entry_id}"
+STREAM_SCOPE_ISSUE_KEY: Final = "missing_stream_scope"
+STREAM_SCOPE_ISSUE_ID: Final = "missing_stream_scope_{entry_id}_{stream}"
+ID_SCOPE_ISSUE_KEY: Final = "missing_subscription_id_scope"
+ID_SCOPE_ISSUE_ID: Final = "missing_subscription_id_scope_{entry_id}"
 
 
 def scope_issue_id(entry_id: str) -> str:
@@ -148,6 +152,58 @@ def budget_issue_open(hass: HomeAssistant, entry_id: str, key: str) -> bool:
 def async_delete_budget_issue(hass: HomeAssistant, entry_id: str, key: str) -> None:
     """Clear a subscriber's text budget issue (the hour has passed)."""
     ir.async_delete_issue(hass, DOMAIN, budget_issue_id(entry_id, key))
+
+
+def stream_scope_issue_id(entry_id: str, stream: str) -> str:
+    """Return the id of the missing-scope issue of one of an entry's v1 streams."""
+    return STREAM_SCOPE_ISSUE_ID.format(entry_id=entry_id, stream=stream)
+
+
+@callback
+def async_create_stream_scope_issue(
+    hass: HomeAssistant, entry: ConfigEntry[Any], stream: str, scopes: Iterable[str]
+) -> None:
+    """Raise the fixable issue naming the scope a v1 stream lacks (the others go on)."""
+    _create_fixable_scope_issue(
+        hass,
+        entry,
+        stream_scope_issue_id(entry.entry_id, stream),
+        STREAM_SCOPE_ISSUE_KEY,
+        ir.IssueSeverity.WARNING,
+        scopes,
+    )
+
+
+@callback
+def async_delete_stream_scope_issue(hass: HomeAssistant, entry_id: str, stream: str) -> None:
+    """Clear a v1 stream's scope issue (the stream was accepted)."""
+    ir.async_delete_issue(hass, DOMAIN, stream_scope_issue_id(entry_id, stream))
+
+
+def id_scope_issue_id(entry_id: str) -> str:
+    """Return the id of the issue saying consents cannot be turned into numbers."""
+    return ID_SCOPE_ISSUE_ID.format(entry_id=entry_id)
+
+
+@callback
+def async_create_id_scope_issue(
+    hass: HomeAssistant, entry: ConfigEntry[Any], scopes: Iterable[str]
+) -> None:
+    """Raise the fixable issue: without the scope, subscribers appear with their events."""
+    _create_fixable_scope_issue(
+        hass,
+        entry,
+        id_scope_issue_id(entry.entry_id),
+        ID_SCOPE_ISSUE_KEY,
+        ir.IssueSeverity.WARNING,
+        scopes,
+    )
+
+
+@callback
+def async_delete_id_scope_issue(hass: HomeAssistant, entry_id: str) -> None:
+    """Clear the subscription id scope issue (consents were turned into numbers)."""
+    ir.async_delete_issue(hass, DOMAIN, id_scope_issue_id(entry_id))
 
 
 def lookup_scope_issue_id(entry_id: str) -> str:

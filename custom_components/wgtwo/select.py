@@ -18,6 +18,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .capabilities.forwarding import FORWARDING_OPTIONS, NUMBER_MISSING_SELECT
 from .client import ForwardingMode
+from .const import SCOPES_FORWARDING
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .runtime import WgtwoConfigEntry
 from .subscriber import Aspect
@@ -35,6 +36,7 @@ CALL_FORWARDING: Final = WgtwoSelectDescription(
     translation_key="call_forwarding",
     options=FORWARDING_OPTIONS,
     aspects=Aspect.FORWARDING,
+    scopes=SCOPES_FORWARDING,
 )
 ATTR_ASSUMED: Final = "assumed"
 ATTR_SET_AT: Final = "set_at"

@@ -21,6 +21,7 @@ from homeassistant.helpers.typing import StateType
 from .call_state import CallState
 from .capabilities.serving_node import serving_node
 from .client import NetworkGeneration
+from .const import SCOPES_COUNTRY, SCOPES_HANDSET, SCOPES_LOCATION, SCOPES_VOICE
 from .coordinator import WgtwoCoordinator
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .mcc import country_of_mcc
@@ -84,13 +85,14 @@ def _country_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str,
         "country_code": sub.country.code,
         "previous_country": previous.name if previous else None,
         "previous_country_code": previous.code if previous else None,
+        "imsi": sub.imsi,
     }
 
 
 def _handset_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str, Any] | None:
     if sub.handset is None:
         return None
-    return {"software_version": sub.handset.software_version}
+    return {"software_version": sub.handset.software_version, "imsi": sub.imsi}
 
 
 def _network_value(_coordinator: WgtwoCoordinator, sub: Subscriber) -> str | None:
@@ -132,6 +134,7 @@ def _location_attrs(_coordinator: WgtwoCoordinator, sub: Subscriber) -> dict[str
 SENSORS: tuple[WgtwoSensorDescription, ...] = (
     WgtwoSensorDescription(
         key="last_caller",
+        scopes=SCOPES_VOICE,
         aspects=Aspect.LAST_CALLER,
         translation_key="last_caller",
         value_fn=_last_caller_value,
@@ -139,6 +142,7 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
     ),
     WgtwoSensorDescription(
         key="call_state",
+        scopes=SCOPES_VOICE,
         aspects=Aspect.CALLS | Aspect.CONNECTION,
         needs_stream=True,
         translation_key="call_state",
@@ -149,6 +153,7 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
     ),
     WgtwoSensorDescription(
         key="roaming_country",
+        scopes=SCOPES_COUNTRY,
         aspects=Aspect.COUNTRY,
         translation_key="roaming_country",
         value_fn=lambda _coordinator, sub: (
@@ -170,6 +175,7 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
     ),
     WgtwoSensorDescription(
         key="missed_calls",
+        scopes=SCOPES_VOICE,
         aspects=Aspect.MISSED_CALLS,
         translation_key="missed_calls",
         state_class=SensorStateClass.TOTAL_INCREASING,
@@ -177,6 +183,7 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
     ),
     WgtwoSensorDescription(
         key="handset",
+        scopes=SCOPES_HANDSET,
         aspects=Aspect.HANDSET,
         translation_key="handset",
         entity_category=EntityCategory.DIAGNOSTIC,
@@ -186,6 +193,7 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
     ),
     WgtwoSensorDescription(
         key="location",
+        scopes=SCOPES_LOCATION,
         aspects=Aspect.LOCATION,
         translation_key="location",
         entity_category=EntityCategory.DIAGNOSTIC,

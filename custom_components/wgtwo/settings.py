@@ -17,6 +17,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util.hass_dict import HassKey
 
 from .client import DEFAULT_TOKEN_URL, ENVIRONMENTS, Endpoint, EventType, TokenProvider
+from .client.v1_services import V1_STREAM_SCOPES, V1Stream
 from .const import (
     ALWAYS_ON_EVENT_TYPES,
     CONF_CLIENT_ID,
@@ -30,6 +31,7 @@ from .const import (
     DOMAIN,
     ENV_CUSTOM,
     EVENT_TYPE_CHOICES,
+    STREAM_CHOICES,
 )
 
 
@@ -100,6 +102,22 @@ def event_types_from_choices(choices: Iterable[str]) -> tuple[EventType, ...]:
 def event_types_from_options(options: Mapping[str, Any]) -> tuple[EventType, ...]:
     """Return the API event types an entry subscribes to."""
     return event_types_from_choices(options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES))
+
+
+def streams_from_choices(choices: Iterable[str]) -> tuple[V1Stream, ...]:
+    """Map the user's choices to the v1 subscription streams they name."""
+    return tuple(dict.fromkeys(STREAM_CHOICES[c] for c in choices if c in STREAM_CHOICES))
+
+
+def streams_from_options(options: Mapping[str, Any]) -> tuple[V1Stream, ...]:
+    """Return the v1 streams an entry runs: consent changes always, then the chosen ones."""
+    chosen = streams_from_choices(options.get(CONF_EVENT_TYPES, DEFAULT_EVENT_TYPES))
+    return (V1Stream.CONSENT_CHANGE, *chosen)
+
+
+def stream_scopes(streams: Iterable[V1Stream]) -> frozenset[str]:
+    """Return the scopes the given v1 streams need."""
+    return frozenset(V1_STREAM_SCOPES[s] for s in streams if s in V1_STREAM_SCOPES)
 
 
 def create_token_provider(

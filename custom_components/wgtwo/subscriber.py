@@ -178,6 +178,11 @@ class Subscriber:
         self.handset: Handset | None = None
         self.last_event: datetime | None = None
         self.forwarding: ForwardingState | None = None
+        # The scopes the subscriber's consent grants the product; None: not known (the
+        # subscriber came with an event), every feature is shown.
+        self.scopes: frozenset[str] | None = None
+        # The IMSI of the SIM that last told where the number is or which handset it is in.
+        self.imsi: str | None = None
         # Missed-call decisions waiting for their settle time, by call id.
         self.pending_missed: dict[str, PendingMissed] = {}
         # Caller key -> whether that caller's latest call hid the number, so a
@@ -197,6 +202,10 @@ class Subscriber:
         if self.country is None or not self.country.code or self.home_country is None:
             return None
         return normalize_country_code(self.country.code) != self.home_country
+
+    def grants(self, scopes: frozenset[str]) -> bool:
+        """Whether the consent grants one of ``scopes`` (always, when none or not known)."""
+        return not scopes or self.scopes is None or not scopes.isdisjoint(self.scopes)
 
     @property
     def latest_voicemail(self) -> UnheardVoicemail | None:
@@ -271,6 +280,8 @@ class Subscriber:
             "handset": _as_dict(self.handset),
             "last_event": _iso(self.last_event),
             "forwarding": self.forwarding.as_dict() if self.forwarding is not None else None,
+            "scopes": sorted(self.scopes) if self.scopes is not None else None,
+            "imsi": self.imsi,
             "callers_hidden": [[key, hidden] for key, hidden in self._callers_hidden.items()],
             "hidden_voicemails": list(self._hidden_voicemails),
             "pending_missed": [
@@ -335,6 +346,10 @@ class Subscriber:
             )
         self.last_event = _time(data.get("last_event"))
         self.forwarding = ForwardingState.from_dict(data.get("forwarding"))
+        scopes = data.get("scopes")
+        if isinstance(scopes, list) and all(isinstance(scope, str) for scope in scopes):
+            self.scopes = frozenset(scopes)
+        self.imsi = _str(data.get("imsi"))
         for item in _list(data.get("pending_missed"))[-MAX_PENDING_MISSED:]:
             if (pending := PendingMissed.from_dict(item)) is not None:
                 self.pending_missed[pending.call_id] = pending

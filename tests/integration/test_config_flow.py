@@ -54,6 +54,8 @@ from .conftest import (
 
 VOICE_SCOPE = "events.voice.subscribe"
 LOCATION_SCOPE = "events.location.subscribe"
+FIRST_ATTACHMENT_SCOPE = "subscription.first_attachment:read"
+COUNTRY_CHANGE_SCOPE = "subscription.country_change:read"
 TOO_LONG = "x" * 10_000
 
 
@@ -214,6 +216,38 @@ async def test_missing_scope_is_named(hass: HomeAssistant, make_sandbox: MakeSan
 
     assert result["errors"] == {"base": "missing_scopes"}
     assert result["description_placeholders"] == {"scopes": LOCATION_SCOPE}
+
+
+async def test_a_v1_stream_is_chosen_with_its_scope(
+    hass: HomeAssistant, make_sandbox: MakeSandbox
+) -> None:
+    server = await make_sandbox(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        granted_scopes={VOICE_SCOPE, FIRST_ATTACHMENT_SCOPE},
+    )
+    chosen = ["voice", "first_attachment", "country_change"]
+    result = await start_user_flow(hass, ENV_CUSTOM, event_types=chosen)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], custom_input(server))
+    # The v1 stream's scope is named like an event type's.
+    assert result["errors"] == {"base": "missing_scopes"}
+    assert result["description_placeholders"] == {"scopes": COUNTRY_CHANGE_SCOPE}
+    hass.config_entries.flow.async_abort(result["flow_id"])
+
+    result = await start_user_flow(hass, ENV_CUSTOM, event_types=["voice", "first_attachment"])
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], custom_input(server))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"][CONF_EVENT_TYPES] == ["voice", "first_attachment"]
+    entry = result["result"]
+    await hass.async_block_till_done()
+    # The chosen stream runs beside the consent stream, with a token of its own scope.
+    hub = hub_of(entry)
+    assert [str(s.kind) for s in hub.streams] == ["consent_change", "first_attachment"]
+    await wait_for(lambda: all(s.stream.status.state.value == "connected" for s in hub.streams))
+    assert frozenset({FIRST_ATTACHMENT_SCOPE}) in {
+        token.scopes for token in server.authority.tokens.values()
+    }
+    await async_unload_and_wait(hass, entry, server)
 
 
 async def test_unreachable_server_cannot_connect(
@@ -948,6 +982,48 @@ async def test_options_check_new_event_types(
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_options_check_a_newly_chosen_v1_stream(
+    hass: HomeAssistant, make_sandbox: MakeSandbox
+) -> None:
+    server = await make_sandbox(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, granted_scopes={VOICE_SCOPE}
+    )
+    entry = make_entry(server, options=entry_options(**{CONF_EVENT_TYPES: ["voice"]}))
+    entry.add_to_hass(hass)
+    result = await open_options(hass, entry, "general")
+    form = result["data_schema"]
+    assert form is not None
+    # The v1 streams are offered beside the event types.
+    [field] = [marker for marker in form.schema if marker == CONF_EVENT_TYPES]
+    assert form.schema[field].config["options"][-4:] == [
+        "country_change",
+        "periodic_country",
+        "handset_change",
+        "first_attachment",
+    ]
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_EVENT_TYPES: ["voice", "periodic_country"], CONF_SHARE_SMS_TEXT: False},
+    )
+    assert result["errors"] == {"base": "missing_scopes"}
+    assert result["description_placeholders"] == {"scopes": "subscription.periodic_country:read"}
+    assert suggested(result, CONF_EVENT_TYPES) == ["voice", "periodic_country"]
+    assert entry.options[CONF_EVENT_TYPES] == ["voice"]
+
+    # Granted: saved, and the entry runs the stream after its reload.
+    server.authority.granted_scopes = frozenset({VOICE_SCOPE, "subscription.periodic_country:read"})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_EVENT_TYPES: ["voice", "periodic_country"], CONF_SHARE_SMS_TEXT: False},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_EVENT_TYPES] == ["voice", "periodic_country"]
+    await hass.async_block_till_done()
+    assert [str(s.kind) for s in hub_of(entry).streams] == ["consent_change", "periodic_country"]
+    await async_unload_and_wait(hass, entry, server)
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -259,6 +259,36 @@ async def test_every_type_is_a_sentence(
     await async_unload_and_wait(hass, entry, auth_sandbox)
 
 
+@pytest.mark.parametrize(
+    "entry_options_override",
+    [{CONF_PHONEBOOK: {ALICE: "Alice"}, CONF_EVENT_TYPES: ["voice", "first_attachment"]}],
+)
+async def test_a_sims_first_attachment_is_a_sentence(
+    hass: HomeAssistant,
+    logbook_entries: Entries,
+    auth_sandbox: SandboxServer,
+    config_entry: MockConfigEntry,
+) -> None:
+    imsi = "242010000000009"
+    entry = await connected(hass, config_entry)
+    [stream] = [s for s in entry.runtime_data.hub.streams if s.kind == "first_attachment"]
+    await wait_for(lambda: stream.stream.status.state.value == "connected")
+    auth_sandbox.subscription_events.publish(
+        "first_attachment", {"number": {"e164": ALICE}, "imsi": {"value": imsi}}
+    )
+    await wait_for(lambda: stream.events_handled == 1)
+    entries = await logbook_entries()
+    assert [(entry["name"], entry["message"]) for entry in entries] == [
+        ("Alice", "A SIM of this number was used in the network for the first time")
+    ]
+    # Linked to the handset sensor only when enabled (it is not by default).
+    assert "entity_id" not in entries[0]
+    device_id = device_id_of(hass, entry, ALICE)
+    assert messages(await logbook_entries(device_ids=[device_id])) == messages(entries)
+    assert imsi not in repr(entries)
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
 async def test_a_hidden_caller_stays_hidden(
     hass: HomeAssistant,
     logbook_entries: Entries,

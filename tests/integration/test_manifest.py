@@ -22,7 +22,12 @@ from custom_components.wgtwo.client import (
 )
 from custom_components.wgtwo.client.errors import TokenRequestError
 from custom_components.wgtwo.compat import vol
-from custom_components.wgtwo.const import DOMAIN, ENVIRONMENT_OPTIONS, EVENT_TYPE_CHOICES
+from custom_components.wgtwo.const import (
+    DOMAIN,
+    ENVIRONMENT_OPTIONS,
+    EVENT_TYPE_CHOICES,
+    STREAM_CHOICES,
+)
 from custom_components.wgtwo.errors import form_error
 
 COMPONENT = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
@@ -158,7 +163,7 @@ def test_every_error_and_abort_is_translated() -> None:
 def test_selector_options_are_translated() -> None:
     selector = load("strings.json")["selector"]
     assert set(selector["environment"]["options"]) == set(ENVIRONMENT_OPTIONS)
-    assert set(selector["event_types"]["options"]) == set(EVENT_TYPE_CHOICES)
+    assert set(selector["event_types"]["options"]) == {*EVENT_TYPE_CHOICES, *STREAM_CHOICES}
 
 
 def test_exceptions_and_issues_are_translated() -> None:

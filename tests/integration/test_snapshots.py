@@ -32,6 +32,7 @@ from .conftest import (
     async_unload_and_wait,
     entry_options,
     make_entry,
+    wait_for,
 )
 from .events import typed_events
 from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of
@@ -126,6 +127,15 @@ async def test_diagnostics_snapshot(
     snapshot: SnapshotAssertion,
 ) -> None:
     async with a_day_lived(hass, day_entry):
+        runtime = day_entry.runtime_data
+        consent = runtime.coordinator.capabilities.consent
+        # The consents are listed, and the consent stream opened, in the background.
+        await wait_for(
+            lambda: (
+                consent.listing.listed_at is not None
+                and all(s.stream.status.state.value == "connected" for s in runtime.hub.streams)
+            )
+        )
         diagnostics = await async_get_config_entry_diagnostics(hass, day_entry)
     # The sandbox listens on free ports; when the stream last saw an event is wall time.
     assert diagnostics == snapshot(

@@ -17,6 +17,7 @@ import grpc
 import pytest
 
 from custom_components.wgtwo.client import DEFAULT_TOKEN_URL
+from custom_components.wgtwo.client.consents import SCOPE_SUBSCRIPTION_ID
 from custom_components.wgtwo.client.event_types import (
     SCOPE_FORWARD_DISABLE,
     SCOPE_FORWARD_TO_NUMBER,
@@ -397,6 +398,153 @@ async def test_forward_number_flags_are_checked() -> None:
     assert takes.error == "wgtwo forward: error: --mode off takes no --number"
 
 
+# --- consents / watch-consents / watch-subscription ----------------------------------------
+
+FIRST_ATTACHMENT_SCOPE = "subscription.first_attachment:read"
+IMSI = "242010000000009"
+
+
+async def test_consents_prints_one_line_per_consenting_subscriber(
+    make_sandbox: MakeSandbox,
+) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_SUBSCRIPTION_ID)
+    server.consents.add(SUBSCRIBER, ["events.voice.subscribe", "events.roaming.subscribe"])
+    server.consents.add_tenant(["events.sms.subscribe"])
+    server.consents.add(CALLER, ["events.voice.subscribe"])
+    result = await run("consents", *on(server))
+    assert result.code == wgtwo.EXIT_OK, result.err
+    assert result.lines == [
+        {"number": SUBSCRIBER, "scopes": ["events.roaming.subscribe", "events.voice.subscribe"]},
+        {"number": CALLER, "scopes": ["events.voice.subscribe"]},
+    ]
+    # The operator-wide consent is counted, never a number on stderr.
+    assert result.error == "wgtwo consents: 1 operator-wide consent(s), naming no subscriber"
+    assert requested_scopes(server) == {frozenset({SCOPE_SUBSCRIPTION_ID})}
+
+
+async def test_consents_none_and_missing_scope(make_sandbox: MakeSandbox) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_SUBSCRIPTION_ID)
+    empty = await run("consents", *on(server))
+    assert (empty.code, empty.out, empty.err) == (wgtwo.EXIT_OK, "", "")
+    refused = await sandbox_granting(make_sandbox, SCOPE_SMS_SEND)
+    refused.consents.add(SUBSCRIBER, ["events.voice.subscribe"])
+    result = await run("consents", *on(refused))
+    assert result.code == wgtwo.EXIT_SCOPE
+    assert result.out == ""
+    assert result.error == "wgtwo consents: error: missing scope(s): " + SCOPE_SUBSCRIPTION_ID
+
+
+def queue_stats(server: SandboxServer, topic: str, queue: str) -> dict[str, int]:
+    stats = server.stats
+    streams = (
+        stats["consents"]["stream"] if topic == "consents" else stats["subscription_events"][topic]
+    )
+    return streams["queues"][queue]  # type: ignore[no-any-return]
+
+
+async def watching(*argv: str) -> tuple[asyncio.Task[int], io.StringIO, io.StringIO]:
+    """Start a watch subcommand; return once its stream is open."""
+    out, err = io.StringIO(), io.StringIO()
+    task = asyncio.create_task(wgtwo.async_main(list(argv), stdout=out, stderr=err))
+    await wait_for(lambda: "connected" in err.getvalue() or task.done(), message="connected")
+    assert not task.done(), err.getvalue()
+    return task, out, err
+
+
+async def test_watch_consents_prints_acks_and_stops_after_count(
+    auth_sandbox: SandboxServer,
+) -> None:
+    argv = ["watch-consents", *on(auth_sandbox), "--queue-name", "cli", "--count", "2"]
+    task, out, err = await watching(*argv)
+    assert err.getvalue() == (
+        f"wgtwo watch-consents: connected to {auth_sandbox.grpc_target} (consent_change stream)\n"
+    )
+    auth_sandbox.consents.add(SUBSCRIBER, ["events.voice.subscribe", "events.sms.subscribe"])
+    auth_sandbox.consents.update(SUBSCRIBER, ["events.voice.subscribe"])
+    assert await asyncio.wait_for(task, 30) == wgtwo.EXIT_OK
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(line["kind"], line["change"], line["number"], line["scopes"]) for line in lines] == [
+        ("consent_change", "added", SUBSCRIBER, ["events.sms.subscribe", "events.voice.subscribe"]),
+        ("consent_change", "updated", SUBSCRIBER, ["events.voice.subscribe"]),
+    ]
+    assert lines[0]["is_redelivered"] is False
+    assert "sequence" not in lines[0]
+    assert SUBSCRIBER not in err.getvalue()
+    queue = queue_stats(auth_sandbox, "consents", "cli")
+    assert (queue["acked"], queue["unacked"]) == (2, 0)
+    # The next run of the same queue starts after what was printed: the revocation only
+    # (published once the sandbox saw the first run leave, or it could go to that run).
+    await wait_for(
+        lambda: queue_stats(auth_sandbox, "consents", "cli")["members"] == 0, message="left"
+    )
+    auth_sandbox.consents.revoke(SUBSCRIBER)
+    again = await run("watch-consents", *on(auth_sandbox), "--queue-name", "cli", "--count", "1")
+    assert again.code == wgtwo.EXIT_OK, again.err
+    assert (again.line["change"], again.line["number"]) == ("revoked", SUBSCRIBER)
+    assert queue_stats(auth_sandbox, "consents", "cli")["acked"] == 3
+
+
+async def test_watch_subscription_prints_the_kind_asked_for(make_sandbox: MakeSandbox) -> None:
+    server = await sandbox_granting(make_sandbox, FIRST_ATTACHMENT_SCOPE)
+    argv = [
+        "watch-subscription", *on(server), "--kind", "first_attachment",
+        "--queue-name", "cli", "--count", "1",
+    ]  # fmt: skip
+    task, out, err = await watching(*argv)
+    server.subscription_events.publish(
+        "first_attachment", {"number": {"e164": SUBSCRIBER}, "imsi": {"value": IMSI}}
+    )
+    assert await asyncio.wait_for(task, 30) == wgtwo.EXIT_OK
+    [line] = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert line == {
+        "kind": "first_attachment",
+        "timestamp": line["timestamp"],
+        "is_redelivered": False,
+        "number": SUBSCRIBER,
+        "imsi": IMSI,
+    }
+    assert IMSI not in err.getvalue()
+    assert SUBSCRIBER not in err.getvalue()
+    assert queue_stats(server, "first_attachment", "cli")["acked"] == 1
+    assert requested_scopes(server) == {frozenset({FIRST_ATTACHMENT_SCOPE})}
+
+
+async def test_watch_without_a_queue_name_acks_too(sandbox: SandboxServer) -> None:
+    argv = [
+        "watch-subscription", "--target", sandbox.grpc_target, "--plaintext",
+        "--kind", "country_change", "--count", "1",
+    ]  # fmt: skip
+    task, out, _err = await watching(*argv)
+    sandbox.subscription_events.publish(
+        "country_change",
+        {"number": {"e164": SUBSCRIBER}, "current": {"code": "SE", "name": "Sweden"}},
+    )
+    assert await asyncio.wait_for(task, 30) == wgtwo.EXIT_OK
+    [line] = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert (line["kind"], line["current"]) == ("country_change", {"code": "SE", "name": "Sweden"})
+    assert sandbox.subscription_events.topics["country_change"].acks == 1
+
+
+async def test_watch_subscription_missing_scope(make_sandbox: MakeSandbox) -> None:
+    server = await sandbox_granting(make_sandbox, FIRST_ATTACHMENT_SCOPE)
+    result = await run("watch-subscription", *on(server), "--kind", "handset_change")
+    assert result.code == wgtwo.EXIT_SCOPE
+    assert result.out == ""
+    assert result.error == (
+        "wgtwo watch-subscription: error: missing scope(s): subscription.handset_details:read"
+    )
+
+
+async def test_watch_gives_up_on_an_unreachable_server(socket_enabled: None) -> None:
+    port = free_port()
+    result = await run(
+        "watch-consents", "--target", f"127.0.0.1:{port}", "--plaintext",
+        "--connect-timeout", "0",
+    )  # fmt: skip
+    assert result.code == wgtwo.EXIT_UNREACHABLE
+    assert result.error.startswith(f"wgtwo watch-consents: error: cannot reach 127.0.0.1:{port} (")
+
+
 # --- listen and the command line -------------------------------------------------------
 
 
@@ -480,6 +628,14 @@ async def test_listen_subcommand_error_line(make_sandbox: MakeSandbox) -> None:
             ["listen", "--target", "127.0.0.1:1", "--type", "VOICE_EVENT", "--start", "soon"],
             "wgtwo listen: error: invalid start position 'soon'",
         ),
+        (
+            ["watch-subscription", "--target", "127.0.0.1:1", "--kind", "weather"],
+            "wgtwo watch-subscription: error: argument --kind: invalid choice: 'weather'",
+        ),
+        (
+            ["watch-consents", "--target", "127.0.0.1:1", "--count", "-1"],
+            "wgtwo watch-consents: error: --count must not be negative",
+        ),
     ],
 )  # fmt: skip
 async def test_bad_arguments_give_one_line_and_exit_code_2(argv: list[str], message: str) -> None:
@@ -504,6 +660,9 @@ def test_every_subcommand_takes_the_common_flags(monkeypatch: pytest.MonkeyPatch
         "voicemails": ["--number", "+1"],
         "voicemail": ["--id", "v", "--out", "f"],
         "forward": ["--subscriber", "+1", "--mode", "off"],
+        "consents": [],
+        "watch-consents": [],
+        "watch-subscription": ["--kind", "country_change"],
     }
     for name, flags in required.items():
         args = parser.parse_args([name, "--target", "h:1", *flags])
@@ -520,5 +679,8 @@ def test_wrapper_script_shows_help() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    for name in ("listen", "send-sms", "voicemails", "voicemail", "forward"):
+    for name in (
+        "listen", "send-sms", "voicemails", "voicemail", "forward",
+        "consents", "watch-consents", "watch-subscription",
+    ):  # fmt: skip
         assert name in result.stdout

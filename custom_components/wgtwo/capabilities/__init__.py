@@ -15,6 +15,7 @@ from typing import Final
 from .base import BusEvent, Capability, Room
 from .calls import Calls
 from .consent import Consent
+from .first_attachment import FirstAttachment
 from .forwarding import Forwarding
 from .handset import HandsetChanges
 from .messages import Messages
@@ -31,6 +32,7 @@ CAPABILITY_CLASSES: Final[tuple[type[Capability], ...]] = (
     Roaming,
     ServingNode,
     HandsetChanges,
+    FirstAttachment,
     Consent,
     Network,
 )
@@ -53,6 +55,7 @@ class Capabilities:
         self.messages = Messages(room)
         self.forwarding = Forwarding(room)
         self.network = Network(room)
+        self.consent = Consent(room)
         self.all: tuple[Capability, ...] = (
             self.calls,
             self.voicemail,
@@ -61,6 +64,7 @@ class Capabilities:
             Roaming(room),
             ServingNode(room),
             HandsetChanges(room),
-            Consent(room),
+            FirstAttachment(room),
+            self.consent,
             self.network,
         )

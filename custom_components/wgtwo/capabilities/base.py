@@ -13,6 +13,7 @@ capability's payload fields. Numbers of callers that hid their number are never 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,8 @@ from ..client import WgtwoEvent
 from ..phonebook import Phonebook
 from ..settings import WgtwoSettings
 from ..subscriber import ALL_ASPECTS, Aspect, Subscriber
+
+_LOGGER = logging.getLogger(__name__)
 
 ATTR_TYPE: Final = "type"
 ATTR_SUBSCRIBER: Final = "subscriber"
@@ -92,7 +95,7 @@ class Room(Protocol):
     subscribers: dict[str, Subscriber]
     share_sms_text: bool
 
-    def subscriber(self, number: str) -> Subscriber:
+    def subscriber(self, number: str, scopes: frozenset[str] | None = None) -> Subscriber:
         """Return the subscriber of a number, creating its device on its first event."""
 
     def notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:
@@ -109,6 +112,9 @@ class Room(Protocol):
 
     def fire(self, data: dict[str, Any], event_type: str = ...) -> None:
         """Fire one ``wgtwo_event`` (or another of the integration's bus events)."""
+
+    def set_scopes(self, subscriber: Subscriber, scopes: frozenset[str] | None) -> None:
+        """Take the scopes a subscriber's consent grants; entities follow them."""
 
 
 def envelope(
@@ -178,6 +184,10 @@ class Capability:
         if subscriber.seen(event.timestamp):
             update = SubscriberUpdate(update.aspects | Aspect.LAST_EVENT, update.triggers)
         self.room.notify(subscriber, update)
+
+    def handle_unowned(self, event: WgtwoEvent) -> None:
+        """Take an event that names no subscriber (most capabilities have nothing to do)."""
+        _LOGGER.debug("Event %s (%s) has no subscriber", event.sequence, event.kind)
 
     def apply(self, subscriber: Subscriber, event: Any) -> SubscriberUpdate:
         """Change the subscriber's state, fire the bus event; return what changed."""

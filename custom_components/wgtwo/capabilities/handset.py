@@ -1,7 +1,9 @@
 """Handset: the IMEI and software version of a subscriber's phone.
 
-Bus event ``handset_changed``: ``previous`` and ``current`` ({imei, software_version} or
-None); never the IMSI.
+Fed by the v0 handset events and the v1 handset change stream. Bus event
+``handset_changed``: ``previous`` and ``current`` ({imei, software_version} or None); never
+the IMSI. A change to the handset already known is not a change: when both streams report
+it, it shows once. The IMSI of the SIM last reported is kept (the handset sensor shows it).
 """
 
 from __future__ import annotations
@@ -11,7 +13,14 @@ from typing import Any, Final
 
 from ..client import HandsetUpdateEvent
 from ..subscriber import Aspect, Subscriber
-from .base import ROAMING_COUNTRY_ENTITY, BusEvent, Capability, Sentence, SubscriberUpdate
+from .base import (
+    NO_CHANGE,
+    ROAMING_COUNTRY_ENTITY,
+    BusEvent,
+    Capability,
+    Sentence,
+    SubscriberUpdate,
+)
 
 TYPE_HANDSET: Final = "handset_changed"
 
@@ -43,7 +52,11 @@ class HandsetChanges(Capability):
     }
 
     def apply(self, sub: Subscriber, event: HandsetUpdateEvent) -> SubscriberUpdate:
-        """Take the new handset and fire ``handset_changed``."""
+        """Take the new handset and fire ``handset_changed`` (once per change)."""
+        if event.current is not None and event.current == sub.handset:
+            return NO_CHANGE  # the other stream told this change already
+        if event.imsi:
+            sub.imsi = event.imsi
         if event.current is not None:
             sub.handset = event.current
         self.fire(

@@ -42,6 +42,8 @@ from .forwarding import ForwardingMode, ForwardingRejectedError
 from .lookup import LookupConfig, LookupStats, NameResolver, NumberLookupResponder
 from .models import (
     AddressType,
+    ConsentChange,
+    ConsentChangeEvent,
     ConsentRevokeEvent,
     Country,
     CountryChangeEvent,
@@ -82,6 +84,8 @@ __all__ = [
     "CannotConnectError",
     "ConnectionState",
     "ConnectionStatus",
+    "ConsentChange",
+    "ConsentChangeEvent",
     "ConsentRevokeEvent",
     "Country",
     "CountryChangeEvent",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -37,6 +38,10 @@ def finished_code(call: Any) -> grpc.StatusCode | None:
     return None
 
 
+def _events_ack(inbox: str, sequence: int) -> events_pb2.AckRequest:
+    return events_pb2.AckRequest(inbox=inbox, sequence=sequence)
+
+
 class Acker:
     """Send ``Ack`` calls for handled events: at most ``limit`` at once, drained at the end.
 
@@ -51,8 +56,12 @@ class Acker:
         token_provider: TokenProvider | None,
         limit: int,
         rpc_timeout: float,
+        request: Callable[[str, int], Any] | None = None,
     ) -> None:
         self._stats = stats
+        # Builds the ack request from (inbox, sequence): a v1 stream acks by its AckInfo
+        # value (the inbox here) and numbers its events itself (the sequence, for the log).
+        self._request = request or _events_ack
         self._provider = token_provider
         self._limit = limit
         self._rpc_timeout = rpc_timeout
@@ -96,7 +105,7 @@ class Acker:
         self._start_call(inbox, sequence)
 
     def _start_call(self, inbox: str, sequence: int) -> None:
-        request = events_pb2.AckRequest(inbox=inbox, sequence=sequence)
+        request = self._request(inbox, sequence)
         call = self._rpc(request, metadata=self._metadata, timeout=self._rpc_timeout)
         self._in_flight.add(call)
         self._idle.clear()
@@ -152,7 +161,7 @@ class Acker:
             self._failed(sequence, None)
             return
         metadata = self.use_token(token)
-        request = events_pb2.AckRequest(inbox=inbox, sequence=sequence)
+        request = self._request(inbox, sequence)
         try:
             await self._rpc(request, metadata=metadata, timeout=self._rpc_timeout)
         except grpc.aio.AioRpcError as err:

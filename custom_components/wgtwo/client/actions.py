@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import grpc
@@ -13,6 +14,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from .auth import TokenProvider, bearer_metadata
+from .consents import MAX_PAGES, PAGE_SIZE, SCOPE_SUBSCRIPTION_ID, ConsentInfo
 from .endpoint import Endpoint
 from .errors import ActionError, AuthenticationError, CannotConnectError
 from .event_types import (
@@ -30,8 +32,10 @@ from .forwarding import (
 from .grpc_errors import missing_scope_error
 from .models import enum_table, timestamp_to_datetime
 from .network import SCOPE_NETWORK_INFO, NetworkInfo, network_info_call, network_infos
-from .proto.wgtwo.common.v0 import phonenumber_pb2
+from .proto.wgtwo.common.v0 import phonenumber_pb2, status_pb2
+from .proto.wgtwo.consents.v0 import consents_pb2, consents_pb2_grpc
 from .proto.wgtwo.sms.v1 import sms_pb2, sms_pb2_grpc
+from .proto.wgtwo.subscription.v0 import subscription_id_pb2, subscription_id_pb2_grpc
 from .proto.wgtwo.voicemail.v0 import voicemail_pb2, voicemail_pb2_grpc
 
 
@@ -109,6 +113,15 @@ def _time(message: Timestamp, present: bool) -> datetime | None:
 
 def _duration(message: Duration, present: bool) -> timedelta | None:
     return message.ToTimedelta() if present else None
+
+
+def _list_page(
+    stub: consents_pb2_grpc.ConsentServiceStub,
+    request: consents_pb2.ListConsentsForProductRequest,
+    timeout: float,
+    metadata: Any,
+) -> Any:
+    return stub.ListConsentsForProduct(request, metadata=metadata, timeout=timeout)
 
 
 class WgtwoActions:
@@ -249,3 +262,38 @@ class WgtwoActions:
             description=response.description,
             num_fragments=response.num_fragments,
         )
+
+    async def list_consents(self) -> list[ConsentInfo]:
+        """List every consent of the product, page after page (no scope needed)."""
+        stub = consents_pb2_grpc.ConsentServiceStub(self._open())
+        consents: list[ConsentInfo] = []
+        token = ""
+        for _page in range(MAX_PAGES):
+            request = consents_pb2.ListConsentsForProductRequest()
+            request.pagination.page_size = PAGE_SIZE
+            request.pagination.page_token = token
+            response: consents_pb2.ListConsentsForProductResponse = await self._call(
+                "consents", partial(_list_page, stub, request, self._timeout)
+            )
+            consents.extend(ConsentInfo.from_proto(c) for c in response.consents)
+            token = response.pagination.next_page_token
+            if not token:
+                break
+        return consents
+
+    async def get_msisdn(self, consent: ConsentInfo) -> str | None:
+        """Return the number of a consent's subscription; None when the operator names none."""
+        if consent.subscription_id is None:
+            return None
+        stub = subscription_id_pb2_grpc.SubscriptionIdServiceStub(self._open())
+        request = subscription_id_pb2.GetMsisdnRequest()
+        request.subscription_id.value = consent.subscription_id
+        if consent.subscription_tenant:
+            request.subscription_id.tenant.name = consent.subscription_tenant
+        response: subscription_id_pb2.GetMsisdnResponse = await self._call(
+            SCOPE_SUBSCRIPTION_ID,
+            lambda md: stub.GetMsisdn(request, metadata=md, timeout=self._timeout),
+        )
+        if response.status_code != status_pb2.STATUS_CODE_OK:
+            return None
+        return response.phone_number.e164 or None

@@ -345,6 +345,35 @@ class PeriodicCountryEvent(WgtwoEvent):
         return self.owner or self.number
 
 
+class ConsentChange(StrEnum):
+    """What a consent change event says (``wgtwo.consents.v1``)."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    REVOKED = "revoked"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentChangeEvent(WgtwoEvent):
+    """A consent was added, its scopes changed, or it was revoked (a v1 stream event).
+
+    ``number`` names the subscriber; ``tenant`` an operator-wide consent instead.
+    ``scopes`` is the granted set after the change (empty when revoked).
+    """
+
+    kind: ClassVar[str] = "consent_change"
+
+    change: ConsentChange
+    number: str | None
+    tenant: str | None
+    scopes: frozenset[str]
+
+    @property
+    def subscriber(self) -> str | None:
+        """The number the consent is about (None for an operator-wide consent)."""
+        return self.number
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class UnknownEvent(WgtwoEvent):
     """An event whose payload this version does not understand (newer API); safe to ignore.

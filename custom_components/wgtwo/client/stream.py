@@ -98,6 +98,10 @@ class ResilientStream:
     def _on_connected(self) -> None:
         """Note that the server accepted this attempt (called once per attempt)."""
 
+    def _at_once_after_end(self) -> bool:
+        """Whether a stream the server ended cleanly is opened again without a pause."""
+        return False
+
     async def _end_attempt(self) -> None:
         """Release what one attempt holds (the channel; a subclass adds its own)."""
         channel, self._channel = self._channel, None
@@ -145,9 +149,11 @@ class ResilientStream:
             first = False
             refreshed, refresh = refresh, False
             self._connected = False
+            at_once = False
             try:
                 await self._connect_once(refreshed)
                 reason = "stream ended by server"
+                at_once = self._at_once_after_end()
             except grpc.aio.AioRpcError as err:
                 if self._should_stop():
                     break
@@ -180,6 +186,9 @@ class ResilientStream:
                 break
             unreachable = self._unreachable()
             await self._end_attempt()
+            if at_once:
+                _LOGGER.debug("%s ended by the server; reopening it now", self.label)
+                continue
             delay = self._backoff.next_delay()
             _LOGGER.debug("%s ended (%s); retrying in %.1f s", self.label, reason, delay)
             self._set_status(
