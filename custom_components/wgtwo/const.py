@@ -99,6 +99,7 @@ SCOPES_COUNTRY: Final = frozenset(
     }
 )
 SCOPES_LOCATION: Final = frozenset({"events.location.subscribe"})
+SCOPES_NETWORK: Final = frozenset({"subscription.network_information:read"})
 SCOPES_HANDSET: Final = frozenset(
     {"events.handset_update.subscribe", "subscription.handset_details:read"}
 )

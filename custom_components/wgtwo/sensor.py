@@ -21,7 +21,7 @@ from homeassistant.helpers.typing import StateType
 from .call_state import CallState
 from .capabilities.serving_node import serving_node
 from .client import NetworkGeneration
-from .const import SCOPES_COUNTRY, SCOPES_HANDSET, SCOPES_LOCATION, SCOPES_VOICE
+from .const import SCOPES_COUNTRY, SCOPES_HANDSET, SCOPES_LOCATION, SCOPES_NETWORK, SCOPES_VOICE
 from .coordinator import WgtwoCoordinator
 from .entity import WgtwoEntityDescription, WgtwoSubscriberEntity, async_setup_subscriber_entities
 from .mcc import country_of_mcc
@@ -164,6 +164,7 @@ SENSORS: tuple[WgtwoSensorDescription, ...] = (
     # The generation of the network the phone is attached to (the SIM seen last).
     WgtwoSensorDescription(
         key="network",
+        scopes=SCOPES_NETWORK,
         aspects=Aspect.NETWORK,
         translation_key="network",
         device_class=SensorDeviceClass.ENUM,
