@@ -21,9 +21,10 @@ from .events_service import SERVICE_NAME as EVENTS_SERVICE, EventsServicer
 from .http_api import HttpApi
 from .journal import Journal
 from .lookup_service import SERVICE_NAME as LOOKUP_SERVICE, LookupService
+from .mms_service import SERVICE_NAME as MMS_SERVICE, MmsServicer
 from .relay import StallableRelay
 from .scopes import ALL_SCOPES
-from .sms_service import SERVICE_NAME as SMS_SERVICE, SmsServicer
+from .sms_service import DEFAULT_SENDERS, SERVICE_NAME as SMS_SERVICE, SmsServicer
 from .voicemail_service import SERVICE_NAME as VOICEMAIL_SERVICE, VoicemailStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def to_event(item: EventInput) -> events_pb2.Event:
 
 
 class SandboxServer:
-    """The events, voicemail and SMS services plus OAuth2 tokens and fault controls."""
+    """The events, voicemail, SMS and MMS services plus OAuth2 tokens and fault controls."""
 
     def __init__(
         self,
@@ -75,6 +76,7 @@ class SandboxServer:
         durable_expiry_seconds: float = 3600.0,
         stall_relay: bool = True,
         server_credentials: grpc.ServerCredentials | None = None,
+        senders: Iterable[str] | None = None,
     ) -> None:
         self._grpc_port = grpc_port
         # TLS on the gRPC port when given (the relay passes the encrypted bytes through).
@@ -92,7 +94,10 @@ class SandboxServer:
         # One clock for both: a voicemail is recorded, and expires, by the broker's time.
         self.voicemails = VoicemailStore(self.authority, clock=lambda: self.broker.clock())
         self.forwarding = CallForwardingServicer(self.authority)
-        self.sms = SmsServicer(self.authority, self.publish_sync)
+        # The senders approved for texts and MMS to subscribers (names or numbers).
+        self.senders: set[str] = set(DEFAULT_SENDERS if senders is None else senders)
+        self.sms = SmsServicer(self.authority, self.publish_sync, self.senders)
+        self.mms = MmsServicer(self.authority, self.senders)
         self.broker.listeners.append(self.voicemails.on_event)
         self.lookups = LookupService(self.authority)
         self.broker.listeners.append(self.lookups.on_event)
@@ -142,6 +147,7 @@ class SandboxServer:
                 events.handler(),
                 self.voicemails.handler(),
                 self.sms.handler(),
+                self.mms.handler(),
                 self.forwarding.handler(),
                 self.lookups.handler(),
             )
@@ -151,6 +157,7 @@ class SandboxServer:
                 EVENTS_SERVICE,
                 VOICEMAIL_SERVICE,
                 SMS_SERVICE,
+                MMS_SERVICE,
                 CALLFORWARD_SERVICE,
                 LOOKUP_SERVICE,
                 reflection.SERVICE_NAME,
@@ -241,6 +248,11 @@ class SandboxServer:
         data = self.broker.snapshot()
         data["tokens_issued"] = self.authority.issued
         data["sms_sent"] = len(self.sms.sent)
+        data["sms_to_subscriber"] = {
+            "sent": len(self.sms.to_subscriber),
+            "refused_senders": self.sms.refused_senders,
+        }
+        data["mms"] = self.mms.snapshot()
         data["stalled"] = self.stalled
         data["lookup"] = self.lookups.snapshot()
         data["call_forwarding"] = self.forwarding.snapshot()
