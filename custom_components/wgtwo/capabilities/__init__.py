@@ -18,6 +18,7 @@ from .consent import Consent
 from .forwarding import Forwarding
 from .handset import HandsetChanges
 from .messages import Messages
+from .mms import Mms
 from .roaming import Roaming
 from .serving_node import ServingNode
 from .voicemail import Voicemail
@@ -26,6 +27,7 @@ CAPABILITY_CLASSES: Final[tuple[type[Capability], ...]] = (
     Calls,
     Voicemail,
     Messages,
+    Mms,
     Forwarding,
     Roaming,
     ServingNode,
@@ -49,11 +51,13 @@ class Capabilities:
         self.calls = Calls(room)
         self.voicemail = Voicemail(room)
         self.messages = Messages(room)
+        self.mms = Mms(room, self.messages)
         self.forwarding = Forwarding(room)
         self.all: tuple[Capability, ...] = (
             self.calls,
             self.voicemail,
             self.messages,
+            self.mms,
             self.forwarding,
             Roaming(room),
             ServingNode(room),
