@@ -110,6 +110,14 @@ async def _file(hass: HomeAssistant, field: str, name: str, limit: int) -> Media
     return Media(data, FORMAT_BY_SUFFIX.get(suffix), suffix.lstrip(".") or "?")
 
 
+async def async_tts_audio(hass: HomeAssistant, media_id: str) -> tuple[str, bytes]:
+    """Return a text-to-speech message's audio: its file extension and bytes."""
+    # Imported here: text-to-speech is loaded only where an engine is set up.
+    from homeassistant.components import tts
+
+    return await tts.async_get_media_source_audio(hass, media_id)
+
+
 async def _media_source(hass: HomeAssistant, field: str, media_id: str, limit: int) -> Media:
     """Fetch what a media source id stands for: a TTS message, a local file, a URL."""
     # Imported here: media sources are needed only when a message names one.
@@ -120,9 +128,7 @@ async def _media_source(hass: HomeAssistant, field: str, media_id: str, limit: i
 
     try:
         if media_id.startswith(_TTS_PREFIX):
-            from homeassistant.components import tts
-
-            extension, data = await tts.async_get_media_source_audio(hass, media_id)
+            extension, data = await async_tts_audio(hass, media_id)
             part_format = FORMAT_BY_SUFFIX.get(f".{extension.lower()}")
             return Media(data[:limit], part_format, extension)
         play = await media_source.async_resolve_media(hass, media_id, None)
