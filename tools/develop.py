@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import homeassistant
 
 from tools.instance import (
     ALL_EVENT_TYPES,
@@ -27,6 +28,7 @@ from tools.instance import (
     configure_integration,
     link_integration,
     onboard,
+    run_flow,
 )
 
 PORT = 8123  # Home Assistant's default
@@ -35,6 +37,30 @@ PHONEBOOK = "+4791234567 = Alice\n+4798765432 = Bob\n+4722334455 = Carol"
 # Caller names on: the sandbox asks for each ringing call and logs what the phone would show
 # (config/sandbox.log). The sandbox grants every scope, the lookup ones included.
 CALLER_NAMES = {"name_callers": True, "name_max_age": 60}
+# The sender name the sandbox approves (its default), for texts and MMS to a subscriber.
+SENDER_NAME = "Home"
+CAMERA_NAME = "Front door"
+
+
+def demo_picture() -> Path:
+    """Return the picture of Home Assistant's demo camera, shipped with Home Assistant."""
+    return Path(homeassistant.__file__).parent / "components" / "demo" / "demo_0.jpg"
+
+
+async def add_camera(session: aiohttp.ClientSession, base: str, token: str) -> None:
+    """Add a camera showing the demo picture (a local file camera), unless it is there."""
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{base}/api/config/config_entries/entry?domain=local_file"
+    async with session.get(url, headers=headers) as response:
+        if await response.json():
+            return
+    await run_flow(
+        session,
+        f"{base}/api/config/config_entries/flow",
+        {"handler": "local_file"},
+        {"name": CAMERA_NAME, "file_path": str(demo_picture())},
+        headers,
+    )
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -86,10 +112,13 @@ async def _run(args: argparse.Namespace) -> int:
                         "event_types": ALL_EVENT_TYPES,
                         "phonebook": PHONEBOOK,
                         "share_sms_text": False,
+                        "sms_budget": 20,
+                        "sender_name": SENDER_NAME,
                     },
                     "caller_names": CALLER_NAMES,
                 },
             )
+            await add_camera(session, hass.url, token)
         # Same ports and state file: the integration's durable subscription resumes.
         await sandbox.stop()
         await sandbox.start(
@@ -100,7 +129,9 @@ async def _run(args: argparse.Namespace) -> int:
             f"Login: {USERNAME} / {PASSWORD}\n"
             "The wgtwo integration is configured against the local sandbox, which now plays a "
             "demo scenario\n(Alice and Bob: calls, a missed call and voicemail, SMS, a roaming "
-            "trip). Press Ctrl-C to stop.\n",
+            "trip). Send the camera's picture by MMS from Developer tools -> Actions:\n"
+            "wgtwo.send_mms, target Alice, sender Home, image camera.front_door.\n"
+            "Press Ctrl-C to stop.\n",
             flush=True,
         )
         assert hass.process is not None
