@@ -445,3 +445,21 @@ async def test_mms_spend_the_text_budget_and_need_an_owner(
     assert (spent.value.translation_placeholders or {})["feature"] == "MMS"
     assert [m.message_content[0].text.text for m in server.mms.sent] == ["an MMS"]
     await async_unload_and_wait(hass, entry, server)
+
+
+async def test_a_picture_that_cannot_fit_beside_the_sound_is_refused(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, allowed: Path, alice: dict[str, Any]
+) -> None:
+    picture = noise((300, 200), "PNG")
+    (allowed / "porch.png").write_bytes(picture)
+    (allowed / "long.wav").write_bytes(b"w" * (MAX - 100))  # leaves 100 bytes
+
+    with pytest.raises(ServiceValidationError) as caught:
+        await send_mms(
+            hass, alice, to=BOB, image=str(allowed / "porch.png"), audio=str(allowed / "long.wav")
+        )
+
+    assert caught.value.translation_key == "mms_too_large"
+    size = -(-(MAX - 100 + len(picture)) // 1000)
+    assert caught.value.translation_placeholders == {"size": str(size), "max_size": "300"}
+    assert auth_sandbox.mms.sent == []
