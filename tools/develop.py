@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+import homeassistant
 
 from tools.instance import (
     ALL_EVENT_TYPES,
@@ -29,6 +30,7 @@ from tools.instance import (
     configure_integration,
     link_integration,
     onboard,
+    run_flow,
     skip_location_step,
 )
 
@@ -102,6 +104,32 @@ async def reset_counts_each_cycle(
         await asyncio.sleep(poll)
 
 
+# The sender name the sandbox approves (its default), for texts and MMS to a subscriber.
+SENDER_NAME = "Home"
+CAMERA_NAME = "Front door"
+
+
+def demo_picture() -> Path:
+    """Return the picture of Home Assistant's demo camera, shipped with Home Assistant."""
+    return Path(homeassistant.__file__).parent / "components" / "demo" / "demo_0.jpg"
+
+
+async def add_camera(session: aiohttp.ClientSession, base: str, token: str) -> None:
+    """Add a camera showing the demo picture (a local file camera), unless it is there."""
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{base}/api/config/config_entries/entry?domain=local_file"
+    async with session.get(url, headers=headers) as response:
+        if await response.json():
+            return
+    await run_flow(
+        session,
+        f"{base}/api/config/config_entries/flow",
+        {"handler": "local_file"},
+        {"name": CAMERA_NAME, "file_path": str(demo_picture())},
+        headers,
+    )
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, default=ROOT / "config")
@@ -153,10 +181,13 @@ async def _run(args: argparse.Namespace) -> int:
                     "event_types": ALL_EVENT_TYPES,
                     "phonebook": PHONEBOOK,
                     "share_sms_text": False,
+                    "sms_budget": 20,
+                    "sender_name": SENDER_NAME,
                 },
                 "caller_names": CALLER_NAMES,
             },
         )
+        await add_camera(session, hass.url, token)
         # Same ports and state file: the integration's durable subscription resumes.
         await sandbox.stop()
         await sandbox.start(
@@ -173,7 +204,10 @@ async def _run(args: argparse.Namespace) -> int:
             "The wgtwo integration is configured against the local sandbox, which now plays a "
             "demo scenario\n(Alice and Bob, each: calls, a missed call and voicemail, SMS, a "
             "roaming trip and back, a serving node, a handset; at the end of each cycle their "
-            "missed calls\nare reset and voicemails marked heard). Press Ctrl-C to stop.\n",
+            "missed calls\nare reset and voicemails marked heard). Send the camera's picture by "
+            "MMS from Settings -> Tools -> Actions:\n"
+            "wgtwo.send_mms, target Alice, sender Home, image camera.front_door.\n"
+            "Press Ctrl-C to stop.\n",
             flush=True,
         )
         assert hass.process is not None

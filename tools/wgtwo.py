@@ -4,7 +4,7 @@ Every subcommand talks to the API with the same client the integration uses
 (``custom_components/wgtwo/client``), asks for a token carrying only the scope it needs,
 prints the server's answer as one JSON line per object on stdout and, on failure, prints
 one line ``wgtwo SUBCOMMAND: error: ...`` on stderr and exits with one of the ``EXIT_*``
-codes below. Nothing that acts is ever retried: an SMS goes out at most once.
+codes below. Nothing that acts is ever retried: an SMS or an MMS goes out at most once.
 
 Adding a subcommand is one function registered in the table (``SUBCOMMANDS``)::
 
@@ -41,6 +41,11 @@ Reusable helpers:
   errors to exit codes and closes what it opened (``tools/listen.py`` uses it standalone).
 - ``to_jsonable(obj)``: dataclasses, enums, datetimes (ISO 8601), durations (seconds) and
   sets (sorted lists).
+- ``send_once(what, send)``, ``refused(what, status, description)``: a paid send awaited
+  once, its failures as error lines that say it is not retried;
+  ``add_direction_arguments(parser)`` and ``to_subscriber(args)``: ``--from``/``--to`` or
+  ``--to-subscriber``/``--from-address``; ``ready_provider(cli, args, scope)``: tokens
+  fetched before anything is sent.
 """
 
 from __future__ import annotations
@@ -76,7 +81,11 @@ from custom_components.wgtwo.client import (
     WgtwoActions,
     WgtwoError,
 )
-from custom_components.wgtwo.client.event_types import SCOPE_SMS_SEND, SCOPE_VOICEMAIL_GET
+from custom_components.wgtwo.client.event_types import (
+    SCOPE_SMS_SEND,
+    SCOPE_SMS_TO_SUBSCRIBER,
+    SCOPE_VOICEMAIL_GET,
+)
 from custom_components.wgtwo.client.forwarding import FORWARDING_SCOPES, NEEDS_NUMBER
 
 EXIT_OK: Final = 0
@@ -96,6 +105,7 @@ SUBCOMMAND_MODULES: Final[tuple[str, ...]] = (
     "tools.serve_names",
     "tools.network",
     "tools.v1",
+    "tools.send_mms",
 )
 
 
@@ -343,47 +353,94 @@ async def run_subcommand(cli: Cli, run: Runner, args: argparse.Namespace) -> int
 _REFUSED_BEFORE_SENDING: Final = frozenset({"INVALID_ARGUMENT", "FAILED_PRECONDITION"})
 
 
+async def send_once[T](what: str, send: Awaitable[T]) -> T:
+    """Await one paid send; turn its failure into an error line that says it is not retried.
+
+    ``what`` names the message ("SMS", "MMS"). A failure after the request went out may
+    mean it was sent: it is never sent again.
+    """
+    try:
+        return await send
+    except CannotConnectError as exc:
+        # The request may have reached the server: sending again could send it twice.
+        raise CliError(
+            EXIT_UNREACHABLE, f"{exc}; the {what} may have been sent, not retried"
+        ) from None
+    except ActionError as exc:
+        if exc.status in _REFUSED_BEFORE_SENDING:
+            raise CliError(EXIT_REJECTED, f"{what} rejected by the server ({exc.status})") from None
+        raise CliError(
+            EXIT_ERROR, f"{what} failed ({exc.status}); it may have been sent, not retried"
+        ) from None
+
+
+def refused(what: str, status: Any, description: str) -> CliError:
+    """Return the error of a send the server answered without taking it."""
+    detail = f": {description}" if description else ""
+    return CliError(EXIT_REJECTED, f"{what} not sent ({to_jsonable(status)}){detail}")
+
+
+def add_direction_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the two ways a message goes: from a subscriber, or to one from a sender."""
+    parser.add_argument("--from", dest="from_number", metavar="N", help="sender, E.164")
+    parser.add_argument("--to", dest="to_address", metavar="N", help="recipient's number")
+    parser.add_argument("--to-subscriber", metavar="N", help="the subscriber to send to, E.164")
+    parser.add_argument(
+        "--from-address",
+        metavar="NAME_OR_NUMBER",
+        help='a sender the operator approved: a name ("Home") or a number',
+    )
+
+
+def to_subscriber(args: argparse.Namespace) -> bool:
+    """Return whether the message goes to a subscriber (else from one); check the pairs."""
+    from_pair = args.from_number is not None or args.to_address is not None
+    to_pair = args.to_subscriber is not None or args.from_address is not None
+    if from_pair == to_pair or (
+        (from_pair and not (args.from_number and args.to_address))
+        or (to_pair and not (args.to_subscriber and args.from_address))
+    ):
+        raise UsageError("give --from and --to, or --to-subscriber and --from-address")
+    return to_pair
+
+
+async def ready_provider(cli: Cli, args: argparse.Namespace, scope: str) -> TokenProvider | None:
+    """Return a token provider for ``scope`` with its token fetched.
+
+    Token trouble ends the run here, when nothing can have been sent yet.
+    """
+    endpoint_from(args)  # a malformed target is a usage error before anything is asked
+    provider = cli.token_provider(args, scope)
+    if provider is not None:
+        await provider.get_token()
+    return provider
+
+
 def _send_sms_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--from", dest="from_number", required=True, metavar="N", help="sender, E.164"
-    )
-    parser.add_argument(
-        "--to", dest="to_address", required=True, metavar="N", help="recipient's number"
-    )
+    add_direction_arguments(parser)
     parser.add_argument("--text", required=True, metavar="T", help="1 to 2000 characters")
     add_timeout_argument(parser)
 
 
 @subcommand(
-    "send-sms", "send a text from a subscriber (sent once, never retried)", _send_sms_arguments
+    "send-sms",
+    "send a text from a subscriber, or to one from a sender (sent once, never retried)",
+    _send_sms_arguments,
 )
 async def send_sms(cli: Cli, args: argparse.Namespace) -> int:
     """Send one SMS; print the server's answer (message id, status, fragments)."""
+    to_sub = to_subscriber(args)
     if not 1 <= len(args.text) <= 2000:
         raise UsageError("--text must be 1 to 2000 characters")
-    endpoint_from(args)  # a malformed target is a usage error before anything is asked
-    provider = cli.token_provider(args, SCOPE_SMS_SEND)
-    if provider is not None:
-        # Token trouble ends the run here, when nothing can have been sent yet.
-        await provider.get_token()
-    actions = cli.actions_using(args, provider)
-    try:
-        result = await actions.send_sms(args.from_number, args.to_address, args.text)
-    except CannotConnectError as exc:
-        # The request may have reached the server: sending again could send it twice.
-        raise CliError(
-            EXIT_UNREACHABLE, f"{exc}; the SMS may have been sent, not retried"
-        ) from None
-    except ActionError as exc:
-        if exc.status in _REFUSED_BEFORE_SENDING:
-            raise CliError(EXIT_REJECTED, f"SMS rejected by the server ({exc.status})") from None
-        raise CliError(
-            EXIT_ERROR, f"SMS failed ({exc.status}); it may have been sent, not retried"
-        ) from None
+    scope = SCOPE_SMS_TO_SUBSCRIBER if to_sub else SCOPE_SMS_SEND
+    actions = cli.actions_using(args, await ready_provider(cli, args, scope))
+    if to_sub:
+        send = actions.send_sms_to_subscriber(args.to_subscriber, args.from_address, args.text)
+    else:
+        send = actions.send_sms(args.from_number, args.to_address, args.text)
+    result = await send_once("SMS", send)
     if not result.ok:
-        status = to_jsonable(result.status)
-        detail = f": {result.description}" if result.description else ""
-        raise CliError(EXIT_REJECTED, f"SMS not sent ({status}){detail}")
+        raise refused("SMS", result.status, result.description)
     cli.print_json(result)
     return EXIT_OK
 

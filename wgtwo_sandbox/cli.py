@@ -37,6 +37,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="SCOPE",
         help="scope the client may request (repeatable; default: all scopes)",
     )
+    parser.add_argument(
+        "--sender",
+        action="append",
+        metavar="NAME_OR_NUMBER",
+        help="a sender approved for texts and MMS to subscribers (repeatable; default: Home)",
+    )
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="play a scenario")
     parser.add_argument(
         "--scenario-interval", type=float, default=5.0, help="seconds between scenario steps"
@@ -67,6 +73,7 @@ def build_server(args: argparse.Namespace) -> SandboxServer:
         history_seconds=args.history_seconds,
         granted_scopes=args.grant,
         stall_relay=not args.no_stall_relay,
+        senders=args.sender,
     )
 
 

@@ -26,6 +26,9 @@ VOICEMAIL_GET: Final = "voicemail.get"
 VOICEMAIL_UPDATE: Final = "voicemail.update"
 VOICEMAIL_DELETE: Final = "voicemail.delete"
 SMS_SEND: Final = "sms.text:send_from_subscriber"
+SMS_TO_SUBSCRIBER: Final = "sms.text:send_to_subscriber"
+MMS_FROM_SUBSCRIBER: Final = "mms.send.from_subscriber"
+MMS_TO_SUBSCRIBER: Final = "mms.send.to_subscriber"
 FORWARD_DISABLE: Final = "callforwarding.disable"
 FORWARD_TO_NUMBER: Final = "callforwarding.to_number"
 FORWARD_TO_VOICEMAIL: Final = "callforwarding.to_voicemail"
@@ -50,6 +53,9 @@ ALL_SCOPES: Final = frozenset(
         VOICEMAIL_UPDATE,
         VOICEMAIL_DELETE,
         SMS_SEND,
+        SMS_TO_SUBSCRIBER,
+        MMS_FROM_SUBSCRIBER,
+        MMS_TO_SUBSCRIBER,
         FORWARD_DISABLE,
         FORWARD_TO_NUMBER,
         FORWARD_TO_VOICEMAIL,

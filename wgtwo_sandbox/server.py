@@ -29,6 +29,7 @@ from .events_service import SERVICE_NAME as EVENTS_SERVICE, EventsServicer
 from .http_api import HttpApi
 from .journal import Journal
 from .lookup_service import SERVICE_NAME as LOOKUP_SERVICE, LookupService
+from .mms_service import SERVICE_NAME as MMS_SERVICE, MmsServicer
 from .network_service import (
     SERVICE_NAME as NETWORK_SERVICE,
     NetworkInfoServicer,
@@ -36,7 +37,7 @@ from .network_service import (
 )
 from .relay import StallableRelay
 from .scopes import ALL_SCOPES
-from .sms_service import SERVICE_NAME as SMS_SERVICE, SmsServicer
+from .sms_service import DEFAULT_SENDERS, SERVICE_NAME as SMS_SERVICE, SmsServicer
 from .voicemail_service import SERVICE_NAME as VOICEMAIL_SERVICE, VoicemailStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def to_event(item: EventInput) -> events_pb2.Event:
 
 
 class SandboxServer:
-    """The events, voicemail, SMS and network services plus OAuth2 tokens and fault controls."""
+    """The events, voicemail, SMS, MMS and network services, OAuth2 tokens and fault controls."""
 
     def __init__(
         self,
@@ -88,6 +89,7 @@ class SandboxServer:
         durable_expiry_seconds: float = 3600.0,
         stall_relay: bool = True,
         server_credentials: grpc.ServerCredentials | None = None,
+        senders: Iterable[str] | None = None,
     ) -> None:
         self._grpc_port = grpc_port
         # TLS on the gRPC port when given (the relay passes the encrypted bytes through).
@@ -105,7 +107,10 @@ class SandboxServer:
         # One clock for both: a voicemail is recorded, and expires, by the broker's time.
         self.voicemails = VoicemailStore(self.authority, clock=lambda: self.broker.clock())
         self.forwarding = CallForwardingServicer(self.authority)
-        self.sms = SmsServicer(self.authority, self.publish_sync)
+        # The senders approved for texts and MMS to subscribers (names or numbers).
+        self.senders: set[str] = set(DEFAULT_SENDERS if senders is None else senders)
+        self.sms = SmsServicer(self.authority, self.publish_sync, self.senders)
+        self.mms = MmsServicer(self.authority, self.senders)
         self.broker.listeners.append(self.voicemails.on_event)
         self.lookups = LookupService(self.authority)
         self.consents = ConsentStore(self.authority, self.publish_sync)
@@ -161,6 +166,7 @@ class SandboxServer:
                 events.handler(),
                 self.voicemails.handler(),
                 self.sms.handler(),
+                self.mms.handler(),
                 self.forwarding.handler(),
                 self.lookups.handler(),
                 NetworkInfoServicer(self.network, self.authority).handler(),
@@ -173,6 +179,7 @@ class SandboxServer:
                 EVENTS_SERVICE,
                 VOICEMAIL_SERVICE,
                 SMS_SERVICE,
+                MMS_SERVICE,
                 CALLFORWARD_SERVICE,
                 LOOKUP_SERVICE,
                 NETWORK_SERVICE,
@@ -297,6 +304,11 @@ class SandboxServer:
         data = self.broker.snapshot()
         data["tokens_issued"] = self.authority.issued
         data["sms_sent"] = len(self.sms.sent)
+        data["sms_to_subscriber"] = {
+            "sent": len(self.sms.to_subscriber),
+            "refused_senders": self.sms.refused_senders,
+        }
+        data["mms"] = self.mms.snapshot()
         data["stalled"] = self.stalled
         data["scenario_cycles"] = self.scenario_cycles
         data["lookup"] = self.lookups.snapshot()

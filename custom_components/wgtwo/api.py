@@ -1,7 +1,8 @@
 """Clients of the operator's unary services, each with a token of its own scope.
 
-Voicemail, SMS, call forwarding and network scopes are optional grants: a product without
-SMS sending can still mark voicemails read, so no token asks for more than one call needs.
+Voicemail, SMS, MMS, call forwarding and network scopes are optional grants: a product
+without SMS sending can still mark voicemails read, so no token asks for more than one call
+needs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from .client import (
     Endpoint,
     ForwardingMode,
     MissingScopeError,
+    MmsPart,
     NetworkInfo,
+    SendMmsResult,
     SendSmsResult,
     TokenProvider,
     Voicemail,
@@ -25,7 +28,10 @@ from .client import (
 )
 from .client.consents import SCOPE_SUBSCRIPTION_ID, ConsentInfo
 from .client.event_types import (
+    SCOPE_MMS_FROM_SUBSCRIBER,
+    SCOPE_MMS_TO_SUBSCRIBER,
     SCOPE_SMS_SEND,
+    SCOPE_SMS_TO_SUBSCRIBER,
     SCOPE_VOICEMAIL_DELETE,
     SCOPE_VOICEMAIL_GET,
     SCOPE_VOICEMAIL_UPDATE,
@@ -109,6 +115,30 @@ class OperatorApi:
     async def send_sms(self, from_subscriber: str, to_address: str, content: str) -> SendSmsResult:
         """Send a text SMS on behalf of a subscriber."""
         return await self._client(SCOPE_SMS_SEND).send_sms(from_subscriber, to_address, content)
+
+    async def send_sms_to_subscriber(
+        self, to_subscriber: str, from_address: str, content: str
+    ) -> SendSmsResult:
+        """Send a text to a subscriber from an approved sender (a name or a number)."""
+        return await self._client(SCOPE_SMS_TO_SUBSCRIBER).send_sms_to_subscriber(
+            to_subscriber, from_address, content
+        )
+
+    async def send_mms_from_subscriber(
+        self, from_subscriber: str, to_number: str, parts: list[MmsPart]
+    ) -> SendMmsResult:
+        """Send an MMS from a subscriber to a number."""
+        return await self._client(SCOPE_MMS_FROM_SUBSCRIBER).send_mms_from_subscriber(
+            from_subscriber, to_number, parts
+        )
+
+    async def send_mms_to_subscriber(
+        self, to_subscriber: str, sender: str, parts: list[MmsPart]
+    ) -> SendMmsResult:
+        """Send an MMS to a subscriber from an approved sender (a name or a number)."""
+        return await self._client(SCOPE_MMS_TO_SUBSCRIBER).send_mms_to_subscriber(
+            to_subscriber, sender, parts
+        )
 
     async def set_call_forwarding(
         self, subscriber: str, mode: ForwardingMode, number: str | None

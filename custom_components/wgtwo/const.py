@@ -33,6 +33,10 @@ CONF_PHONEBOOK: Final = "phonebook"  # dict E.164 -> name
 CONF_SHARE_SMS_TEXT: Final = "share_sms_text"
 CONF_SMS_BUDGET: Final = "sms_budget"  # texts per subscriber in any hour; 0: no limit
 DEFAULT_SMS_BUDGET: Final = 20
+# The alphanumeric sender id the operator approved for the product ("Home"): texts and MMS
+# to a subscriber come from it, and each subscriber gets a notify entity that uses it.
+CONF_SENDER_NAME: Final = "sender_name"
+SENDER_NAME_MAX_LENGTH: Final = 11
 # Per-subscriber options: {subscriber E.164: {CONF_SMS_RECIPIENT: ..., CONF_FORWARDING_NUMBER: ...,
 # CONF_OWNERS: [...]}} (numbers E.164, "" when not set)
 CONF_SUBSCRIBERS: Final = "subscribers"

@@ -57,6 +57,7 @@ class Feature(StrEnum):
 
     EVENTS = "events"
     SMS = "sms"
+    MMS = "mms"
     CALL_FORWARDING = "call_forwarding"
     VOICEMAIL = "voicemail"
 
@@ -65,6 +66,7 @@ class Feature(StrEnum):
 _FEATURE_NAMES: Final = {
     Feature.EVENTS: "Events",
     Feature.SMS: "SMS",
+    Feature.MMS: "MMS",
     Feature.CALL_FORWARDING: "Call forwarding",
     Feature.VOICEMAIL: "Voicemail",
 }

@@ -6,6 +6,7 @@ New event types, and naming callers, are first checked against the API.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -38,6 +39,7 @@ from .const import (
     CONF_NAME_MAX_AGE,
     CONF_OWNERS,
     CONF_PHONEBOOK,
+    CONF_SENDER_NAME,
     CONF_SHARE_SMS_TEXT,
     CONF_SMS_BUDGET,
     CONF_SMS_RECIPIENT,
@@ -47,6 +49,7 @@ from .const import (
     DEFAULT_SMS_BUDGET,
     DOMAIN,
     MIN_NAME_MAX_AGE,
+    SENDER_NAME_MAX_LENGTH,
 )
 from .errors import form_error
 from .forms import EVENT_TYPES_SELECTOR, async_validate
@@ -72,7 +75,13 @@ OPTIONS_SCHEMA: Final = vol.Schema(
         vol.Required(CONF_SMS_BUDGET, default=DEFAULT_SMS_BUDGET): NumberSelector(
             NumberSelectorConfig(min=0, max=_MAX_SMS_BUDGET, step=1, mode=NumberSelectorMode.BOX)
         ),
+        vol.Optional(CONF_SENDER_NAME): TextSelector(),
     }
+)
+# An alphanumeric sender id: ASCII letters, digits and spaces, at least one letter (else it
+# would read as a number), 1 to 11 characters.
+_SENDER_NAME: Final = re.compile(
+    rf"^(?=.*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9 ]{{0,{SENDER_NAME_MAX_LENGTH - 2}}}[A-Za-z0-9])?$"
 )
 
 CONF_SUBSCRIBER: Final = "subscriber"
@@ -124,7 +133,7 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
     async def async_step_general(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Event types, home country, phonebook, SMS text sharing and the SMS budget."""
+        """Event types, home country, phonebook, SMS text sharing, SMS budget, sender name."""
         entry = self.config_entry
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
@@ -132,8 +141,9 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
             options, errors, placeholders = await self._async_parse(user_input)
             if not errors:
                 merged = {**entry.options, **options}
-                if CONF_HOME_COUNTRY not in options:  # none: derived from each number
-                    merged.pop(CONF_HOME_COUNTRY, None)
+                for optional in (CONF_HOME_COUNTRY, CONF_SENDER_NAME):
+                    if optional not in options:  # none: from each number, no sender name
+                        merged.pop(optional, None)
                 return self.async_create_entry(data=merged)
             suggested: Mapping[str, Any] = user_input
         else:
@@ -143,6 +153,7 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
                 CONF_PHONEBOOK: format_phonebook(entry.options.get(CONF_PHONEBOOK, {})),
                 CONF_SHARE_SMS_TEXT: entry.options.get(CONF_SHARE_SMS_TEXT, False),
                 CONF_SMS_BUDGET: entry.options.get(CONF_SMS_BUDGET, DEFAULT_SMS_BUDGET),
+                CONF_SENDER_NAME: entry.options.get(CONF_SENDER_NAME) or None,
             }
         return self.async_show_form(
             step_id="general",
@@ -158,6 +169,9 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
         country = str(user_input.get(CONF_HOME_COUNTRY) or "").strip().upper()
         if country and country not in COUNTRIES:
             return {}, {CONF_HOME_COUNTRY: "invalid_country"}, {}
+        sender = str(user_input.get(CONF_SENDER_NAME) or "").strip()
+        if sender and not _SENDER_NAME.match(sender):
+            return {}, {CONF_SENDER_NAME: "invalid_sender_name"}, {}
         try:
             phonebook = parse_phonebook(str(user_input.get(CONF_PHONEBOOK) or ""))
         except DuplicateNumberError as err:
@@ -178,6 +192,8 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
         }
         if country:
             options[CONF_HOME_COUNTRY] = country
+        if sender:
+            options[CONF_SENDER_NAME] = sender
         return options, {}, {}
 
     # -- one subscriber ---------------------------------------------------------------

@@ -3,8 +3,8 @@
 Reset missed calls, mark voicemail heard, delete a voicemail and set call forwarding are
 entity actions: Home Assistant resolves the target (subscriber devices or their entities)
 and each subscriber reached is acted on once, however many of its entities the target
-names. ``send_sms`` is a plain action with a target, since its response belongs to one
-send from one subscriber.
+names. ``send_sms`` and ``send_mms`` are plain actions with a target, since the response
+belongs to one send of one subscriber.
 
 Every action but resetting the missed calls (Home Assistant's own count) acts on the line
 at the operator, so the call's context goes to the capability, which refuses a person who is
@@ -39,7 +39,15 @@ from .capabilities.forwarding import (
     SERVICE_SET_CALL_FORWARDING,
     SET_CALL_FORWARDING_SCHEMA,
 )
-from .capabilities.messages import ATTR_MESSAGE, ATTR_TO, SEND_SMS_SCHEMA, SERVICE_SEND_SMS
+from .capabilities.messages import (
+    ATTR_MESSAGE,
+    ATTR_SENDER,
+    ATTR_TO,
+    SEND_SMS_SCHEMA,
+    SERVICE_SEND_SMS,
+    check_direction,
+)
+from .capabilities.mms import SEND_MMS_SCHEMA, SERVICE_SEND_MMS
 from .client import ForwardingMode
 from .compat import vol
 from .const import DOMAIN
@@ -138,8 +146,8 @@ async def _set_call_forwarding(entities: list[Entity], call: ServiceCall) -> Non
         )
 
 
-async def _send_sms(call: ServiceCall) -> ServiceResponse:
-    """Send one text from the one targeted subscriber; respond with what the operator said."""
+def _one_subscriber(call: ServiceCall) -> tuple[WgtwoCoordinator, Subscriber]:
+    """Return the one subscriber a send targets, or refuse none and several."""
     targets = _targeted_subscribers(call.hass, call)
     if not targets:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="sms_no_subscriber")
@@ -149,16 +157,37 @@ async def _send_sms(call: ServiceCall) -> ServiceResponse:
             translation_key="sms_several_subscribers",
             translation_placeholders={"count": str(len(targets))},
         )
-    coordinator, subscriber = targets[0]
-    result = await coordinator.capabilities.messages.async_send(
-        subscriber, call.data[ATTR_TO], call.data[ATTR_MESSAGE], context=call.context
-    )
+    return targets[0]
+
+
+async def _send_sms(call: ServiceCall) -> ServiceResponse:
+    """Send one text from (or to) the one targeted subscriber; respond with the answer."""
+    to, sender = call.data.get(ATTR_TO), call.data.get(ATTR_SENDER)
+    check_direction(to, sender)
+    coordinator, subscriber = _one_subscriber(call)
+    messages = coordinator.capabilities.messages
+    message = call.data[ATTR_MESSAGE]
+    if to is not None:
+        result = await messages.async_send(subscriber, to, message, context=call.context)
+    else:
+        result = await messages.async_send_from_sender(
+            subscriber, sender, message, context=call.context
+        )
     response: dict[str, Any] = {
         "message_id": result.message_id,
         "status": str(result.status),
         "fragments": result.num_fragments,
     }
     return response
+
+
+async def _send_mms(call: ServiceCall) -> ServiceResponse:
+    """Send one MMS from (or to) the one targeted subscriber; respond with the answer."""
+    coordinator, subscriber = _one_subscriber(call)
+    result = await coordinator.capabilities.mms.async_send(
+        subscriber, dict(call.data), context=call.context
+    )
+    return {"request_id": result.request_id, "status": str(result.status)}
 
 
 @callback
@@ -184,10 +213,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
         async_register_batched_platform_entity_service(
             hass, DOMAIN, name, entity_domain=domain, func=func, schema=schema
         )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_SEND_SMS,
-        _send_sms,
-        schema=SEND_SMS_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
+    for service, send, send_schema in (
+        (SERVICE_SEND_SMS, _send_sms, SEND_SMS_SCHEMA),
+        (SERVICE_SEND_MMS, _send_mms, SEND_MMS_SCHEMA),
+    ):
+        hass.services.async_register(
+            DOMAIN,
+            service,
+            send,
+            schema=send_schema,
+            supports_response=SupportsResponse.OPTIONAL,
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
@@ -23,9 +24,11 @@ from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr, selector
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
     async_mock_service,
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
@@ -594,3 +597,94 @@ async def test_announce_caller_number_or_hidden_when_idle(
     # Nothing was playing: nothing paused, nothing resumed.
     assert paused == []
     assert resumed == []
+
+
+# -- doorbell_mms ----------------------------------------------------------------------------
+
+
+def ring(hass: HomeAssistant, sensor: str) -> None:
+    """Ring the doorbell sensor once (off, then on)."""
+    hass.states.async_set(sensor, "off")
+    hass.states.async_set(sensor, "on")
+
+
+async def minute_passes(hass: HomeAssistant) -> None:
+    """Let the blueprint's minute after a picture pass, and what it held run to its end."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+
+
+async def test_doorbell_mms_sends_the_snapshot_to_each_subscriber_at_most_once_a_minute(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    entry, alice = await subscriber_entry(hass, auth_sandbox)
+    await publish(hass, auth_sandbox, entry, [handset(BOB, "350000000000003")])
+    bob = device_by_identifier(
+        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{BOB}"), entry.entry_id
+    )
+    assert bob is not None
+    sent = async_mock_service(hass, DOMAIN, "send_mms")
+    hass.states.async_set("binary_sensor.doorbell", "off")
+    await use_blueprint(
+        hass,
+        "doorbell_mms.yaml",
+        {
+            "subscriber": [alice, bob.id],
+            "doorbell_sensor": ["binary_sensor.doorbell"],
+            "camera": "camera.front_door",
+        },
+    )
+
+    ring(hass, "binary_sensor.doorbell")
+    await wait_for(lambda: len(sent) == 2)
+    assert [call.data for call in sent] == [
+        {
+            "device_id": device,
+            "sender": "Home",
+            "message": "Someone is at the door.",
+            "image": "camera.front_door",
+        }
+        for device in (alice, bob.id)
+    ]
+    # Rung again within the minute: that ring is dropped, not kept for later.
+    ring(hass, "binary_sensor.doorbell")
+    await minute_passes(hass)
+    assert len(sent) == 2
+    # A minute after the picture went: the next ring sends again.
+    ring(hass, "binary_sensor.doorbell")
+    await wait_for(lambda: len(sent) == 4)
+    await minute_passes(hass)
+
+
+async def test_doorbell_mms_from_an_event_entity_with_its_own_text(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    _, alice = await subscriber_entry(hass, auth_sandbox)
+    sent = async_mock_service(hass, DOMAIN, "send_mms")
+    hass.states.async_set("event.doorbell", "unknown")
+    await use_blueprint(
+        hass,
+        "doorbell_mms.yaml",
+        {
+            "subscriber": alice,
+            "doorbell_event": "event.doorbell",
+            "camera": "camera.porch",
+            "sender": "Hytta",
+            "message": "Det ringer på døra.",
+        },
+    )
+
+    hass.states.async_set("event.doorbell", "2026-05-01T10:00:00+00:00")
+    await wait_for(lambda: len(sent) == 1)
+    assert sent[0].data == {
+        "device_id": alice,
+        "sender": "Hytta",
+        "message": "Det ringer på døra.",
+        "image": "camera.porch",
+    }
+    await minute_passes(hass)
+    # The entity becoming unavailable (and back) is no ring.
+    hass.states.async_set("event.doorbell", "unavailable")
+    hass.states.async_set("event.doorbell", "2026-05-01T10:00:00+00:00")
+    await hass.async_block_till_done()
+    assert len(sent) == 1

@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
+from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import DOMAIN, device_identifier
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
 from wgtwo_sandbox import SandboxServer
@@ -39,8 +40,8 @@ IMSI = "242010000000009"
 
 
 def device_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> dr.DeviceEntry | None:
-    return dr.async_get(hass).async_get_device_by_identifier(
-        device_identifier(entry.entry_id, number), entry.entry_id
+    return device_by_identifier(
+        dr.async_get(hass), device_identifier(entry.entry_id, number), entry.entry_id
     )
 
 

@@ -402,6 +402,8 @@ async def test_actions_exist_without_a_loaded_entry(hass: HomeAssistant) -> None
 
     assert hass.services.has_service(DOMAIN, "reset_missed_calls")
     assert hass.services.has_service(DOMAIN, "mark_voicemail_heard")
+    assert hass.services.has_service(DOMAIN, "send_sms")
+    assert hass.services.has_service(DOMAIN, "send_mms")
     # Nothing to act on: nothing happens.
     await hass.services.async_call(
         DOMAIN, "reset_missed_calls", {"device_id": "nonexistent"}, blocking=True

@@ -24,6 +24,7 @@ from custom_components.wgtwo.const import (
     CONF_NAME_MAX_AGE,
     CONF_OWNERS,
     CONF_PHONEBOOK,
+    CONF_SENDER_NAME,
     CONF_SHARE_SMS_TEXT,
     CONF_SMS_BUDGET,
     CONF_SMS_RECIPIENT,
@@ -120,6 +121,43 @@ async def test_general_step_keeps_what_the_other_steps_saved(
     await hass.async_block_till_done()
     result = await open_options(hass, entry, "general")
     assert suggested(result, CONF_SMS_BUDGET) == 5
+    await settle(hass, entry, auth_sandbox)
+
+
+async def test_the_sender_name_is_checked_saved_and_cleared(
+    hass: HomeAssistant, auth_sandbox: SandboxServer
+) -> None:
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    general = {
+        CONF_EVENT_TYPES: list(ALL_EVENT_TYPES),
+        CONF_SHARE_SMS_TEXT: False,
+        CONF_SMS_BUDGET: 20,
+    }
+    result = await open_options(hass, entry, "general")
+    assert suggested(result, CONF_SENDER_NAME) is None
+
+    for wrong in ("12345", "Home-Alarm", "Home alarm 12", "Hjem\u00e6"):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**general, CONF_SENDER_NAME: wrong}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {CONF_SENDER_NAME: "invalid_sender_name"}
+        assert suggested(result, CONF_SENDER_NAME) == wrong  # kept to correct
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**general, CONF_SENDER_NAME: "  Home 2 "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_SENDER_NAME] == "Home 2"
+    await hass.async_block_till_done()
+
+    result = await open_options(hass, entry, "general")
+    assert suggested(result, CONF_SENDER_NAME) == "Home 2"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**general, CONF_SENDER_NAME: ""}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_SENDER_NAME not in entry.options
     await settle(hass, entry, auth_sandbox)
 
 

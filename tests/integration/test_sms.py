@@ -17,6 +17,7 @@ from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import (
     CONF_HOME_COUNTRY,
     CONF_PHONEBOOK,
+    CONF_SENDER_NAME,
     DOMAIN,
     EVENT_WGTWO,
     service_identifier,
@@ -475,3 +476,105 @@ async def test_automation_replies_to_a_missed_call_and_waits_for_its_report(
     assert (text.from_subscriber, text.to_address) == (ALICE, BOB)
     assert done[0].data["status"] == "delivered"
     assert done[0].data["message_id"]
+
+
+async def send_from(hass: HomeAssistant, target: dict[str, Any], sender: Any, message: str) -> Any:
+    return await hass.services.async_call(
+        DOMAIN,
+        "send_sms",
+        {**target, "sender": sender, "message": message},
+        blocking=True,
+        return_response=True,
+    )
+
+
+async def test_a_text_to_the_subscriber_from_the_sender_name_shows_on_its_sms_entity(
+    hass: HomeAssistant, make_sandbox: MakeSandbox
+) -> None:
+    server = await make_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    entry = make_entry(server, options=entry_options(**{CONF_SENDER_NAME: "Home"}))
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    await add_subscribers(hass, server, entry, ALICE)
+    fired = async_capture_events(hass, EVENT_WGTWO)
+
+    response = await send_from(
+        hass, {"device_id": device_id_of(hass, entry, ALICE)}, "HOME", "The alarm went off"
+    )
+
+    [text] = server.sms.to_subscriber
+    assert (text.to_subscriber, text.from_address, text.content) == (
+        ALICE,
+        "Home",
+        "The alarm went off",
+    )
+    assert server.sms.sent == []
+    assert response == {"message_id": response["message_id"], "status": "ok", "fragments": 1}
+    await wait_for(lambda: any(e.data["type"] == "sms_delivery_report" for e in fired))
+    await hass.async_block_till_done()
+    by_type = {event.data["type"]: event.data for event in fired}
+    received = by_type["sms_received"]
+    assert (received["message_id"], received["from_address"]) == (response["message_id"], "Home")
+    assert received["from_address_type"] == "text"
+    assert by_type["sms_delivery_report"]["status"] == "delivered"
+    state = hass.states.get(entity_id(hass, entry, "event", ALICE, "sms"))
+    assert state is not None
+    assert state.attributes["message_id"] == response["message_id"]
+    await async_unload_and_wait(hass, entry, server)
+
+
+@pytest.mark.parametrize(
+    ("options", "sender", "key", "placeholders"),
+    [
+        ({}, "Home", "sender_name_not_set", {"sender": "Home"}),
+        ({CONF_SENDER_NAME: "Home"}, "Cabin", "sender_not_the_entrys",
+         {"sender": "Cabin", "name": "Home"}),
+        ({CONF_SENDER_NAME: "Home"}, "12", "sender_invalid_number", None),
+    ],
+)  # fmt: skip
+async def test_a_sender_not_the_entrys_is_refused_unsent(
+    hass: HomeAssistant,
+    make_sandbox: MakeSandbox,
+    options: dict[str, str],
+    sender: str,
+    key: str,
+    placeholders: dict[str, str] | None,
+) -> None:
+    server = await make_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    entry = make_entry(server, options=entry_options(**options))
+    entry.add_to_hass(hass)
+    await async_setup_entry_and_connect(hass, entry)
+    await add_subscribers(hass, server, entry, ALICE)
+
+    with pytest.raises(ServiceValidationError) as caught:
+        await send_from(hass, {"device_id": device_id_of(hass, entry, ALICE)}, sender, "hi")
+
+    assert caught.value.translation_key == key
+    assert caught.value.translation_placeholders == placeholders
+    assert server.sms.to_subscriber == []
+    await async_unload_and_wait(hass, entry, server)
+
+
+async def test_a_number_sender_goes_to_the_operator_which_may_refuse_it(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any]
+) -> None:
+    auth_sandbox.senders.add("+4722334455")
+    await send_from(hass, alice, 4722334455, "from the cabin's number")  # a bare integer too
+    with pytest.raises(HomeAssistantError) as caught:
+        await send_from(hass, alice, "+47 22 33 44 56", "from an unapproved number")
+
+    assert caught.value.translation_key == "operator_rejected"
+    assert "sender not approved for this product" in str(caught.value)
+    assert [t.from_address for t in auth_sandbox.sms.to_subscriber] == ["+4722334455"]
+
+
+async def test_to_and_sender_go_one_at_a_time(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, alice: dict[str, Any]
+) -> None:
+    for data in ({"message": "hi"}, {"to": BOB, "sender": "Home", "message": "hi"}):
+        with pytest.raises(ServiceValidationError) as caught:
+            await hass.services.async_call(
+                DOMAIN, "send_sms", {**alice, **data}, blocking=True, return_response=True
+            )
+        assert caught.value.translation_key == "to_or_sender"
+    assert auth_sandbox.sms.sent == auth_sandbox.sms.to_subscriber == []

@@ -63,6 +63,11 @@ def test_parse_args_defaults_and_flags() -> None:
     assert args.scenario == "demo"
     assert server.stall_relay
     assert not build_server(parse_args(["--no-stall-relay"])).stall_relay
+    # Senders approved for texts and MMS to subscribers: "Home" unless named.
+    assert server.senders == {"Home"}
+    named = build_server(parse_args(["--sender", "Cabin", "--sender", "+4722334455"]))
+    assert named.senders == {"Cabin", "+4722334455"}
+    assert named.sms.senders is named.mms.senders is named.senders
 
 
 def test_main_runs_until_sigterm(capsys: pytest.CaptureFixture[str]) -> None:

@@ -50,6 +50,7 @@ async def test_reflection_lists_the_services(sandbox: SandboxServer, connect: Co
         "wgtwo.events.v0.EventsService",
         "wgtwo.voicemail.v0.VoicemailMediaService",
         "wgtwo.sms.v1.SmsService",
+        "wgtwo.mms.v0.MmsService",
     } <= names
 
 

@@ -18,6 +18,8 @@ from custom_components.wgtwo.client.proto.wgtwo.consents.v1 import consent_event
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
 from custom_components.wgtwo.client.proto.wgtwo.events.v1 import stream_pb2
 from custom_components.wgtwo.client.proto.wgtwo.lookup.v0 import lookup_pb2
+from custom_components.wgtwo.client.proto.wgtwo.mms.v0 import mms_pb2
+from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
 from custom_components.wgtwo.client.proto.wgtwo.subscription.v0 import (
     network_info_pb2,
     subscription_id_pb2,
@@ -220,3 +222,50 @@ def test_wire_bytes_of_the_newer_services() -> None:
     ack = subscription_events_pb2.AckCountryChangeEventResponse()
     ack.ack_status.status_code = stream_pb2.AckStatus.STATUS_CODE_SUCCESS
     assert ack.SerializeToString() == bytes.fromhex("0a020802")
+
+
+def test_wire_bytes_of_mms_and_a_text_to_a_subscriber() -> None:
+    """The MMS messages and SendTextToSubscriber use the sheet's field numbers."""
+    to_subscriber = mms_pb2.SendMessageToSubscriberRequest()
+    to_subscriber.message_content.add().text.text = "t"
+    to_subscriber.message_content.add().image.jpg = b"J"
+    to_subscriber.message_content.add().audio.wav = b"W"
+    to_subscriber.from_text_address.text_address = "H"
+    to_subscriber.to_subscriber.e164 = "+1"
+    assert to_subscriber.SerializeToString() == bytes.fromhex(
+        "0a05"
+        "12030a0174"  # message_content(1) { text(2) { text(1) = "t" } }
+        "0a05"
+        "1a03"
+        "12014a"  # message_content(1) { image(3) { jpg(2) = "J" } }
+        "0a05"
+        "0a03"
+        "220157"  # message_content(1) { audio(1) { wav(4) = "W" } }
+        "1a030a0148"  # from_text_address(3) { text_address(1) = "H" }
+        "2a040a022b31"  # to_subscriber(5) { e164(1) = "+1" }
+    )
+    from_subscriber = mms_pb2.SendMessageFromSubscriberRequest()
+    from_subscriber.message_content.add().image.png = b"P"
+    from_subscriber.message_content.add().audio.amr = b"A"
+    from_subscriber.from_subscriber.e164 = "+1"
+    from_subscriber.to_e164.e164 = "+2"
+    assert from_subscriber.SerializeToString() == bytes.fromhex(
+        "0a05"
+        "1a03"
+        "0a0150"  # message_content(1) { image(3) { png(1) = "P" } }
+        "0a05"
+        "0a03"
+        "1a0141"  # message_content(1) { audio(1) { amr(3) = "A" } }
+        "12040a022b31"  # from_subscriber(2) { e164 }
+        "1a040a022b32"  # to_e164(3) { e164 }
+    )
+    reply = mms_pb2.SendResponse(
+        request_id="r", status=mms_pb2.SendResponse.SEND_REJECT, description="d"
+    )
+    # request_id(1), status(2) = SEND_REJECT (2), description(3)
+    assert reply.SerializeToString() == bytes.fromhex("0a017210021a0164")
+
+    text = sms_pb2.SendTextToSubscriberRequest(content="c", to_subscriber="+1", from_address="H")
+    text.delivery_deadline.seconds = 60
+    # content(1), to_subscriber(2), from_address(3), delivery_deadline(4) { seconds(1) = 60 }
+    assert text.SerializeToString() == bytes.fromhex("0a016312022b311a01482202083c")

@@ -22,10 +22,14 @@ from custom_components.wgtwo.client.event_types import (
     SCOPE_FORWARD_DISABLE,
     SCOPE_FORWARD_TO_NUMBER,
     SCOPE_FORWARD_TO_VOICEMAIL,
+    SCOPE_MMS_FROM_SUBSCRIBER,
+    SCOPE_MMS_TO_SUBSCRIBER,
     SCOPE_SMS_SEND,
+    SCOPE_SMS_TO_SUBSCRIBER,
     SCOPE_VOICEMAIL_GET,
 )
 from custom_components.wgtwo.client.proto.wgtwo.events.v0 import events_pb2
+from custom_components.wgtwo.client.proto.wgtwo.mms.v0 import mms_pb2
 from custom_components.wgtwo.client.proto.wgtwo.sms.v1 import sms_pb2
 from tests.client.helpers import publish, publish_voice, wait_for
 from tests.client.samples import sample_json
@@ -236,6 +240,122 @@ async def test_token_endpoint_unreachable(auth_sandbox: SandboxServer) -> None:
     assert result.code == wgtwo.EXIT_UNREACHABLE
     assert result.error.startswith("wgtwo send-sms: error: token endpoint unreachable")
     assert published_sms(auth_sandbox) == []
+
+
+async def test_send_sms_to_a_subscriber_from_a_sender_name(make_sandbox: MakeSandbox) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_SMS_TO_SUBSCRIBER)  # nothing more
+    result = await run(
+        "send-sms", *on(server), "--to-subscriber", SUBSCRIBER, "--from-address", "Home",
+        "--text", "The alarm went off",
+    )  # fmt: skip
+    assert result.code == wgtwo.EXIT_OK, result.err
+    assert result.line["status"] == "ok"
+    [sms] = published_sms(server)
+    assert sms.id == result.line["message_id"]
+    assert (sms.from_text_address.text_address, sms.to_e164.e164) == ("Home", SUBSCRIBER)
+    assert sms.direction == events_pb2.SmsEvent.TO_SUBSCRIBER
+    assert requested_scopes(server) == {frozenset({SCOPE_SMS_TO_SUBSCRIBER})}
+
+    unapproved = await run(
+        "send-sms", *on(server), "--to-subscriber", SUBSCRIBER, "--from-address", "Bank",
+        "--text", "hi",
+    )  # fmt: skip
+    assert unapproved.code == wgtwo.EXIT_REJECTED
+    assert unapproved.error == (
+        "wgtwo send-sms: error: SMS not sent (reject): sender not approved for this product"
+    )
+
+
+# --- send-mms --------------------------------------------------------------------------
+
+
+async def test_send_mms_from_a_subscriber_with_each_part(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_MMS_FROM_SUBSCRIBER)
+    image = tmp_path / "door.JPEG"
+    image.write_bytes(b"\xff\xd8" + b"j" * 98)
+    audio = tmp_path / "ring.opus"
+    audio.write_bytes(b"OggS" + b"o" * 6)
+    result = await run(
+        "send-mms", *on(server), "--from", SUBSCRIBER, "--to", CALLER, "--text", "Door",
+        "--image", str(image), "--audio", str(audio),
+    )  # fmt: skip
+    assert result.code == wgtwo.EXIT_OK, result.err
+    answer = result.line
+    assert answer == {
+        "request_id": answer["request_id"],
+        "status": "ok",
+        "description": "accepted",
+        "parts": ["text", "image", "audio"],
+        "bytes": 114,
+    }
+    assert answer["request_id"]
+    [message] = server.stats["mms"]["messages"]
+    assert [(p["kind"], p["format"], p["bytes"]) for p in message["parts"]] == [
+        ("text", "text", 4),
+        ("image", "jpg", 100),
+        ("audio", "opus", 10),
+    ]
+    assert requested_scopes(server) == {frozenset({SCOPE_MMS_FROM_SUBSCRIBER})}
+
+
+@pytest.mark.parametrize(
+    ("suffix", "part_format"),
+    [(".png", "png"), (".jpg", "jpg"), (".wav", "wav"), (".mp3", "mp3"), (".amr", "amr")],
+)
+async def test_send_mms_to_a_subscriber_the_type_from_the_file(
+    auth_sandbox: SandboxServer, tmp_path: Path, suffix: str, part_format: str
+) -> None:
+    media = tmp_path / f"part{suffix}"
+    media.write_bytes(b"x" * 10)
+    flag = "--image" if suffix in (".png", ".jpg") else "--audio"
+    result = await run(
+        "send-mms", *on(auth_sandbox), "--to-subscriber", SUBSCRIBER, "--from-address", "Home",
+        flag, str(media),
+    )  # fmt: skip
+    assert result.code == wgtwo.EXIT_OK, result.err
+    [sent] = auth_sandbox.mms.sent
+    assert isinstance(sent, mms_pb2.SendMessageToSubscriberRequest)
+    assert sent.from_text_address.text_address == "Home"
+    media_part = getattr(sent.message_content[0], flag.removeprefix("--"))
+    assert media_part.WhichOneof("content") == part_format
+
+
+async def test_send_mms_refused_too_large_or_lost_is_not_repeated(
+    auth_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.png"
+    big.write_bytes(b"p" * 300_001)
+    too_large = await run(
+        "send-mms", *on(auth_sandbox), "--from", SUBSCRIBER, "--to", CALLER, "--image", str(big)
+    )
+    assert too_large.code == wgtwo.EXIT_REJECTED
+    assert too_large.error == (
+        "wgtwo send-mms: error: MMS not sent (reject): "
+        "message too large: 300001 bytes, at most 300000"
+    )
+    auth_sandbox.mms.fail_after_send = grpc.StatusCode.INTERNAL
+    lost = await run(
+        "send-mms", *on(auth_sandbox), "--from", SUBSCRIBER, "--to", CALLER, "--text", "once"
+    )
+    assert lost.code == wgtwo.EXIT_ERROR
+    assert (
+        lost.error
+        == "wgtwo send-mms: error: MMS failed (INTERNAL); it may have been sent, not retried"
+    )
+    assert len(auth_sandbox.mms.sent) == 1
+
+
+async def test_send_mms_missing_scope(make_sandbox: MakeSandbox) -> None:
+    server = await sandbox_granting(make_sandbox, SCOPE_MMS_FROM_SUBSCRIBER)
+    result = await run(
+        "send-mms", *on(server), "--to-subscriber", SUBSCRIBER, "--from-address", "Home",
+        "--text", "a",
+    )  # fmt: skip
+    assert result.code == wgtwo.EXIT_SCOPE
+    assert result.error == "wgtwo send-mms: error: missing scope(s): " + SCOPE_MMS_TO_SUBSCRIBER
+    assert server.mms.sent == []
 
 
 # --- voicemails / voicemail ------------------------------------------------------------
@@ -595,7 +715,40 @@ async def test_listen_subcommand_error_line(make_sandbox: MakeSandbox) -> None:
         (["nope"], "wgtwo: error: argument SUBCOMMAND: invalid choice: 'nope'"),
         (
             ["send-sms", "--target", "127.0.0.1:1"],
-            "wgtwo send-sms: error: the following arguments are required: --from, --to, --text",
+            "wgtwo send-sms: error: the following arguments are required: --text",
+        ),
+        (
+            ["send-sms", "--target", "127.0.0.1:1", "--from", "+1", "--text", "t"],
+            "wgtwo send-sms: error: give --from and --to, or --to-subscriber and --from-address",
+        ),
+        (
+            ["send-sms", "--target", "127.0.0.1:1", "--from", "+1", "--to", "+2",
+             "--to-subscriber", "+1", "--from-address", "Home", "--text", "t"],
+            "wgtwo send-sms: error: give --from and --to, or --to-subscriber and --from-address",
+        ),
+        (
+            ["send-mms", "--target", "127.0.0.1:1", "--from", "+1", "--to", "+2"],
+            "wgtwo send-mms: error: give at least one of --text, --image, --audio",
+        ),
+        (
+            ["send-mms", "--target", "127.0.0.1:1", "--to-subscriber", "+1", "--text", "t"],
+            "wgtwo send-mms: error: give --from and --to, or --to-subscriber and --from-address",
+        ),
+        (
+            ["send-mms", "--target", "127.0.0.1:1", "--from", "+1", "--to", "+2",
+             "--image", "door.gif"],
+            "wgtwo send-mms: error: --image: door.gif is not one of .jpeg, .jpg, .png",
+        ),
+        (
+            ["send-mms", "--target", "127.0.0.1:1", "--from", "+1", "--to", "+2",
+             "--audio", "door.jpg"],
+            "wgtwo send-mms: error: --audio: door.jpg is not one of .amr, .mp3, .opus, .wav",
+        ),
+        (
+            ["send-mms", "--target", "127.0.0.1:1", "--from", "+1", "--to", "+2",
+             "--audio", "/nonexistent/ring.wav"],
+            "wgtwo send-mms: error: --audio: cannot read /nonexistent/ring.wav: "
+            "No such file or directory",
         ),
         (
             ["voicemails", "--target", "10.1.2.3:443", "--plaintext", "--number", SUBSCRIBER],
@@ -657,6 +810,7 @@ def test_every_subcommand_takes_the_common_flags(monkeypatch: pytest.MonkeyPatch
     required = {
         "listen": ["--type", "VOICE_EVENT"],
         "send-sms": ["--from", "+1", "--to", "+1", "--text", "t"],
+        "send-mms": ["--from", "+1", "--to", "+1", "--text", "t"],
         "voicemails": ["--number", "+1"],
         "voicemail": ["--id", "v", "--out", "f"],
         "forward": ["--subscriber", "+1", "--mode", "off"],
@@ -680,7 +834,7 @@ def test_wrapper_script_shows_help() -> None:
     )
     assert result.returncode == 0, result.stderr
     for name in (
-        "listen", "send-sms", "voicemails", "voicemail", "forward",
+        "listen", "send-sms", "send-mms", "voicemails", "voicemail", "forward",
         "consents", "watch-consents", "watch-subscription",
     ):  # fmt: skip
         assert name in result.stdout

@@ -19,6 +19,7 @@ from .first_attachment import FirstAttachment
 from .forwarding import Forwarding
 from .handset import HandsetChanges
 from .messages import Messages
+from .mms import Mms
 from .network import Network
 from .roaming import Roaming
 from .serving_node import ServingNode
@@ -28,6 +29,7 @@ CAPABILITY_CLASSES: Final[tuple[type[Capability], ...]] = (
     Calls,
     Voicemail,
     Messages,
+    Mms,
     Forwarding,
     Roaming,
     ServingNode,
@@ -53,6 +55,7 @@ class Capabilities:
         self.calls = Calls(room)
         self.voicemail = Voicemail(room)
         self.messages = Messages(room)
+        self.mms = Mms(room, self.messages)
         self.forwarding = Forwarding(room)
         self.network = Network(room)
         self.consent = Consent(room)
@@ -60,6 +63,7 @@ class Capabilities:
             self.calls,
             self.voicemail,
             self.messages,
+            self.mms,
             self.forwarding,
             Roaming(room),
             ServingNode(room),

@@ -1,4 +1,8 @@
-"""Messages: SMS events, delivery reports, and texts sent from a subscriber's number.
+"""Messages: SMS events, delivery reports, texts from a subscriber and texts to it from a sender.
+
+A text goes from the subscriber's own number to a recipient (``SendTextFromSubscriber``), or
+to the subscriber from the entry's sender name, the alphanumeric sender id the operator
+approved for the product ("Home"), or from a number (``SendTextToSubscriber``).
 
 A text costs money and must not go out twice, so nothing here retries a send: every
 failure is shown to the user, who decides. (The client repeats a call only after
@@ -47,10 +51,11 @@ from ..client import (
     SmsEvent,
     WgtwoError,
 )
-from ..client.event_types import SCOPE_SMS_SEND
+from ..client.event_types import SCOPE_SMS_SEND, SCOPE_SMS_TO_SUBSCRIBER
 from ..compat import vol
 from ..const import (
     CONF_PHONEBOOK,
+    CONF_SENDER_NAME,
     CONF_SMS_RECIPIENT,
     CONF_SUBSCRIBERS,
     DOMAIN,
@@ -90,11 +95,12 @@ _REPORT_STATUSES: Final = frozenset(
 
 SERVICE_SEND_SMS: Final = "send_sms"
 ATTR_TO: Final = "to"
+ATTR_SENDER: Final = "sender"
 ATTR_MESSAGE: Final = "message"
 MAX_MESSAGE_LENGTH: Final = 2000  # what the API takes
 
 
-def _recipient(value: Any) -> str | int:
+def recipient_field(value: Any) -> str | int:
     """Read ``to``: text, or a bare integer (see :func:`bare_number_recipient`).
 
     Home Assistant renders a template that gives ``+4712345678`` (say the caller's
@@ -106,7 +112,11 @@ def _recipient(value: Any) -> str | int:
 
 
 SEND_SMS_SCHEMA: Final = cv.make_entity_service_schema(
-    {vol.Required(ATTR_TO): _recipient, vol.Required(ATTR_MESSAGE): cv.string}
+    {
+        vol.Optional(ATTR_TO): recipient_field,
+        vol.Optional(ATTR_SENDER): recipient_field,
+        vol.Required(ATTR_MESSAGE): cv.string,
+    }
 )
 
 
@@ -161,6 +171,50 @@ def bare_number_recipient(room: Room, subscriber: Subscriber, value: int) -> str
             if national >= _MIN_NATIONAL_DIGITS and parse_number(number) == number:
                 return number
     raise ServiceValidationError(translation_domain=DOMAIN, translation_key="sms_unquoted_number")
+
+
+def sender_name(entry: ConfigEntry[Any]) -> str:
+    """Return the entry's sender name ("" when none is set)."""
+    return str(entry.options.get(CONF_SENDER_NAME) or "").strip()
+
+
+def resolve_sender(entry: ConfigEntry[Any], sender: str | int | None) -> str:
+    """Turn ``sender`` into what the operator takes: the entry's sender name, or E.164.
+
+    A name must be the entry's sender name (any case): the operator approves one name per
+    product, so any other is refused here, before anything is spent. A number (a bare
+    integer has lost its ``+``) is sent as E.164; the operator decides whether it may be
+    the sender.
+    """
+    text = f"+{sender}" if isinstance(sender, int) else (sender or "").strip()
+    if not text:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="sender_empty")
+    if looks_like_number(text):
+        if (number := parse_number(text)) is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="sender_invalid_number"
+            )
+        return number
+    name = sender_name(entry)
+    if not name:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="sender_name_not_set",
+            translation_placeholders={"sender": text},
+        )
+    if text.casefold() != name.casefold():
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="sender_not_the_entrys",
+            translation_placeholders={"sender": text, "name": name},
+        )
+    return name
+
+
+def check_direction(to: object | None, sender: object | None) -> None:
+    """Refuse a send with both a recipient and a sender, or with neither."""
+    if (to is None) == (sender is None):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="to_or_sender")
 
 
 def notify_recipient(entry: ConfigEntry[Any], subscriber: Subscriber) -> str:
@@ -304,11 +358,14 @@ class Messages(Capability):
 
     # -- the budget --------------------------------------------------------------------
 
-    async def async_spend(self, subscriber: Subscriber, context: Context | None) -> None:
+    async def async_spend(
+        self, subscriber: Subscriber, context: Context | None, feature: Feature = Feature.SMS
+    ) -> None:
         """Count one paid send of the subscriber, or refuse it when the budget is spent.
 
-        Every send that costs money calls this right before it goes to the operator, so
-        it counts whatever the operator answers. ``context`` is the action's (who asked).
+        Every send that costs money (a text, an MMS) calls this right before it goes to the
+        operator, so it counts whatever the operator answers. ``context`` is the action's
+        (who asked); ``feature`` names the refused send in the error.
         """
         limit = budget_limit(self.room.entry.options)
         free = self._budget.spend(subscriber.number, limit, dt_util.utcnow())
@@ -344,7 +401,7 @@ class Messages(Capability):
             translation_domain=DOMAIN,
             translation_key="sms_budget_reached",
             translation_placeholders={
-                "feature": feature_name(hass, Feature.SMS),
+                "feature": feature_name(hass, feature),
                 "limit": str(limit),
                 "until": until,
             },
@@ -389,19 +446,52 @@ class Messages(Capability):
         """
         await self.async_check_owner(subscriber, context)
         _check_length(message)
-        if isinstance(to, int):
-            to_number = bare_number_recipient(self.room, subscriber, to)
-        else:
-            to_number = resolve_recipient(self.room.entry, to)
+        to_number = self.recipient(subscriber, to)
         await self.async_spend(subscriber, context)
         try:
             result = await self.room.api.send_sms(subscriber.number, to_number, message)
         except WgtwoError as err:
-            _LOGGER.debug("SMS not sent: %s", type(err).__name__)
-            # Without an answer the text may have gone out: it is never sent again.
-            raise operator_error(
-                self.room.hass, err, Feature.SMS, scopes={SCOPE_SMS_SEND}, unsure=True
-            ) from err
+            raise self._not_sent(err, SCOPE_SMS_SEND) from err
+        return self._accepted(result)
+
+    async def async_send_from_sender(
+        self,
+        subscriber: Subscriber,
+        sender: str | int | None,
+        message: str,
+        *,
+        context: Context | None,
+    ) -> SendSmsResult:
+        """Text the subscriber from ``sender`` (the entry's sender name, or a number), once.
+
+        Checked, counted and refused as :meth:`async_send`; an unapproved sender is the
+        operator's refusal, with its description.
+        """
+        await self.async_check_owner(subscriber, context)
+        _check_length(message)
+        from_address = resolve_sender(self.room.entry, sender)
+        await self.async_spend(subscriber, context)
+        try:
+            result = await self.room.api.send_sms_to_subscriber(
+                subscriber.number, from_address, message
+            )
+        except WgtwoError as err:
+            raise self._not_sent(err, SCOPE_SMS_TO_SUBSCRIBER) from err
+        return self._accepted(result)
+
+    def recipient(self, subscriber: Subscriber, to: str | int) -> str:
+        """Return ``to`` (a number, a phonebook name, a bare integer) as E.164, or refuse it."""
+        if isinstance(to, int):
+            return bare_number_recipient(self.room, subscriber, to)
+        return resolve_recipient(self.room.entry, to)
+
+    def _not_sent(self, err: WgtwoError, scope: str) -> HomeAssistantError:
+        _LOGGER.debug("SMS not sent: %s", type(err).__name__)
+        # Without an answer the text may have gone out: it is never sent again.
+        return operator_error(self.room.hass, err, Feature.SMS, scopes={scope}, unsure=True)
+
+    def _accepted(self, result: SendSmsResult) -> SendSmsResult:
+        """Return the operator's answer, or raise its refusal with its description."""
         if not result.ok:
             raise operator_refused(
                 self.room.hass,
@@ -418,4 +508,12 @@ class Messages(Capability):
         """Text the subscriber's notify recipient (the option, else the subscriber itself)."""
         return await self.async_send(
             subscriber, notify_recipient(self.room.entry, subscriber), message, context=context
+        )
+
+    async def async_notify_from_sender(
+        self, subscriber: Subscriber, message: str, *, context: Context | None
+    ) -> SendSmsResult:
+        """Text the subscriber from the entry's sender name (its message notify entity)."""
+        return await self.async_send_from_sender(
+            subscriber, sender_name(self.room.entry), message, context=context
         )

@@ -40,6 +40,7 @@ from .errors import (
 from .event_types import ACTION_SCOPES, EVENT_TYPE_SCOPES, EventType, scopes_for
 from .forwarding import ForwardingMode, ForwardingRejectedError
 from .lookup import LookupConfig, LookupStats, NameResolver, NumberLookupResponder
+from .mms import MAX_MMS_BYTES, MmsPart, MmsStatus, PartFormat, PartKind, SendMmsResult
 from .models import (
     AddressType,
     ConsentChange,
@@ -77,6 +78,7 @@ __all__ = [
     "DEFAULT_TOKEN_URL",
     "ENVIRONMENTS",
     "EVENT_TYPE_SCOPES",
+    "MAX_MMS_BYTES",
     "ActionError",
     "AddressType",
     "AuthenticationError",
@@ -105,13 +107,18 @@ __all__ = [
     "LookupConfig",
     "LookupStats",
     "MissingScopeError",
+    "MmsPart",
+    "MmsStatus",
     "NameResolver",
     "NetworkGeneration",
     "NetworkInfo",
     "NumberLookupResponder",
     "OperatorToken",
+    "PartFormat",
+    "PartKind",
     "PeriodicCountryEvent",
     "RawHook",
+    "SendMmsResult",
     "SendSmsResult",
     "SendStatus",
     "SmsDeliveryReportEvent",

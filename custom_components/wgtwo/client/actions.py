@@ -1,4 +1,4 @@
-"""Unary API calls: voicemail media, sending SMS, call forwarding, a subscriber's networks."""
+"""Unary API calls: voicemail media, sending SMS and MMS, call forwarding, consents and networks."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from .consents import MAX_PAGES, PAGE_SIZE, SCOPE_SUBSCRIPTION_ID, ConsentInfo
 from .endpoint import Endpoint
 from .errors import ActionError, AuthenticationError, CannotConnectError
 from .event_types import (
+    SCOPE_MMS_FROM_SUBSCRIBER,
+    SCOPE_MMS_TO_SUBSCRIBER,
     SCOPE_SMS_SEND,
+    SCOPE_SMS_TO_SUBSCRIBER,
     SCOPE_VOICEMAIL_DELETE,
     SCOPE_VOICEMAIL_GET,
     SCOPE_VOICEMAIL_UPDATE,
@@ -30,10 +33,12 @@ from .forwarding import (
     forwarding_call,
 )
 from .grpc_errors import missing_scope_error
+from .mms import MmsPart, SendMmsResult, from_subscriber_request, to_subscriber_request
 from .models import enum_table, timestamp_to_datetime
 from .network import SCOPE_NETWORK_INFO, NetworkInfo, network_info_call, network_infos
 from .proto.wgtwo.common.v0 import phonenumber_pb2, status_pb2
 from .proto.wgtwo.consents.v0 import consents_pb2, consents_pb2_grpc
+from .proto.wgtwo.mms.v0 import mms_pb2, mms_pb2_grpc
 from .proto.wgtwo.sms.v1 import sms_pb2, sms_pb2_grpc
 from .proto.wgtwo.subscription.v0 import subscription_id_pb2, subscription_id_pb2_grpc
 from .proto.wgtwo.voicemail.v0 import voicemail_pb2, voicemail_pb2_grpc
@@ -125,7 +130,11 @@ def _list_page(
 
 
 class WgtwoActions:
-    """Voicemail, SMS and forwarding calls on one lazily opened channel; ``close()`` when done."""
+    """Voicemail, SMS, MMS and forwarding calls on one lazily opened channel; ``close()`` it.
+
+    Nothing that sends is repeated, except after UNAUTHENTICATED (an expired token), which
+    the server answers before it sends anything.
+    """
 
     def __init__(
         self,
@@ -243,8 +252,7 @@ class WgtwoActions:
         delivery_deadline: timedelta | None = None,
     ) -> SendSmsResult:
         """Send a text SMS on behalf of a subscriber (E.164 ``from_subscriber``)."""
-        if not 1 <= len(content) <= 2000:
-            raise ActionError("SMS content must be 1 to 2000 characters", "INVALID_ARGUMENT")
+        _check_content(content)
         stub = sms_pb2_grpc.SmsServiceStub(self._open())
         request = sms_pb2.SendTextFromSubscriberRequest(
             content=content, from_subscriber=from_subscriber, to_address=to_address
@@ -255,13 +263,58 @@ class WgtwoActions:
             SCOPE_SMS_SEND,
             lambda md: stub.SendTextFromSubscriber(request, metadata=md, timeout=self._timeout),
         )
-        status = _SEND_STATUSES.get(response.status)
-        return SendSmsResult(
-            message_id=response.message_id,
-            status=status if status is not None else response.status,
-            description=response.description,
-            num_fragments=response.num_fragments,
+        return _sms_result(response)
+
+    async def send_sms_to_subscriber(
+        self,
+        to_subscriber: str,
+        from_address: str,
+        content: str,
+        *,
+        delivery_deadline: timedelta | None = None,
+    ) -> SendSmsResult:
+        """Send a text to a subscriber (E.164) from a sender the operator approved.
+
+        ``from_address`` is a number, a short code or an alphanumeric sender id ("Home").
+        """
+        _check_content(content)
+        stub = sms_pb2_grpc.SmsServiceStub(self._open())
+        request = sms_pb2.SendTextToSubscriberRequest(
+            content=content, to_subscriber=to_subscriber, from_address=from_address
         )
+        if delivery_deadline is not None:
+            request.delivery_deadline.FromTimedelta(delivery_deadline)
+        response: sms_pb2.SendMessageResponse = await self._call(
+            SCOPE_SMS_TO_SUBSCRIBER,
+            lambda md: stub.SendTextToSubscriber(request, metadata=md, timeout=self._timeout),
+        )
+        return _sms_result(response)
+
+    async def send_mms_from_subscriber(
+        self, from_subscriber: str, to_number: str, parts: list[MmsPart]
+    ) -> SendMmsResult:
+        """Send an MMS of ``parts`` (in order) from a subscriber to a number, both E.164."""
+        _check_parts(parts)
+        stub = mms_pb2_grpc.MmsServiceStub(self._open())
+        request = from_subscriber_request(from_subscriber, to_number, parts)
+        response: mms_pb2.SendResponse = await self._call(
+            SCOPE_MMS_FROM_SUBSCRIBER,
+            lambda md: stub.SendMessageFromSubscriber(request, metadata=md, timeout=self._timeout),
+        )
+        return SendMmsResult.from_proto(response)
+
+    async def send_mms_to_subscriber(
+        self, to_subscriber: str, sender: str, parts: list[MmsPart]
+    ) -> SendMmsResult:
+        """Send an MMS of ``parts`` to a subscriber from a sender: ``+number`` or a name."""
+        _check_parts(parts)
+        stub = mms_pb2_grpc.MmsServiceStub(self._open())
+        request = to_subscriber_request(to_subscriber, sender, parts)
+        response: mms_pb2.SendResponse = await self._call(
+            SCOPE_MMS_TO_SUBSCRIBER,
+            lambda md: stub.SendMessageToSubscriber(request, metadata=md, timeout=self._timeout),
+        )
+        return SendMmsResult.from_proto(response)
 
     async def list_consents(self) -> list[ConsentInfo]:
         """List every consent of the product, page after page (no scope needed)."""
@@ -297,3 +350,23 @@ class WgtwoActions:
         if response.status_code != status_pb2.STATUS_CODE_OK:
             return None
         return response.phone_number.e164 or None
+
+
+def _check_content(content: str) -> None:
+    if not 1 <= len(content) <= 2000:
+        raise ActionError("SMS content must be 1 to 2000 characters", "INVALID_ARGUMENT")
+
+
+def _check_parts(parts: list[MmsPart]) -> None:
+    if not parts:
+        raise ActionError("an MMS needs at least one part", "INVALID_ARGUMENT")
+
+
+def _sms_result(response: sms_pb2.SendMessageResponse) -> SendSmsResult:
+    status = _SEND_STATUSES.get(response.status)
+    return SendSmsResult(
+        message_id=response.message_id,
+        status=status if status is not None else response.status,
+        description=response.description,
+        num_fragments=response.num_fragments,
+    )

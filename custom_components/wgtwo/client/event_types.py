@@ -41,6 +41,9 @@ SCOPE_VOICEMAIL_GET: Final = "voicemail.get"
 SCOPE_VOICEMAIL_UPDATE: Final = "voicemail.update"
 SCOPE_VOICEMAIL_DELETE: Final = "voicemail.delete"
 SCOPE_SMS_SEND: Final = "sms.text:send_from_subscriber"
+SCOPE_SMS_TO_SUBSCRIBER: Final = "sms.text:send_to_subscriber"
+SCOPE_MMS_FROM_SUBSCRIBER: Final = "mms.send.from_subscriber"
+SCOPE_MMS_TO_SUBSCRIBER: Final = "mms.send.to_subscriber"
 SCOPE_FORWARD_DISABLE: Final = "callforwarding.disable"
 SCOPE_FORWARD_TO_NUMBER: Final = "callforwarding.to_number"
 SCOPE_FORWARD_TO_VOICEMAIL: Final = "callforwarding.to_voicemail"
@@ -52,6 +55,9 @@ ACTION_SCOPES: Final = frozenset(
         SCOPE_VOICEMAIL_UPDATE,
         SCOPE_VOICEMAIL_DELETE,
         SCOPE_SMS_SEND,
+        SCOPE_SMS_TO_SUBSCRIBER,
+        SCOPE_MMS_FROM_SUBSCRIBER,
+        SCOPE_MMS_TO_SUBSCRIBER,
         SCOPE_FORWARD_DISABLE,
         SCOPE_FORWARD_TO_NUMBER,
         SCOPE_FORWARD_TO_VOICEMAIL,

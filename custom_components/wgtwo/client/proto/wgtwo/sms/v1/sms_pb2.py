@@ -26,7 +26,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16wgtwo/sms/v1/sms.proto\x12\x0cwgtwo.sms.v1\x1a\x1egoogle/protobuf/duration.proto\"\x93\x01\n\x1dSendTextFromSubscriberRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x17\n\x0f\x66rom_subscriber\x18\x02 \x01(\t\x12\x12\n\nto_address\x18\x03 \x01(\t\x12\x34\n\x11\x64\x65livery_deadline\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x81\x02\n\x13SendMessageResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12<\n\x06status\x18\x02 \x01(\x0e\x32,.wgtwo.sms.v1.SendMessageResponse.SendStatus\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x15\n\rnum_fragments\x18\x04 \x01(\r\"l\n\nSendStatus\x12\x1b\n\x17SEND_STATUS_UNSPECIFIED\x10\x00\x12\x12\n\x0eSEND_STATUS_OK\x10\x01\x12\x16\n\x12SEND_STATUS_REJECT\x10\x02\x12\x15\n\x11SEND_STATUS_ERROR\x10\x03\x32v\n\nSmsService\x12h\n\x16SendTextFromSubscriber\x12+.wgtwo.sms.v1.SendTextFromSubscriberRequest\x1a!.wgtwo.sms.v1.SendMessageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16wgtwo/sms/v1/sms.proto\x12\x0cwgtwo.sms.v1\x1a\x1egoogle/protobuf/duration.proto\"\x93\x01\n\x1dSendTextFromSubscriberRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x17\n\x0f\x66rom_subscriber\x18\x02 \x01(\t\x12\x12\n\nto_address\x18\x03 \x01(\t\x12\x34\n\x11\x64\x65livery_deadline\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x91\x01\n\x1bSendTextToSubscriberRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x15\n\rto_subscriber\x18\x02 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x03 \x01(\t\x12\x34\n\x11\x64\x65livery_deadline\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x81\x02\n\x13SendMessageResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12<\n\x06status\x18\x02 \x01(\x0e\x32,.wgtwo.sms.v1.SendMessageResponse.SendStatus\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x15\n\rnum_fragments\x18\x04 \x01(\r\"l\n\nSendStatus\x12\x1b\n\x17SEND_STATUS_UNSPECIFIED\x10\x00\x12\x12\n\x0eSEND_STATUS_OK\x10\x01\x12\x16\n\x12SEND_STATUS_REJECT\x10\x02\x12\x15\n\x11SEND_STATUS_ERROR\x10\x03\x32\xdc\x01\n\nSmsService\x12h\n\x16SendTextFromSubscriber\x12+.wgtwo.sms.v1.SendTextFromSubscriberRequest\x1a!.wgtwo.sms.v1.SendMessageResponse\x12\x64\n\x14SendTextToSubscriber\x12).wgtwo.sms.v1.SendTextToSubscriberRequest\x1a!.wgtwo.sms.v1.SendMessageResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +35,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SENDTEXTFROMSUBSCRIBERREQUEST']._serialized_start=73
   _globals['_SENDTEXTFROMSUBSCRIBERREQUEST']._serialized_end=220
-  _globals['_SENDMESSAGERESPONSE']._serialized_start=223
-  _globals['_SENDMESSAGERESPONSE']._serialized_end=480
-  _globals['_SENDMESSAGERESPONSE_SENDSTATUS']._serialized_start=372
-  _globals['_SENDMESSAGERESPONSE_SENDSTATUS']._serialized_end=480
-  _globals['_SMSSERVICE']._serialized_start=482
-  _globals['_SMSSERVICE']._serialized_end=600
+  _globals['_SENDTEXTTOSUBSCRIBERREQUEST']._serialized_start=223
+  _globals['_SENDTEXTTOSUBSCRIBERREQUEST']._serialized_end=368
+  _globals['_SENDMESSAGERESPONSE']._serialized_start=371
+  _globals['_SENDMESSAGERESPONSE']._serialized_end=628
+  _globals['_SENDMESSAGERESPONSE_SENDSTATUS']._serialized_start=520
+  _globals['_SENDMESSAGERESPONSE_SENDSTATUS']._serialized_end=628
+  _globals['_SMSSERVICE']._serialized_start=631
+  _globals['_SMSSERVICE']._serialized_end=851
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,11 @@ class SmsServiceStub(object):
                 request_serializer=wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendTextFromSubscriberRequest.SerializeToString,
                 response_deserializer=wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendMessageResponse.FromString,
                 _registered_method=True)
+        self.SendTextToSubscriber = channel.unary_unary(
+                '/wgtwo.sms.v1.SmsService/SendTextToSubscriber',
+                request_serializer=wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendTextToSubscriberRequest.SerializeToString,
+                response_deserializer=wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendMessageResponse.FromString,
+                _registered_method=True)
 
 
 class SmsServiceServicer(object):
@@ -51,12 +56,23 @@ class SmsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendTextToSubscriber(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SmsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'SendTextFromSubscriber': grpc.unary_unary_rpc_method_handler(
                     servicer.SendTextFromSubscriber,
                     request_deserializer=wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendTextFromSubscriberRequest.FromString,
+                    response_serializer=wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendMessageResponse.SerializeToString,
+            ),
+            'SendTextToSubscriber': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTextToSubscriber,
+                    request_deserializer=wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendTextToSubscriberRequest.FromString,
                     response_serializer=wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendMessageResponse.SerializeToString,
             ),
     }
@@ -86,6 +102,33 @@ class SmsService(object):
             target,
             '/wgtwo.sms.v1.SmsService/SendTextFromSubscriber',
             wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendTextFromSubscriberRequest.SerializeToString,
+            wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTextToSubscriber(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wgtwo.sms.v1.SmsService/SendTextToSubscriber',
+            wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendTextToSubscriberRequest.SerializeToString,
             wgtwo_dot_sms_dot_v1_dot_sms__pb2.SendMessageResponse.FromString,
             options,
             channel_credentials,
