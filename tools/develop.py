@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shutil
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -114,18 +115,24 @@ def demo_picture() -> Path:
     return Path(homeassistant.__file__).parent / "components" / "demo" / "demo_0.jpg"
 
 
-async def add_camera(session: aiohttp.ClientSession, base: str, token: str) -> None:
-    """Add a camera showing the demo picture (a local file camera), unless it is there."""
+async def add_camera(session: aiohttp.ClientSession, base: str, token: str, config: Path) -> None:
+    """Add a camera showing the demo picture (a local file camera), unless it is there.
+
+    The picture is copied to ``front_door.jpg`` in the config folder: newer releases name
+    the camera after its file (``camera.front_door``), older ones take the name given.
+    """
     headers = {"Authorization": f"Bearer {token}"}
     url = f"{base}/api/config/config_entries/entry?domain=local_file"
     async with session.get(url, headers=headers) as response:
         if await response.json():
             return
+    picture = config / "front_door.jpg"
+    shutil.copyfile(demo_picture(), picture)
     await run_flow(
         session,
         f"{base}/api/config/config_entries/flow",
         {"handler": "local_file"},
-        {"name": CAMERA_NAME, "file_path": str(demo_picture())},
+        {"name": CAMERA_NAME, "file_path": str(picture.resolve())},
         headers,
     )
 
@@ -187,7 +194,7 @@ async def _run(args: argparse.Namespace) -> int:
                 "caller_names": CALLER_NAMES,
             },
         )
-        await add_camera(session, hass.url, token)
+        await add_camera(session, hass.url, token, args.config)
         # Same ports and state file: the integration's durable subscription resumes.
         await sandbox.stop()
         await sandbox.start(

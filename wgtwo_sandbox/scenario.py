@@ -105,13 +105,16 @@ def sms_sent(owner: str, recipient: str, text: str) -> list[Step]:
 def seed_demo_network(network: NetworkRegistry) -> None:
     """Attach the demo subscribers' SIMs at home, unless they are attached already.
 
-    Alice has one SIM (4G); Bob a phone (5G) and a watch (4G) sharing his number.
+    Alice has one SIM (4G); Bob a phone (5G) and a watch (4G) sharing his number; Dave, who
+    consented but never calls, one SIM (3G) on holiday in Sweden.
     """
     if ALICE not in network.sims:
         network.attach(ALICE, "telenor-no", "4G")
     if BOB not in network.sims:
         network.attach(BOB, "telenor-no", "5G")
         network.attach(BOB, "telenor-no", "4G")
+    if DAVE not in network.sims:
+        network.attach(DAVE, "telia-se", "3G")
 
 
 def move(network: NetworkRegistry, owner: str, country: str | None = None) -> list[Step]:

@@ -20,7 +20,7 @@ from custom_components.wgtwo.client.proto.wgtwo.subscription.v0 import (
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
 from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.network_service import NetworkRegistry
-from wgtwo_sandbox.scenario import ALICE, BOB, play_demo, seed_demo_network
+from wgtwo_sandbox.scenario import ALICE, BOB, DAVE, play_demo, seed_demo_network
 
 from .conftest import Client, eventually, read_n
 
@@ -196,13 +196,17 @@ async def test_bad_moves_are_refused_and_change_nothing(
     assert sandbox.stats["published"] == 0
 
 
-def test_the_demo_subscribers_start_at_home() -> None:
+def test_the_demo_subscribers_start_at_home_but_dave() -> None:
     registry = NetworkRegistry(clock=lambda: 1000.0)
     seed_demo_network(registry)
     seed_demo_network(registry)  # once only
     assert [sim.generation for sim in registry.sims[ALICE]] == ["4G"]
     assert [sim.generation for sim in registry.sims[BOB]] == ["5G", "4G"]
-    assert {sim.network.name for sims in registry.sims.values() for sim in sims} == {"telenor-no"}
+    assert {sim.network.name for sim in registry.sims[ALICE] + registry.sims[BOB]} == {"telenor-no"}
+    # Dave, who consents but never calls, is seen abroad from the start.
+    assert [(sim.network.name, sim.generation) for sim in registry.sims[DAVE]] == [
+        ("telia-se", "3G")
+    ]
     with pytest.raises(ValueError, match="generation"):
         registry.attach(ALICE, generation="1G")
 
@@ -213,7 +217,7 @@ async def test_the_demo_attaches_its_subscribers_before_its_first_event(
     task = asyncio.create_task(play_demo(sandbox, 60.0, seed=1))
     try:
         await eventually(lambda: sandbox.stats["published"] > 0, 5)
-        assert set(sandbox.network.sims) == {ALICE, BOB}
+        assert set(sandbox.network.sims) == {ALICE, BOB, DAVE}
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
