@@ -15,15 +15,14 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 
+from .activity import ActivityEntities
 from .api import OperatorApi
-from .capabilities import BUS_EVENTS, Capabilities
+from .capabilities import Capabilities
 from .capabilities.base import (
     ATTR_ENTITY_ID,
-    ATTR_SUBSCRIBER,
-    ATTR_TYPE,
     Capability,
     SubscriberUpdate,
 )
@@ -39,7 +38,7 @@ from .const import (
     service_identifier,
 )
 from .hub import UP_STATES, StreamState, WgtwoHub
-from .ids import number_key
+from .ids import NumberKeys
 from .phonebook import Phonebook
 from .settings import WgtwoSettings
 from .storage import SnapshotStore
@@ -53,10 +52,6 @@ type UpdateListener = Callable[[SubscriberUpdate], None]
 type _Listening = tuple[int, str | None, UpdateListener]
 _STORED_MASK: Final = int(STORED_ASPECTS)
 type SubscriberListener = Callable[[Subscriber], None]
-_NUMBER_KEYS_KEPT: Final = 4096
-# A subscriber's number and the (platform, key) of the entity that shows a bus event type,
-# then the one that lists it while that one is disabled.
-type _ActivityKey = tuple[str, tuple[str, str] | None, tuple[str, str] | None]
 
 
 class WgtwoCoordinator:
@@ -86,11 +81,8 @@ class WgtwoCoordinator:
         self._new_subscriber_listeners: list[SubscriberListener] = []
         self._scope_listeners: list[SubscriberListener] = []
         self._save_before_ack = False
-        # Keys of the numbers seen lately (an HMAC per call is as dear as the call's payload).
-        self._number_keys: dict[str, str] = {}
-        # The entity each (subscriber, bus event type) is listed with in Activity, looked up
-        # in the entity registry once and again after the registry changed.
-        self._activity_ids: dict[_ActivityKey, str | None] = {}
+        self.number_key = NumberKeys(lambda: self._store.secret)
+        self._activity = ActivityEntities(hass, entry.entry_id)
         self.capabilities = Capabilities(self)
         self._handlers: dict[type[WgtwoEvent], Capability] = {
             event_class: capability
@@ -118,11 +110,7 @@ class WgtwoCoordinator:
                     subscriber.restore(snapshot)
                 self.subscribers[number] = subscriber
         self.entry.async_on_unload(self._async_unload)
-        self.entry.async_on_unload(
-            self.hass.bus.async_listen(
-                er.EVENT_ENTITY_REGISTRY_UPDATED, self._async_entity_registry_updated
-            )
-        )
+        self.entry.async_on_unload(self._activity.async_listen())
         for capability in self.capabilities.all:
             await capability.async_setup()
 
@@ -227,14 +215,6 @@ class WgtwoCoordinator:
         self._store.schedule_save(self._snapshots)
         self._save_before_ack = self._save_before_ack or before_ack
 
-    def number_key(self, number: str) -> str:
-        """Return the key that stands for a number in ids (media ids, issue ids)."""
-        if (key := self._number_keys.get(number)) is None:
-            if len(self._number_keys) >= _NUMBER_KEYS_KEPT:
-                self._number_keys.clear()
-            key = self._number_keys[number] = number_key(self._store.secret, number)
-        return key
-
     def fire(self, data: dict[str, Any], event_type: str = EVENT_WGTWO) -> None:
         """Fire one ``wgtwo_event`` (or another of the integration's bus events).
 
@@ -243,42 +223,8 @@ class WgtwoCoordinator:
         shows it too.
         """
         if event_type == EVENT_WGTWO:
-            data[ATTR_ENTITY_ID] = self._activity_entity(data)
+            data[ATTR_ENTITY_ID] = self._activity.entity_for(data)
         self.hass.bus.async_fire(event_type, data)
-
-    def _activity_entity(self, data: dict[str, Any]) -> str | None:
-        """Return the entity the logbook lists the event with (known once per subscriber)."""
-        described = BUS_EVENTS.get(str(data.get(ATTR_TYPE)))
-        if described is None:
-            return None
-        key = (str(data.get(ATTR_SUBSCRIBER)), described.entity, described.fallback)
-        try:
-            return self._activity_ids[key]
-        except KeyError:
-            entity_id = self._activity_ids[key] = self._find_activity_entity(*key)
-            return entity_id
-
-    def _find_activity_entity(self, number: str, *candidates: tuple[str, str] | None) -> str | None:
-        """Look up the first enabled entity of the subscriber among ``candidates``."""
-        registry = er.async_get(self.hass)
-        prefix = f"{self.entry.entry_id}_{number}_"
-        for candidate in candidates:
-            if candidate is None:
-                continue
-            platform, key = candidate
-            entity_id = registry.async_get_entity_id(platform, DOMAIN, prefix + key)
-            if entity_id is not None and (
-                (entry := registry.async_get(entity_id)) is not None and not entry.disabled
-            ):
-                return entity_id
-        return None
-
-    @callback
-    def _async_entity_registry_updated(
-        self, _event: Event[er.EventEntityRegistryUpdatedData]
-    ) -> None:
-        """Look the entities up again: one was added, removed, renamed, enabled or disabled."""
-        self._activity_ids.clear()
 
     def _snapshots(self) -> dict[str, dict[str, Any]]:
         return {number: sub.snapshot() for number, sub in self.subscribers.items()}

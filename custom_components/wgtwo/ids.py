@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from typing import Final
 from urllib.parse import quote, unquote
 
@@ -70,3 +71,26 @@ def unquote_voicemail_id(segment: str) -> str | None:
     if not is_voicemail_id(voicemail_id) or quote_voicemail_id(voicemail_id) != segment:
         return None
     return voicemail_id
+
+
+class NumberKeys:
+    """The keys of the numbers seen lately, each computed once.
+
+    An HMAC per call costs as much as the call's payload; the memory is bounded and
+    emptied when full.
+    """
+
+    KEPT: Final = 4096
+
+    def __init__(self, secret: Callable[[], bytes]) -> None:
+        """Use the entry's secret, which ``secret`` returns once the store is loaded."""
+        self._secret = secret
+        self._keys: dict[str, str] = {}
+
+    def __call__(self, number: str) -> str:
+        """Return the key that stands for ``number``."""
+        if (key := self._keys.get(number)) is None:
+            if len(self._keys) >= self.KEPT:
+                self._keys.clear()
+            key = self._keys[number] = number_key(self._secret(), number)
+        return key
