@@ -5,13 +5,12 @@ run under a :class:`.supervisor.StreamSupervisor`, with a token of its own: neit
 failures touch the other.
 
 The hub is the one owner of the event stream's state (:class:`StreamState`), which it
-reports to the coordinator; a loss shorter than the grace period is not shown.
+reports to the coordinator; a loss shorter than the grace period is not shown (:mod:`.grace`).
 
 Stopping for an unload (a reload after saving options, a disabled or removed entry) is not a
 loss: the state is not reported, so the Connected sensor keeps showing what it showed until
-Home Assistant takes the entry's entities away. A stream that was up hands over to the
-entry's next hub (a reload): that one starts as reconnecting, counted up, and shows a loss
-only if it does not connect within the grace period, counted from the stop.
+Home Assistant takes the entry's entities away, and a stream that was up hands over to the
+entry's next hub (a reload), which starts as reconnecting.
 """
 
 from __future__ import annotations
@@ -23,9 +22,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.event import async_call_later
-from homeassistant.util.hass_dict import HassKey
+from homeassistant.core import HomeAssistant, callback
 
 from .caller_names import CallerNameStream, NameLookup
 from .client import (
@@ -38,11 +35,9 @@ from .client import (
     WgtwoEvent,
     scopes_for,
 )
-from .const import (
-    CONF_NAME_CALLERS,
-    DOMAIN,
-)
+from .const import CONF_NAME_CALLERS
 from .event_streams import EventStream
+from .grace import Grace
 from .repairs import (
     async_create_scope_issue,
     async_delete_lookup_scope_issue,
@@ -77,9 +72,6 @@ class StreamState(StrEnum):
 
 # States in which the stream counts as up: a short loss is not shown.
 UP_STATES: Final = frozenset({StreamState.CONNECTED, StreamState.RECONNECTING})
-
-# Entry id -> when (the event loop's clock) an up stream was stopped for an unload.
-_HANDOVER: Final[HassKey[dict[str, float]]] = HassKey(f"{DOMAIN}_stream_handover")
 
 
 def subscription_name(entry_id: str) -> str:
@@ -141,16 +133,10 @@ class WgtwoHub:
         self.state = StreamState.STOPPED
         self.last_error: str | None = None
         self.events_handled = 0
-        self._grace_timer: CALLBACK_TYPE | None = None
         self._stopping = False
-        # Taken over from the entry's previous hub (a reload): up until the grace is over.
-        stopped_at = hass.data.get(_HANDOVER, {}).pop(entry.entry_id, None)
-        self._grace_left: float | None = None
-        if stopped_at is not None:
-            left = settings.disconnect_grace - (hass.loop.time() - stopped_at)
-            if left > 0:
-                self._grace_left = left
-                self.state = StreamState.RECONNECTING
+        self._grace = Grace(hass, entry.entry_id, settings.disconnect_grace, self._grace_over)
+        if self._grace.handed_over:  # a reload: up until the rest of the grace is over
+            self.state = StreamState.RECONNECTING
         # The v1 streams: consent changes always, the subscription facts as chosen.
         self.streams = [
             EventStream(hass, entry, settings, endpoint, stream)
@@ -205,12 +191,12 @@ class WgtwoHub:
         """
         self._handler = handler
         self._on_state = on_state
-        if self._grace_left is not None:  # a reload: what the previous hub showed holds
-            self._start_grace_timer(self._grace_left)
+        if self._grace.handed_over:  # a reload: what the previous hub showed holds
+            self._grace.start()
         else:
             self._set_state(StreamState.CONNECTING)
             if self._settings.disconnect_grace > 0:
-                self._start_grace_timer()
+                self._grace.start()
         self.supervisor.async_start()
         for stream in self.streams:
             stream.async_start(handler)
@@ -228,16 +214,16 @@ class WgtwoHub:
         self._stopping = True
         was_up = self.state in UP_STATES
         self.supervisor.stop()
-        self._cancel_grace_timer()
+        self._grace.cancel()
         if self.caller_names is not None:
             await self.caller_names.async_stop()
         for stream in self.streams:
             await stream.async_stop()
         await self.subscription.stop()
-        self._cancel_grace_timer()
+        self._grace.cancel()
         self.state = StreamState.STOPPED
         if was_up:
-            self._hass.data.setdefault(_HANDOVER, {})[self._entry.entry_id] = self._hass.loop.time()
+            self._grace.hand_over()
 
     async def _async_handle_event(self, event: WgtwoEvent) -> None:
         assert self._handler is not None  # the subscription runs only once started
@@ -249,7 +235,7 @@ class WgtwoHub:
         if self._stopping:
             return  # ending on purpose
         if status.state is ConnectionState.CONNECTED:
-            self._cancel_grace_timer()
+            self._grace.cancel()
             self.supervisor.connected()
             self.last_error = None
             async_delete_scope_issue(self._hass, self._entry.entry_id)
@@ -260,23 +246,11 @@ class WgtwoHub:
             self.last_error = status.reason
             if self.state is StreamState.CONNECTED:
                 self._set_state(StreamState.RECONNECTING)
-                self._start_grace_timer()
+                self._grace.start()
         elif status.state is ConnectionState.FAILED:
             self.last_error = status.reason
 
-    def _start_grace_timer(self, grace: float | None = None) -> None:
-        if self._grace_timer is not None:
-            return
-        if grace is None:
-            grace = self._settings.disconnect_grace
-        if grace <= 0:
-            self._grace_over(None)
-        else:
-            self._grace_timer = async_call_later(self._hass, grace, self._grace_over)
-
-    @callback
-    def _grace_over(self, _now: datetime | None) -> None:
-        self._grace_timer = None
+    def _grace_over(self) -> None:
         if self.state is StreamState.CONNECTING:
             _LOGGER.info("Cannot reach the wgtwo event stream (%s)", self.last_error or "unknown")
         elif self.state is StreamState.RECONNECTING:
@@ -287,14 +261,9 @@ class WgtwoHub:
             return
         self._set_state(StreamState.DOWN)
 
-    def _cancel_grace_timer(self) -> None:
-        if self._grace_timer is not None:
-            self._grace_timer()
-            self._grace_timer = None
-
     def _set_state(self, state: StreamState) -> None:
         if state in (StreamState.STOPPED, StreamState.DOWN):
-            self._cancel_grace_timer()
+            self._grace.cancel()
         if state is self.state or self._stopping:
             return
         self.state = state
