@@ -135,7 +135,7 @@ class WgtwoCoordinator:
     async def _async_unload(self) -> None:
         for capability in self.capabilities.all:
             capability.unload()
-        await self._store.async_flush(self._snapshots)
+        await self.async_save_now()
         await self.api.close()
 
     # -- listeners (entities) --------------------------------------------------------
@@ -227,6 +227,10 @@ class WgtwoCoordinator:
         self._store.schedule_save(self._snapshots)
         self._save_before_ack = self._save_before_ack or before_ack
 
+    async def async_save_now(self) -> None:
+        """Write the changes a save was asked for now, rather than after the delay."""
+        await self._store.async_flush(self._snapshots)
+
     def number_key(self, number: str) -> str:
         """Return the key that stands for a number in ids (media ids, issue ids)."""
         if (key := self._number_keys.get(number)) is None:
@@ -300,7 +304,7 @@ class WgtwoCoordinator:
         if self._save_before_ack:
             # What must survive a crash is on disk before the event is acknowledged.
             self._save_before_ack = False
-            await self._store.async_flush(self._snapshots)
+            await self.async_save_now()
 
     def caller_name(self, number: str, recipient: str | None) -> str | None:
         """Name a caller from the phonebook, unless the call is for another product's line."""
