@@ -80,7 +80,9 @@ class WgtwoCoordinator:
         self.phonebook = Phonebook(entry.options.get(CONF_PHONEBOOK) or {})
         self.share_sms_text = bool(entry.options.get(CONF_SHARE_SMS_TEXT, False))
         self._home_country: str | None = entry.options.get(CONF_HOME_COUNTRY)
-        self._store = SnapshotStore(hass, entry.entry_id, settings.save_delay)
+        self._store = SnapshotStore(
+            hass, entry.entry_id, settings.save_delay, lambda: self.subscribers
+        )
         self._listeners: dict[str, list[_Listening]] = {}
         self._stream_listeners: list[Callable[[], None]] = []
         self._new_subscriber_listeners: list[SubscriberListener] = []
@@ -186,7 +188,7 @@ class WgtwoCoordinator:
         if subscriber.scopes == scopes:
             return
         subscriber.scopes = scopes
-        self.save()
+        self.save(subscriber.number)
         for listener in list(self._scope_listeners):
             listener(subscriber)
 
@@ -220,16 +222,19 @@ class WgtwoCoordinator:
             if aspects & changed or (key is not None and key in keys):
                 listener(update)
         if changed & _STORED_MASK:
-            self.save()
+            self.save(subscriber.number)
 
-    def save(self, *, before_ack: bool = False) -> None:
-        """Store the snapshots soon; before the event being handled is acked if asked."""
-        self._store.schedule_save(self._snapshots)
+    def save(self, number: str | None = None, *, before_ack: bool = False) -> None:
+        """Store a subscriber's snapshot soon (``None``: every subscriber's).
+
+        Before the event being handled is acked if asked.
+        """
+        self._store.schedule_save(number)
         self._save_before_ack = self._save_before_ack or before_ack
 
     async def async_save_now(self) -> None:
         """Write the changes a save was asked for now, rather than after the delay."""
-        await self._store.async_flush(self._snapshots)
+        await self._store.async_flush()
 
     def number_key(self, number: str) -> str:
         """Return the key that stands for a number in ids (media ids, issue ids)."""
@@ -283,9 +288,6 @@ class WgtwoCoordinator:
     ) -> None:
         """Look the entities up again: one was added, removed, renamed, enabled or disabled."""
         self._activity_ids.clear()
-
-    def _snapshots(self) -> dict[str, dict[str, Any]]:
-        return {number: sub.snapshot() for number, sub in self.subscribers.items()}
 
     # -- events ------------------------------------------------------------------------
 
@@ -357,7 +359,7 @@ class WgtwoCoordinator:
         self.subscribers.pop(number, None)
         for capability in self.capabilities.all:
             capability.forget(number)
-        self.save()
+        self.save(number)
 
     @callback
     def async_forget_device(self, device: dr.DeviceEntry) -> bool:

@@ -394,7 +394,7 @@ async def _time_save(hass: HomeAssistant, index: int) -> float:
     subscriber = coordinator.subscribers[numbers[index % len(numbers)]]
     subscriber.missed_calls += 1  # what a missed call changes
     try:
-        coordinator.save(subscriber)  # the subscriber whose snapshot changed
+        coordinator.save(subscriber.number)  # the subscriber whose snapshot changed
     except TypeError:  # a version that saves every subscriber's snapshot each time
         coordinator.save()
     started = time.perf_counter()
