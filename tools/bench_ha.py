@@ -891,7 +891,7 @@ async def scale_point(args: argparse.Namespace, config: Path, count: int) -> Sca
         rate=max(r.rate for r in results),
         rss_mb=rss_mb,
         save_ms=save_ms,
-        save_bytes=max(written for _, written in saves),
+        save_bytes=int(statistics.median(written for _, written in saves)),
         store_bytes=store_bytes,
         entities=found["entities"],
     )

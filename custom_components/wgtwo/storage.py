@@ -141,8 +141,13 @@ class SnapshotStore:
         for shard in shards:
             self._dirty.add(shard)
             self._shards[shard].async_delay_save(
-                functools.partial(self._data, shard), self._save_delay
+                functools.partial(self._delayed_data, shard), self._save_delay
             )
+
+    def _delayed_data(self, shard: int) -> dict[str, Any]:
+        """Return a shard's data for its delayed write (nothing of it is pending then)."""
+        self._dirty.discard(shard)
+        return self._data(shard)
 
     def _data(self, shard: int) -> dict[str, Any]:
         return {
