@@ -84,6 +84,12 @@ GOAL_RATIO_REALISTIC: Final = 1.25
 GOAL_DATABASE_RATIO: Final = 1.5
 GOAL_P99_MS: Final = 10.0
 GOAL_RSS_MB: Final = 20.0
+# The scale mode: one entry with this many consenting subscribers each.
+SCALE_SUBSCRIBERS: Final = "10,100,1000"
+GOAL_SCALE_CPU: Final = 1.2  # CPU per event at the most subscribers over at the fewest
+GOAL_SETUP_S: Final = 20.0  # setup until every device exists, at the most subscribers
+GOAL_SAVE_MS: Final = 50.0  # one snapshot save, at the most subscribers
+SAVES: Final = 5  # snapshot saves timed per count (the median counts)
 
 
 # -- statistics and /proc parsing (tested in tests/tooling/test_bench_ha.py) ------------
@@ -164,9 +170,13 @@ def latencies_ms(
 class Calls:
     """Voice events of calls to the subscribers: ringing, answered, ended, with unique ids."""
 
-    def __init__(self, prefix: str) -> None:
-        """Start at call 0, the ids beginning with ``prefix`` (e.g. ``w-``)."""
+    def __init__(self, prefix: str, subscribers: Sequence[str] = SUBSCRIBERS) -> None:
+        """Start at call 0, the ids beginning with ``prefix`` (e.g. ``w-``).
+
+        Each call goes to the next of ``subscribers``, round and round.
+        """
         self.prefix = prefix
+        self.subscribers = tuple(subscribers)
         self.index = 0
 
     def next(self, stamp: datetime | None = None) -> tuple[dict[str, Any], tuple[str, str]]:
@@ -174,7 +184,7 @@ class Calls:
         call, step = divmod(self.index, 3)
         self.index += 1
         kind, bus_type = (*STEPS, END)[step]
-        subscriber = SUBSCRIBERS[call % len(SUBSCRIBERS)]
+        subscriber = self.subscribers[call % len(self.subscribers)]
         call_id = f"{self.prefix}{call}"
         event: dict[str, Any] = {
             "serviceId": "bench",
@@ -308,13 +318,13 @@ class Bench:
         session: aiohttp.ClientSession,
         hass: HomeAssistantInstance,
         ours: Sandbox,
-        reference: Sandbox,
+        reference: Sandbox | None,
         token: str,
     ) -> None:
-        """Talk to this instance."""
+        """Talk to this instance (wgtwo's side only when there is no reference sandbox)."""
         self.session = session
         self.hass = hass
-        self.sandboxes = {"wgtwo": ours, "reference": reference}
+        self.sandboxes = {"wgtwo": ours} | ({"reference": reference} if reference else {})
         self.calls = {side: Calls(prefix) for side, prefix in CALL_PREFIXES.items()}
         self.headers = {"Authorization": f"Bearer {token}"}
         self.idle_cpu_per_s = 0.0
@@ -699,6 +709,11 @@ async def realistic_mode(args: argparse.Namespace, config: Path) -> list[str]:
 async def run(args: argparse.Namespace, config: Path) -> int:
     """Run the chosen modes one after the other, then print their figures."""
     lines: list[str] = []
+    if args.subscribers is not None:
+        lines += await scale_mode(args, config)
+        print()
+        print("\n".join(lines))
+        return 0
     if args.mode in ("all", "default"):
         lines += await default_mode(args, config / "default")
     if args.mode in ("all", "realistic"):
@@ -706,6 +721,201 @@ async def run(args: argparse.Namespace, config: Path) -> int:
     print()
     print("\n".join(lines))
     return 0
+
+
+# -- the scale mode: one entry with many subscribers -------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScalePoint:
+    """What one entry with ``subscribers`` consenting subscribers costs."""
+
+    subscribers: int
+    setup_s: float  # from the config flow's start until every subscriber's device exists
+    cpu_ms: float  # Home Assistant's CPU per event at saturation (median of the rounds)
+    rate: float  # events/s at saturation (best round)
+    rss_mb: float  # after the rounds, settled
+    save_ms: float  # one snapshot save after one subscriber changed (median)
+    save_bytes: int  # what that save wrote
+    store_bytes: int  # the whole snapshot store on disk
+    entities: int = 0
+
+
+def parse_subscribers(text: str) -> list[int]:
+    """Parse ``--subscribers`` (``10,100,1000``): positive counts, in the given order."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of counts: {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"counts must be at least 1: {text!r}")
+    return counts
+
+
+def scale_numbers(count: int) -> list[str]:
+    """Return ``count`` distinct subscriber numbers (Norwegian mobile numbers)."""
+    return [f"+479{index:07d}" for index in range(count)]
+
+
+def scale_line(points: Sequence[ScalePoint]) -> str:
+    """Return the scale mode's last line: the most subscribers against the fewest.
+
+    The ratio of the CPU per event, the setup time, the RSS difference and one save at the
+    last count of the list, against the first.
+    """
+    first, last = points[0], points[-1]
+    return (
+        f"scale: {first.subscribers} -> {last.subscribers} subscribers: "
+        f"CPU/event x{last.cpu_ms / first.cpu_ms:.2f}, setup {last.setup_s:.1f} s, "
+        f"RSS {last.rss_mb - first.rss_mb:+.0f} MB, save {last.save_ms:.1f} ms"
+    )
+
+
+def scale_table(points: Sequence[ScalePoint]) -> list[str]:
+    """Return the figures of every count, one row each."""
+    rows = [
+        "subscribers | setup s | CPU ms/event | events/s | RSS MB | save ms | "
+        "save bytes | store bytes | entities"
+    ]
+    rows += [
+        f"{p.subscribers} | {p.setup_s:.1f} | {p.cpu_ms:.3f} | {p.rate:.0f} | {p.rss_mb:.0f} | "
+        f"{p.save_ms:.1f} | {p.save_bytes} | {p.store_bytes} | {p.entities}"
+        for p in points
+    ]
+    return rows
+
+
+def _store_files(config: Path) -> dict[str, tuple[int, int, int]]:
+    """Return the snapshot store's files: name -> (inode, mtime ns, size)."""
+    files: dict[str, tuple[int, int, int]] = {}
+    for path in (config / ".storage").glob("wgtwo.*.facts*"):
+        with contextlib.suppress(FileNotFoundError):
+            stat = path.stat()
+            files[path.name] = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    return files
+
+
+async def _add_consents(
+    session: aiohttp.ClientSession, sandbox: Sandbox, numbers: list[str]
+) -> None:
+    """Let every number consent at the sandbox, with every scope it grants."""
+    from wgtwo_sandbox.scopes import ALL_SCOPES  # the scale mode only
+
+    scopes = sorted(ALL_SCOPES)
+
+    async def add(number: str) -> None:
+        async with session.post(
+            f"{sandbox.url}/control/consents/add", json={"number": number, "scopes": scopes}
+        ) as response:
+            response.raise_for_status()
+
+    for start in range(0, len(numbers), 50):
+        await asyncio.gather(*(add(number) for number in numbers[start : start + 50]))
+
+
+async def _wait_for_devices(bench: Bench, count: int, within: float = 600) -> dict[str, int]:
+    """Wait until wgtwo has a device for each of ``count`` subscribers."""
+    try:
+        async with asyncio.timeout(within):
+            while (found := await bench.command("devices"))["devices"] < count:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        found = await bench.command("devices")
+        raise BenchError(
+            f"only {found['devices']} of {count} subscribers had a device after {within:g} s"
+        ) from None
+    return found
+
+
+async def scale_point(args: argparse.Namespace, config: Path, count: int) -> ScalePoint:
+    """One Home Assistant with one wgtwo entry of ``count`` consenting subscribers."""
+    _prepare(config, args.integration)
+    hass = HomeAssistantInstance(config)
+    write_configuration(config, hass.port, (*MINIMAL_COMPONENTS, REFERENCE_DOMAIN))
+    sandbox = Sandbox(config / "sandbox-wgtwo.log")
+    numbers = scale_numbers(count)
+    print(f"scale mode, {count} subscribers: Home Assistant config {config}", flush=True)
+    async with aiohttp.ClientSession() as session, contextlib.AsyncExitStack() as stack:
+        await sandbox.start()
+        stack.push_async_callback(sandbox.stop)
+        await _add_consents(session, sandbox, numbers)
+        stack.push_async_callback(hass.stop)
+        await hass.start(session)
+        token = await onboard(session, hass.url)
+        bench = Bench(session, hass, sandbox, None, token)
+        bench.calls["wgtwo"] = Calls(CALL_PREFIXES["wgtwo"], numbers)
+        await bench.wait_until_running()
+        if args.profile:
+            await bench.command("profile", enable=True)
+        started = time.monotonic()
+        await configure_integration(session, hass.url, token, sandbox)
+        found = await _wait_for_devices(bench, count)
+        setup_s = time.monotonic() - started
+        if args.profile:
+            stats = (await bench.command("profile", enable=False))["stats"]
+            print(f"--- profile of the setup ({count}) ---\n{stats}", file=sys.stderr)
+        # A call for each subscriber, then the warm-up, spread over all of them.
+        await bench.saturate("wgtwo", 3 * count, 0)
+        await bench.saturate("wgtwo", args.warmup, 0)
+        await bench.settle(args.settle)
+        await bench.measure_idle(args.idle)
+        results: list[Saturation] = []
+        for round_ in range(1, args.rounds + 1):
+            if args.profile and round_ == 1:
+                await bench.command("profile", enable=True)
+            results.append(await bench.saturate("wgtwo", args.saturation, args.settle))
+            if args.profile and round_ == 1:
+                stats = (await bench.command("profile", enable=False))["stats"]
+                print(f"--- profile of a round ({count}) ---\n{stats}", file=sys.stderr)
+            print(
+                f"scale {count} round {round_}: {results[-1].rate:.0f} events/s, "
+                f"{results[-1].cpu_ms:.3f} ms CPU/event",
+                flush=True,
+            )
+        rss_mb = bench.rss_mb()
+        saves: list[tuple[float, int]] = []
+        for index in range(SAVES):
+            before = _store_files(config)
+            ms = (await bench.command("save", index=index))["ms"]
+            after = _store_files(config)
+            written = sum(
+                size for name, (*_, size) in after.items() if before.get(name) != after[name]
+            )
+            saves.append((ms, written))
+        store_bytes = sum(size for *_, size in _store_files(config).values())
+    save_ms = statistics.median(ms for ms, _ in saves)
+    point = ScalePoint(
+        subscribers=count,
+        setup_s=setup_s,
+        cpu_ms=statistics.median(r.cpu_ms for r in results),
+        rate=max(r.rate for r in results),
+        rss_mb=rss_mb,
+        save_ms=save_ms,
+        save_bytes=int(statistics.median(written for _, written in saves)),
+        store_bytes=store_bytes,
+        entities=found["entities"],
+    )
+    print(
+        f"scale {count}: setup {point.setup_s:.1f} s, CPU {point.cpu_ms:.3f} ms/event, "
+        f"RSS {point.rss_mb:.0f} MB, save {point.save_ms:.1f} ms "
+        f"({point.save_bytes} of {point.store_bytes} bytes), {point.entities} entities",
+        flush=True,
+    )
+    return point
+
+
+async def scale_mode(args: argparse.Namespace, config: Path) -> list[str]:
+    """Run each count in a Home Assistant of its own; return the table and the scale line."""
+    points = [
+        await scale_point(args, config / f"scale-{count}", count) for count in args.subscribers
+    ]
+    return [
+        *scale_table(points),
+        f"  goals at the most subscribers: CPU/event x <= {GOAL_SCALE_CPU}, setup <= "
+        f"{GOAL_SETUP_S:g} s, save <= {GOAL_SAVE_MS:g} ms; load average "
+        + " ".join(f"{value:.2f}" for value in os.getloadavg()),
+        scale_line(points),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -732,6 +942,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--quick", action="store_true", help="a smoke run of both modes (about two minutes)"
     )
     parser.add_argument("--profile", action="store_true", help="cProfile each side's first round")
+    parser.add_argument(
+        "--subscribers",
+        type=parse_subscribers,
+        nargs="?",
+        const=parse_subscribers(SCALE_SUBSCRIBERS),
+        metavar="N[,N...]",
+        help="the scale mode instead: one entry with N consenting subscribers, for each N "
+        f"(default {SCALE_SUBSCRIBERS})",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the config folders")
     parser.add_argument(
         "--integration", type=Path, help="the wgtwo folder to measure (e.g. an older version's)"

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ SUBSCRIPTION_METHODS: Final[Mapping[str, tuple[V1Method, type[Message]]]] = {
 }
 
 
+@functools.cache  # looked up for every consent on each GetMsisdn
 def subscription_id(number: str) -> str:
     """Return the opaque subscription id the sandbox gives a number (stable)."""
     return "sub-" + hashlib.sha256(number.encode()).hexdigest()[:16]

@@ -75,7 +75,9 @@ class WgtwoCoordinator:
         self.phonebook = Phonebook(entry.options.get(CONF_PHONEBOOK) or {})
         self.share_sms_text = bool(entry.options.get(CONF_SHARE_SMS_TEXT, False))
         self._home_country: str | None = entry.options.get(CONF_HOME_COUNTRY)
-        self._store = SnapshotStore(hass, entry.entry_id, settings.save_delay)
+        self._store = SnapshotStore(
+            hass, entry.entry_id, settings.save_delay, lambda: self.subscribers
+        )
         self._listeners: dict[str, list[_Listening]] = {}
         self._stream_listeners: list[Callable[[], None]] = []
         self._new_subscriber_listeners: list[SubscriberListener] = []
@@ -123,7 +125,7 @@ class WgtwoCoordinator:
     async def _async_unload(self) -> None:
         for capability in self.capabilities.all:
             capability.unload()
-        await self._store.async_flush(self._snapshots)
+        await self.async_save_now()
         await self.api.close()
 
     # -- listeners (entities) --------------------------------------------------------
@@ -174,7 +176,7 @@ class WgtwoCoordinator:
         if subscriber.scopes == scopes:
             return
         subscriber.scopes = scopes
-        self.save()
+        self.save(subscriber.number)
         for listener in list(self._scope_listeners):
             listener(subscriber)
 
@@ -208,12 +210,19 @@ class WgtwoCoordinator:
             if aspects & changed or (key is not None and key in keys):
                 listener(update)
         if changed & _STORED_MASK:
-            self.save()
+            self.save(subscriber.number)
 
-    def save(self, *, before_ack: bool = False) -> None:
-        """Store the snapshots soon; before the event being handled is acked if asked."""
-        self._store.schedule_save(self._snapshots)
+    def save(self, number: str | None = None, *, before_ack: bool = False) -> None:
+        """Store a subscriber's snapshot soon (``None``: every subscriber's).
+
+        Before the event being handled is acked if asked.
+        """
+        self._store.schedule_save(number)
         self._save_before_ack = self._save_before_ack or before_ack
+
+    async def async_save_now(self) -> None:
+        """Write the changes a save was asked for now, rather than after the delay."""
+        await self._store.async_flush()
 
     def fire(self, data: dict[str, Any], event_type: str = EVENT_WGTWO) -> None:
         """Fire one ``wgtwo_event`` (or another of the integration's bus events).
@@ -225,9 +234,6 @@ class WgtwoCoordinator:
         if event_type == EVENT_WGTWO:
             data[ATTR_ENTITY_ID] = self._activity.entity_for(data)
         self.hass.bus.async_fire(event_type, data)
-
-    def _snapshots(self) -> dict[str, dict[str, Any]]:
-        return {number: sub.snapshot() for number, sub in self.subscribers.items()}
 
     # -- events ------------------------------------------------------------------------
 
@@ -246,7 +252,7 @@ class WgtwoCoordinator:
         if self._save_before_ack:
             # What must survive a crash is on disk before the event is acknowledged.
             self._save_before_ack = False
-            await self._store.async_flush(self._snapshots)
+            await self.async_save_now()
 
     def caller_name(self, number: str, recipient: str | None) -> str | None:
         """Name a caller from the phonebook, unless the call is for another product's line."""
@@ -299,7 +305,7 @@ class WgtwoCoordinator:
         self.subscribers.pop(number, None)
         for capability in self.capabilities.all:
             capability.forget(number)
-        self.save()
+        self.save(number)
 
     @callback
     def async_forget_device(self, device: dr.DeviceEntry) -> bool:

@@ -6,12 +6,17 @@ stream, the country, periodic country, handset and first attachment streams.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
+from custom_components.wgtwo.api import OperatorApi
+from custom_components.wgtwo.capabilities.consent import NAMING_CONCURRENCY
+from custom_components.wgtwo.client.consents import ConsentInfo
 from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import DOMAIN, device_identifier
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
@@ -88,6 +93,58 @@ async def test_every_consenting_subscriber_has_a_device_before_any_event(
     # The operator-wide consent adds no device.
     assert len(coordinator_of(entry).subscribers) == 2
     await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+async def test_many_consents_are_named_a_few_at_a_time_in_order(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large entry's subscribers all get their device; the operator gets 8 requests at most."""
+    numbers = [f"+47999{index:05d}" for index in range(NAMING_CONCURRENCY * 3 + 1)]
+    for number in numbers:
+        auth_sandbox.consents.add(number, [VOICE])
+    under_way = 0
+    most = 0
+    get_msisdn = OperatorApi.get_msisdn
+
+    async def counted(api: OperatorApi, consent: ConsentInfo) -> str | None:
+        nonlocal under_way, most
+        under_way += 1
+        most = max(most, under_way)
+        try:
+            await asyncio.sleep(0.01)  # the operator's answer takes a moment
+            return await get_msisdn(api, consent)
+        finally:
+            under_way -= 1
+
+    monkeypatch.setattr(OperatorApi, "get_msisdn", counted)
+    entry = await start(hass, auth_sandbox)
+    coordinator = coordinator_of(entry)
+    await wait_for(lambda: len(coordinator.subscribers) == len(numbers))
+    # In the consents' order, each with its device.
+    assert list(coordinator.subscribers) == numbers
+    assert all(device_of(hass, entry, number) is not None for number in numbers)
+    assert most == NAMING_CONCURRENCY
+    assert auth_sandbox.consents.msisdn_lookups == len(numbers)
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+async def test_a_missing_id_scope_stops_the_listing_at_the_first_answer(
+    hass: HomeAssistant, make_sandbox: MakeSandbox
+) -> None:
+    """The requests asked with the first are answered; no more are made after it."""
+    server = await make_sandbox(
+        client_id=TEST_CLIENT_ID,
+        client_secret=TEST_CLIENT_SECRET,
+        granted_scopes=["events.voice.subscribe"],
+    )
+    for index in range(NAMING_CONCURRENCY * 3):
+        server.consents.add(f"+47999{index:05d}", [VOICE])
+    entry = await start(hass, server, event_types=["voice"])
+    issue_id = f"missing_subscription_id_scope_{entry.entry_id}"
+    await wait_for(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None)
+    await hass.async_block_till_done()
+    assert coordinator_of(entry).subscribers == {}
+    await async_unload_and_wait(hass, entry, server)
 
 
 async def test_the_consent_stream_adds_updates_and_revokes_once(

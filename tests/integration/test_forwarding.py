@@ -31,7 +31,7 @@ from .conftest import (
     make_entry,
     publish_and_wait,
 )
-from .wgtwo_events import ALICE, CAROL, country, entity_id
+from .wgtwo_events import ALICE, CAROL, country, entity_id, stored_snapshots
 
 HOME = "+4722334455"  # Alice's home phone, the forwarding number in her options
 OFFICE = "+4722001122"
@@ -148,7 +148,7 @@ async def test_state_comes_back_after_reload_and_restart(
 
     # A restart: the entry unloads (its store is flushed) and is set up anew.
     await async_unload_and_wait(hass, entry, auth_sandbox)
-    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.facts"]["data"]["subscribers"][ALICE]
+    stored = stored_snapshots(hass_storage, entry.entry_id)[ALICE]
     assert stored["forwarding"]["mode"] == "conditional"
     assert stored["forwarding"]["number"] == HOME
     await async_setup_entry_and_connect(hass, entry)
@@ -297,7 +297,7 @@ async def test_a_forwarding_that_may_have_changed_is_shown_unknown(
     assert auth_sandbox.stats["call_forwarding"]["requests"] == 3  # asked twice, no more
     # Unknown also after a restart: the old mode is not brought back.
     await async_unload_and_wait(hass, entry, auth_sandbox)
-    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}.facts"]["data"]["subscribers"][ALICE]
+    stored = stored_snapshots(hass_storage, entry.entry_id)[ALICE]
     assert stored["forwarding"] is None
     await async_setup_entry_and_connect(hass, entry)
     assert state_of(hass, entry).state == STATE_UNKNOWN

@@ -28,7 +28,16 @@ from .conftest import (
     publish_and_wait,
     wait_for,
 )
-from .wgtwo_events import ALICE, CAROL, OUTSIDER, coordinator_of, entity_id, voice, voicemail
+from .wgtwo_events import (
+    ALICE,
+    CAROL,
+    OUTSIDER,
+    coordinator_of,
+    entity_id,
+    snapshot_store,
+    voice,
+    voicemail,
+)
 
 ROOT = "media-source://wgtwo"
 PHONEBOOK = {ALICE: "Alice", CAROL: "Carol", OUTSIDER: "Olav"}
@@ -118,7 +127,7 @@ async def test_a_caller_who_hid_the_number_before_a_restart_stays_hidden(
     await publish_and_wait(hass, auth_sandbox, entry, [hidden_call])
     await reload(hass, entry)
     # What is kept of the hidden caller is not its number.
-    stored = json.dumps(hass_storage[f"{DOMAIN}.{entry.entry_id}.facts"])
+    stored = json.dumps(snapshot_store(hass_storage, entry.entry_id))
     assert OUTSIDER.removeprefix("+") not in stored
     fired = async_capture_events(hass, EVENT_WGTWO)
     await publish_and_wait(

@@ -47,6 +47,9 @@ from .wgtwo_events import (
     entity_id,
     handset,
     location,
+    snapshot_store,
+    store_snapshots,
+    stored_snapshots,
     voicemail,
 )
 
@@ -97,7 +100,10 @@ def previous_run(
             identifiers={(DOMAIN, f"{entry.entry_id}_{number}")},
             name="old name",
         )
-    data = {"subscribers": snapshots} if version == STORAGE_VERSION else snapshots
+    if version == STORAGE_VERSION:
+        store_snapshots(hass_storage, entry.entry_id, snapshots)
+        return
+    data = {"subscribers": snapshots} if version == 2 else snapshots
     hass_storage[store_key(entry)] = {
         "version": version,
         "minor_version": 1,
@@ -292,7 +298,7 @@ async def test_missed_calls_pending_in_a_previous_run_are_reported_at_start(
     ]
     assert state_of(hass, entry, "sensor", "missed_calls").state == "3"
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert hass_storage[store_key(entry)]["data"]["subscribers"][ALICE]["pending_missed"] == []
+    assert stored_snapshots(hass_storage, entry.entry_id)[ALICE]["pending_missed"] == []
 
 
 async def test_facts_of_the_first_store_version_are_kept(
@@ -328,8 +334,7 @@ async def test_changes_are_saved_soon_without_an_unload(
     await publish_and_wait(hass, auth_sandbox, entry, missed)
 
     def saved_subscribers() -> dict[str, Any]:
-        subscribers: dict[str, Any] = hass_storage[store_key(entry)]["data"]["subscribers"]
-        return subscribers
+        return stored_snapshots(hass_storage, entry.entry_id)
 
     assert ALICE not in saved_subscribers()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
@@ -343,7 +348,7 @@ async def test_changes_are_saved_soon_without_an_unload(
     await publish_and_wait(hass, auth_sandbox, entry, change)
     hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await hass.async_block_till_done()
-    saved = hass_storage[store_key(entry)]["data"]["subscribers"][ALICE]
+    saved = stored_snapshots(hass_storage, entry.entry_id)[ALICE]
     assert saved["handset"]["imei"] == "356938035643809"
     await async_unload_and_wait(hass, entry, auth_sandbox)
 
@@ -453,11 +458,11 @@ async def test_handset_and_nodes_kept_on_disk(
         ],
     )
     assert await hass.config_entries.async_unload(entry.entry_id)
-    key = store_key(entry)
-    stored = hass_storage[key]["data"]["subscribers"]
+    stored = stored_snapshots(hass_storage, entry.entry_id)
     assert stored[ALICE]["handset"] == {"imei": "356938035643809", "software_version": "02"}
     assert stored[CAROL]["location"]["vlr"] == "4670000000"
-    stored[BOB] = {"handset": {"imei": "1"}}  # no device for this number
+    # no device for this number
+    store_snapshots(hass_storage, entry.entry_id, {BOB: {"handset": {"imei": "1"}}})
     # Enabled while the entry was unloaded.
     registry = er.async_get(hass)
     for number in (ALICE, CAROL):
@@ -477,8 +482,32 @@ async def test_handset_and_nodes_kept_on_disk(
     assert carol_handset.state == "unknown"
     await publish_and_wait(hass, auth_sandbox, entry, [consent_revoke(ALICE, seconds=5)])
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert ALICE not in hass_storage[key]["data"]["subscribers"]
+    assert ALICE not in stored_snapshots(hass_storage, entry.entry_id)
     # Deleting the entry leaves no file behind.
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
-    assert key not in hass_storage
+    assert snapshot_store(hass_storage, entry.entry_id) == {}
+
+
+async def test_a_store_of_version_2_moves_into_shards_keeping_the_secret(
+    hass: HomeAssistant, auth_sandbox: SandboxServer, hass_storage: dict[str, Any]
+) -> None:
+    """Every subscriber's state and the entry's secret survive the move to shards."""
+    entry = make_entry(auth_sandbox)
+    entry.add_to_hass(hass)
+    previous_run(hass, hass_storage, entry, {ALICE: ALICE_BEFORE, CAROL: {}}, version=2)
+    secret = "ab" * 32
+    hass_storage[store_key(entry)]["data"]["id_secret"] = secret
+    await async_setup_entry_and_connect(hass, entry)
+    assert state_of(hass, entry, "sensor", "missed_calls").state == "3"
+    assert set(coordinator_of(entry).subscribers) == {ALICE, CAROL}
+    main = hass_storage[store_key(entry)]
+    assert main["version"] == STORAGE_VERSION
+    assert main["data"] == {"id_secret": secret}
+    assert set(stored_snapshots(hass_storage, entry.entry_id)) == {ALICE, CAROL}
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    # Loaded again, from the shards alone.
+    await async_setup_entry_and_connect(hass, entry)
+    assert state_of(hass, entry, "sensor", "missed_calls").state == "3"
+    assert hass_storage[store_key(entry)]["data"] == {"id_secret": secret}
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -32,7 +32,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.wgtwo.client import ConnectionState, VoiceEvent, WgtwoEvent
-from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
+from custom_components.wgtwo.const import EVENT_WGTWO
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from custom_components.wgtwo.hub import StreamState
 from wgtwo_sandbox import SandboxServer
@@ -44,7 +44,7 @@ from .conftest import (
     hub_of,
 )
 from .events import typed_events
-from .wgtwo_events import ALICE, coordinator_of, entity_id
+from .wgtwo_events import ALICE, coordinator_of, entity_id, snapshot_store, stored_snapshots
 
 type Frozen = FrozenDateTimeFactory | StepTickTimeFactory | TickingDateTimeFactory
 
@@ -274,18 +274,17 @@ async def test_a_missed_call_pending_at_a_crash_or_stop_is_reported_after_it(
     reports the call missed."""
     await connected_entry(hass, config_entry, missed_call_settle=60.0, save_delay=600.0)
     fired = async_capture_events(hass, EVENT_WGTWO)
-    key = f"{DOMAIN}.{config_entry.entry_id}.facts"
     with freeze_time(dt_util.utcnow()) as frozen:
         await feed(coordinator_of(config_entry), typed_events("one_call_unanswered"))
         if stopped:
             hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
             await hass.async_block_till_done()
-        on_disk = copy.deepcopy(hass_storage.get(key))
-        assert on_disk is not None
+        on_disk = copy.deepcopy(snapshot_store(hass_storage, config_entry.entry_id))
+        assert ALICE in stored_snapshots(on_disk, config_entry.entry_id)
         assert await hass.config_entries.async_unload(config_entry.entry_id)
         await hass.async_block_till_done()
         # The next start finds the disk as it was then (an unload wrote what it knew).
-        hass_storage[key] = on_disk
+        hass_storage.update(on_disk)
         frozen.tick(timedelta(seconds=5))
         assert await hass.config_entries.async_setup(config_entry.entry_id)
         await hass.async_block_till_done()

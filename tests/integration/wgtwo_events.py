@@ -11,6 +11,7 @@ from homeassistant.helpers import entity_registry as er
 from custom_components.wgtwo.const import DOMAIN
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from custom_components.wgtwo.runtime import WgtwoConfigEntry
+from custom_components.wgtwo.storage import SHARD_VERSION, SHARDS, shard_key, shard_of
 
 if TYPE_CHECKING:
     # Only a type: the browser tests import these builders without Home Assistant's test
@@ -205,6 +206,32 @@ def handset(owner: str, imei: str, *, seconds: float = 0) -> dict[str, Any]:
 def consent_revoke(owner: str, *, seconds: float = 0) -> dict[str, Any]:
     """A consent revocation."""
     return _event(owner, seconds, {"consentRevokeEvent": {"msisdn": {"e164": owner}}})
+
+
+def snapshot_store(hass_storage: dict[str, Any], entry_id: str) -> dict[str, Any]:
+    """The entry's snapshot store as stored: its secret's store and its shards, by key."""
+    prefix = f"{DOMAIN}.{entry_id}.facts"
+    return {key: value for key, value in hass_storage.items() if key.startswith(prefix)}
+
+
+def stored_snapshots(hass_storage: dict[str, Any], entry_id: str) -> dict[str, Any]:
+    """Every subscriber's stored snapshot, by number (gathered from the store's shards)."""
+    snapshots: dict[str, Any] = {}
+    for shard in range(SHARDS):
+        if (stored := hass_storage.get(shard_key(entry_id, shard))) is not None:
+            snapshots.update(stored["data"]["subscribers"])
+    return snapshots
+
+
+def store_snapshots(hass_storage: dict[str, Any], entry_id: str, snapshots: dict[str, Any]) -> None:
+    """Put snapshots into the store's shards, as a run of this version leaves them."""
+    for number, snapshot in snapshots.items():
+        key = shard_key(entry_id, shard_of(number))
+        stored = hass_storage.setdefault(
+            key,
+            {"version": SHARD_VERSION, "minor_version": 1, "key": key, "data": {"subscribers": {}}},
+        )
+        stored["data"]["subscribers"][number] = snapshot
 
 
 def coordinator_of(entry: MockConfigEntry) -> WgtwoCoordinator:

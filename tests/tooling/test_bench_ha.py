@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -164,3 +165,55 @@ def test_reference_writes_each_subscribers_entities_as_wgtwo_does() -> None:
     # event, its second once per three.
     assert [len(entity.shown) for entity in calls] == [3, 3, 0, 0]
     assert [len(entity.shown) for entity in sensors] == [3, 1, 3, 1, 0, 0, 0, 0]
+
+
+def _point(subscribers: int, **figures: float) -> bench_ha.ScalePoint:
+    values: dict[str, Any] = {
+        "setup_s": 1.0,
+        "cpu_ms": 0.5,
+        "rate": 1500.0,
+        "rss_mb": 280.0,
+        "save_ms": 1.0,
+        "save_bytes": 1000,
+        "store_bytes": 1000,
+    }
+    return bench_ha.ScalePoint(subscribers=subscribers, **(values | figures))
+
+
+def test_scale_line_compares_the_most_subscribers_with_the_fewest() -> None:
+    points = [
+        _point(10, cpu_ms=0.400, rss_mb=280.4, setup_s=0.6),
+        _point(100, cpu_ms=0.900, rss_mb=300.0, setup_s=2.0, save_ms=9.0),
+        _point(1000, cpu_ms=0.452, rss_mb=331.2, setup_s=12.34, save_ms=7.25),
+    ]
+    assert bench_ha.scale_line(points) == (
+        "scale: 10 -> 1000 subscribers: CPU/event x1.13, setup 12.3 s, RSS +51 MB, save 7.2 ms"
+    )
+    # A shorter list names its first and last count; memory may shrink.
+    assert bench_ha.scale_line([_point(5, rss_mb=300.0), _point(50, rss_mb=296.0)]) == (
+        "scale: 5 -> 50 subscribers: CPU/event x1.00, setup 1.0 s, RSS -4 MB, save 1.0 ms"
+    )
+
+
+def test_scale_table_has_a_row_per_count() -> None:
+    header, *rows = bench_ha.scale_table([_point(10), _point(1000, save_bytes=4096)])
+    assert header.startswith("subscribers | setup s | CPU ms/event")
+    assert [row.split(" | ")[0] for row in rows] == ["10", "1000"]
+    assert rows[1].split(" | ")[6] == "4096"
+
+
+def test_subscribers_option_takes_a_list_of_counts() -> None:
+    assert bench_ha.parse_subscribers("10,100,1000") == [10, 100, 1000]
+    assert bench_ha.parse_subscribers("5") == [5]
+    for wrong in ("", "10,x", "0,10", "-1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            bench_ha.parse_subscribers(wrong)
+
+
+def test_scale_numbers_are_distinct_subscribers_called_in_turn() -> None:
+    numbers = bench_ha.scale_numbers(1000)
+    assert len(set(numbers)) == 1000
+    assert all(number.startswith("+479") and len(number) == 11 for number in numbers)
+    calls = bench_ha.Calls("w-", numbers[:3])
+    owners = [calls.next()[0]["event"]["owner"]["phoneNumber"]["e164"] for _ in range(12)]
+    assert owners[::3] == [*numbers[:3], numbers[0]]

@@ -36,7 +36,11 @@ import grpc
 from aiohttp import web
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.helpers.discovery import async_load_platform
 from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.helpers.typing import ConfigType
@@ -54,6 +58,7 @@ DATA: HassKey[Bench] = HassKey(DOMAIN)
 # Set up from configuration.yaml (``wgtwo_bench:``), without options.
 CONFIG_SCHEMA: Final = cv.empty_config_schema(DOMAIN)
 EVENT_WGTWO: Final = "wgtwo_event"
+SUBSCRIBER_MODEL: Final = "Mobile subscription"  # the model of wgtwo's subscriber devices
 # wgtwo's entities of one subscriber are written by that subscriber's events only: the
 # reference has as many subscribers' worth of entities (the bench has four), one call event
 # entity and two sensors each, the first subscriber seen taking the first of them.
@@ -334,6 +339,10 @@ class BenchView(HomeAssistantView):
                 )
             case "profile":
                 return self.json({"stats": self._profile(bool(body["enable"]))})
+            case "devices":
+                return self.json(_wgtwo_devices(bench.reference.hass))
+            case "save":
+                return self.json({"ms": await _time_save(bench.reference.hass, int(body["index"]))})
         return self.json({"error": command}, status_code=404)
 
     def _profile(self, enable: bool) -> str:
@@ -352,6 +361,45 @@ class BenchView(HomeAssistantView):
         # The integrations' own functions, however small each is.
         stats.sort_stats("cumulative").print_stats("custom_components", 60)
         return out.getvalue()
+
+
+def _wgtwo_devices(hass: HomeAssistant) -> dict[str, int]:
+    """Count wgtwo's subscriber devices and entities.
+
+    The scale mode's setup is done when every subscriber has its device.
+    """
+    registry = dr.async_get(hass)
+    return {
+        "devices": sum(
+            1
+            for entry in hass.config_entries.async_entries("wgtwo")
+            for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+            if device.model == SUBSCRIBER_MODEL
+        ),
+        "entities": sum(
+            1 for entry in er.async_get(hass).entities.values() if entry.platform == "wgtwo"
+        ),
+    }
+
+
+async def _time_save(hass: HomeAssistant, index: int) -> float:
+    """Change one subscriber's snapshot as an event would, and time writing it (ms).
+
+    The time from asking wgtwo's coordinator to save now until the write is done: its
+    snapshots gathered on the event loop, serialized and written by Home Assistant's store.
+    """
+    entry = hass.config_entries.async_loaded_entries("wgtwo")[0]
+    coordinator = entry.runtime_data.coordinator
+    numbers = list(coordinator.subscribers)
+    subscriber = coordinator.subscribers[numbers[index % len(numbers)]]
+    subscriber.missed_calls += 1  # what a missed call changes
+    try:
+        coordinator.save(subscriber.number)  # the subscriber whose snapshot changed
+    except TypeError:  # a version that saves every subscriber's snapshot each time
+        coordinator.save()
+    started = time.perf_counter()
+    await coordinator.async_save_now()
+    return (time.perf_counter() - started) * 1000
 
 
 @callback

@@ -252,7 +252,7 @@ class Calls(Capability):
         pending = replace(decided, settles=decided.settles + settle)
         sub.pending_missed[pending.call_id] = pending
         self._arm(sub, pending)
-        self.room.save(before_ack=True)
+        self.room.save(sub.number, before_ack=True)
 
     def _arm(self, sub: Subscriber, pending: PendingMissed) -> None:
         key = (sub.number, pending.call_id)
@@ -271,7 +271,7 @@ class Calls(Capability):
         if trigger := self._report_missed(sub, pending):
             self.room.notify(sub, SubscriberUpdate(Aspect.MISSED_CALLS, (trigger,)))
         else:  # answered late: the stored decision goes
-            self.room.save()
+            self.room.save(sub.number)
 
     @callback
     def started(self) -> None:

@@ -18,9 +18,10 @@ and a v0 one arrive, the first cleans up and the second is dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import OrderedDict
-from collections.abc import Mapping
+from collections import OrderedDict, deque
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -55,6 +56,9 @@ TYPE_CONSENT_REVOKED: Final = "consent_revoked"
 MAX_REVOKED: Final = 256
 # Numbers whose latest consent change is kept, so a listing under way does not undo it.
 MAX_CHANGES_KEPT: Final = 4096
+# Subscriptions turned into numbers at once while listing (a thousand one after the other
+# would take most of the setup of a large entry; the operator gets no more than this).
+NAMING_CONCURRENCY: Final = 8
 
 
 def _sentence(_data: Mapping[str, Any]) -> Sentence:
@@ -149,32 +153,64 @@ class Consent(Capability):
         subscriptions = [c for c in consents if c.subscription_id is not None]
         listing.subscriptions = len(subscriptions)
         named = 0
-        for consent in subscriptions:
-            try:
-                number = await self._number_of(consent)
-            except MissingScopeError as err:
-                listing.error = "missing_scope"
-                _LOGGER.warning(
-                    "Consents cannot be turned into numbers without scope(s) %s; "
-                    "subscribers appear with their first event",
-                    ", ".join(sorted(err.missing_scopes)),
-                )
-                async_create_id_scope_issue(room.hass, room.entry, err.missing_scopes)
-                return
-            except WgtwoError as err:
-                listing.error = type(err).__name__
-                _LOGGER.info("Cannot name a consenting subscriber (%s)", type(err).__name__)
-                continue
-            if number is None:
-                continue
-            named += 1
-            if self._changed.get(number, 0) > begun:
-                continue  # a stream told a newer change while this listing ran
-            self._consented(number, consent.scopes)
+        async with contextlib.aclosing(self._numbers_of(subscriptions)) as numbers:
+            async for consent, number_or_error in numbers:
+                if isinstance(number_or_error, MissingScopeError):
+                    self._id_scope_missing(number_or_error)
+                    return
+                if isinstance(number_or_error, WgtwoError):
+                    listing.error = type(number_or_error).__name__
+                    _LOGGER.info(
+                        "Cannot name a consenting subscriber (%s)", type(number_or_error).__name__
+                    )
+                    continue
+                if number_or_error is None:
+                    continue
+                named += 1
+                if self._changed.get(number_or_error, 0) > begun:
+                    continue  # a stream told a newer change while this listing ran
+                self._consented(number_or_error, consent.scopes)
         listing.named = named
         if subscriptions:
             async_delete_id_scope_issue(room.hass, room.entry.entry_id)
         _LOGGER.debug("Consents listed: %d subscribers named", named)
+
+    def _id_scope_missing(self, err: MissingScopeError) -> None:
+        self.listing.error = "missing_scope"
+        _LOGGER.warning(
+            "Consents cannot be turned into numbers without scope(s) %s; "
+            "subscribers appear with their first event",
+            ", ".join(sorted(err.missing_scopes)),
+        )
+        async_create_id_scope_issue(self.room.hass, self.room.entry, err.missing_scopes)
+
+    async def _numbers_of(
+        self, consents: list[ConsentInfo]
+    ) -> AsyncGenerator[tuple[ConsentInfo, str | WgtwoError | None]]:
+        """Yield each consent with its number (or the error), in order, several asked at once.
+
+        At most :data:`NAMING_CONCURRENCY` requests are under way; those not yet answered
+        are cancelled when the caller stops early.
+        """
+        asked: deque[tuple[ConsentInfo, asyncio.Task[str | WgtwoError | None]]] = deque()
+        try:
+            for consent in consents:
+                asked.append((consent, asyncio.create_task(self._number_or_error(consent))))
+                if len(asked) >= NAMING_CONCURRENCY:
+                    first, task = asked.popleft()
+                    yield first, await task
+            while asked:
+                first, task = asked.popleft()
+                yield first, await task
+        finally:
+            for _, task in asked:
+                task.cancel()
+
+    async def _number_or_error(self, consent: ConsentInfo) -> str | WgtwoError | None:
+        try:
+            return await self._number_of(consent)
+        except WgtwoError as err:
+            return err
 
     async def _number_of(self, consent: ConsentInfo) -> str | None:
         return await self.room.api.get_msisdn(consent)
