@@ -6,7 +6,9 @@ are listed (every page) and each subscription turned into its number (``GetMsisd
 the phonebook, with the scopes its consent grants (the entities of a feature it did not
 grant are left out). Without that scope a fixable repair issue names it, and subscribers
 appear with their first event as before. An operator-wide (tenant) consent adds no device;
-diagnostics show it.
+diagnostics show it. A subscriber the entry's subscriber filter leaves out gets no device
+(the coordinator refuses it); diagnostics count them. The numbers the listing named are
+kept in memory for the options form, which offers them to the filter.
 
 The consent change stream keeps this current: ``added`` creates the device, ``updated``
 changes the granted scopes, ``revoked`` does what the v0 ``CONSENT_REVOKE_EVENT`` does:
@@ -67,6 +69,7 @@ class ConsentListing:
 
     subscriptions: int = 0
     named: int = 0
+    left_out: int = 0  # named, but left out by the subscriber filter
     tenants: list[frozenset[str]] = field(default_factory=list)
     listed_at: datetime | None = None
     error: str | None = None
@@ -76,6 +79,7 @@ class ConsentListing:
         return {
             "subscriptions": self.subscriptions,
             "named": self.named,
+            "left_out": self.left_out,
             "tenant_consents": [{"scopes": sorted(scopes)} for scopes in self.tenants],
             "listed": self.listed_at is not None,
             "error": self.error,
@@ -99,6 +103,8 @@ class Consent(Capability):
         self._changed: OrderedDict[str, int] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        # The numbers the last listing named (never shown: the options form offers them).
+        self.numbers: frozenset[str] = frozenset()
 
     # -- the listing ----------------------------------------------------------------------
 
@@ -115,6 +121,11 @@ class Consent(Capability):
         if self._task is not None:
             self._task.cancel()
             self._task = None
+
+    async def async_idle(self) -> None:
+        """Wait until the listings asked for so far are done."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
 
     def _list_soon(self) -> None:
         if self._task is not None and not self._task.done():
@@ -148,7 +159,8 @@ class Consent(Capability):
         listing.tenants = [c.scopes for c in consents if c.tenant is not None]
         subscriptions = [c for c in consents if c.subscription_id is not None]
         listing.subscriptions = len(subscriptions)
-        named = 0
+        numbers: set[str] = set()
+        left_out = 0
         for consent in subscriptions:
             try:
                 number = await self._number_of(consent)
@@ -167,21 +179,25 @@ class Consent(Capability):
                 continue
             if number is None:
                 continue
-            named += 1
+            numbers.add(number)
             if self._changed.get(number, 0) > begun:
                 continue  # a stream told a newer change while this listing ran
-            self._consented(number, consent.scopes)
-        listing.named = named
+            if not self._consented(number, consent.scopes):
+                left_out += 1
+        listing.named = len(numbers)
+        listing.left_out = left_out
+        self.numbers = frozenset(numbers)
         if subscriptions:
             async_delete_id_scope_issue(room.hass, room.entry.entry_id)
-        _LOGGER.debug("Consents listed: %d subscribers named", named)
+        _LOGGER.debug("Consents listed: %d subscribers named", len(numbers))
 
     async def _number_of(self, consent: ConsentInfo) -> str | None:
         return await self.room.api.get_msisdn(consent)
 
-    def _consented(self, number: str, scopes: frozenset[str]) -> None:
+    def _consented(self, number: str, scopes: frozenset[str]) -> bool:
+        """Give a consenting subscriber its device; False when the filter leaves it out."""
         self._revoked.pop(number, None)
-        self.room.subscriber(number, scopes)
+        return self.room.subscriber(number, scopes) is not None
 
     # -- the streams ----------------------------------------------------------------------
 
