@@ -228,14 +228,15 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             every = bool(user_input[CONF_ALL_SUBSCRIBERS])
-            chosen, refused, error = self._chosen(
-                user_input.get(CONF_SUBSCRIBER_FILTER) or [], known
-            )
-            if error is not None:
-                errors[CONF_SUBSCRIBER_FILTER] = error
-                placeholders["entry"] = refused
-            elif not every and not chosen:
-                errors[CONF_SUBSCRIBER_FILTER] = "no_subscriber_chosen"
+            chosen: set[str] = set()
+            if not every:  # with all of them, the list is not used (nor checked)
+                entries = user_input.get(CONF_SUBSCRIBER_FILTER) or []
+                chosen, refused, error = self._chosen(entries, known)
+                if error is not None:
+                    errors[CONF_SUBSCRIBER_FILTER] = error
+                    placeholders["entry"] = refused
+                elif not chosen:
+                    errors[CONF_SUBSCRIBER_FILTER] = "no_subscriber_chosen"
             if not errors:
                 options = dict(entry.options)
                 options.pop(CONF_SUBSCRIBER_FILTER, None)
@@ -281,8 +282,8 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
         """
         phonebook = self.config_entry.options.get(CONF_PHONEBOOK) or {}
         numbers: set[str] = set()
-        for entry in entries:
-            text = str(entry).strip()
+        for item in entries:
+            text = str(item).strip()
             if not text:
                 continue
             if looks_like_number(text):
