@@ -43,6 +43,9 @@ CONF_SUBSCRIBERS: Final = "subscribers"
 CONF_SMS_RECIPIENT: Final = "sms_recipient"  # the notify entity's recipient; default: itself
 CONF_FORWARDING_NUMBER: Final = "forwarding_number"  # target of "number" and "conditional"
 CONF_OWNERS: Final = "owners"  # Home Assistant user ids; none: administrators only
+# Which subscribers get a device: absent, every one; else the list of their numbers (E.164).
+# The events of the others are acknowledged and dropped.
+CONF_SUBSCRIBER_FILTER: Final = "subscriber_filter"
 # Caller names on the subscribers' handsets (the number lookup stream)
 CONF_NAME_CALLERS: Final = "name_callers"  # bool, off by default
 CONF_NAME_MAX_AGE: Final = "name_max_age"  # minutes the operator may cache an answer

@@ -6,6 +6,11 @@ subscriber number gets one device, created on its first event and found again in
 device registry after a restart. The coordinator stores the subscribers' lasting facts and
 tells the entities of a subscriber what changed. Duplicates never reach it: the client
 drops redelivered events.
+
+The entry's subscriber filter (an option) is kept here, in one place: the events of a
+subscriber it leaves out are counted and dropped before any capability sees them (the hub
+still acknowledges them), :meth:`WgtwoCoordinator.subscriber` creates no device for one, and
+a device of one left out when the option changed is removed as the entry is set up again.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from .const import (
     CONF_HOME_COUNTRY,
     CONF_PHONEBOOK,
     CONF_SHARE_SMS_TEXT,
+    CONF_SUBSCRIBER_FILTER,
     DOMAIN,
     EVENT_WGTWO,
     MANUFACTURER,
@@ -75,6 +81,11 @@ class WgtwoCoordinator:
         self.phonebook = Phonebook(entry.options.get(CONF_PHONEBOOK) or {})
         self.share_sms_text = bool(entry.options.get(CONF_SHARE_SMS_TEXT, False))
         self._home_country: str | None = entry.options.get(CONF_HOME_COUNTRY)
+        chosen = entry.options.get(CONF_SUBSCRIBER_FILTER)
+        # None: every subscriber gets a device; else only these numbers.
+        self._chosen: frozenset[str] | None = None if chosen is None else frozenset(chosen)
+        # Events of subscribers the filter leaves out, dropped (for diagnostics).
+        self.filtered_events = 0
         self._store = SnapshotStore(
             hass, entry.entry_id, settings.save_delay, lambda: self.subscribers
         )
@@ -99,11 +110,15 @@ class WgtwoCoordinator:
         snapshots = await self._store.async_load()
         registry = dr.async_get(self.hass)
         prefix = f"{self.entry.entry_id}_"
+        left_out: list[tuple[str, str]] = []
         for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
             for domain, identifier in device.identifiers:
                 if domain != DOMAIN or not identifier.startswith(prefix):
                     continue
                 number = identifier.removeprefix(prefix)
+                if not self.follows(number):
+                    left_out.append((number, device.id))
+                    continue
                 name = self.phonebook.name_for(number) or number
                 if device.name != name:
                     registry.async_update_device(device.id, name=name)
@@ -111,6 +126,14 @@ class WgtwoCoordinator:
                 if (snapshot := snapshots.get(number)) is not None:
                     subscriber.restore(snapshot)
                 self.subscribers[number] = subscriber
+        for number, device_id in left_out:
+            # The subscriber filter changed: the device goes, and with it what is stored.
+            registry.async_remove_device(device_id)
+            self.forget(number)
+        if left_out:
+            _LOGGER.info(
+                "Removed %d subscriber device(s) the subscriber filter leaves out", len(left_out)
+            )
         self.entry.async_on_unload(self._async_unload)
         self.entry.async_on_unload(self._activity.async_listen())
         for capability in self.capabilities.all:
@@ -247,6 +270,11 @@ class WgtwoCoordinator:
         if not number:
             capability.handle_unowned(event)
             return
+        if not self.follows(number):
+            # Left out by the subscriber filter: acknowledged (by the hub) and dropped.
+            self.filtered_events += 1
+            _LOGGER.debug("Dropping event %s (%s): filtered out", event.sequence, event.kind)
+            return
         _LOGGER.debug("Handling event %s (%s)", event.sequence, event.kind)
         capability.handle(number, event)
         if self._save_before_ack:
@@ -269,19 +297,34 @@ class WgtwoCoordinator:
                 return subscriber
         return None
 
+    def follows(self, number: str) -> bool:
+        """Whether the subscriber filter gives this number a device (all do by default)."""
+        return self._chosen is None or number in self._chosen
+
+    def filter_diagnostics(self) -> dict[str, Any]:
+        """Return the subscriber filter and what it dropped, as counts (never the numbers)."""
+        return {
+            "all": self._chosen is None,
+            "chosen": None if self._chosen is None else len(self._chosen),
+            "events_dropped": self.filtered_events,
+        }
+
     def _new_subscriber(self, number: str, device_id: str, name: str) -> Subscriber:
         return Subscriber(number, device_id, name, self._home_country)
 
-    def subscriber(self, number: str, scopes: frozenset[str] | None = None) -> Subscriber:
+    def subscriber(self, number: str, scopes: frozenset[str] | None = None) -> Subscriber | None:
         """Return the subscriber of a number, creating its device on its first event.
 
         ``scopes``: what its consent grants, when known (a new device gets only the
-        entities of granted features; a known subscriber's entities follow).
+        entities of granted features; a known subscriber's entities follow). None for a
+        number the subscriber filter leaves out: it gets no device.
         """
         if (subscriber := self.subscribers.get(number)) is not None:
             if scopes is not None:
                 self.set_scopes(subscriber, scopes)
             return subscriber
+        if not self.follows(number):
+            return None
         name = self.phonebook.name_for(number) or number
         device = dr.async_get(self.hass).async_get_or_create(
             config_entry_id=self.entry.entry_id,

@@ -14,6 +14,7 @@ from .const import (
     CONF_OWNERS,
     CONF_PHONEBOOK,
     CONF_SMS_RECIPIENT,
+    CONF_SUBSCRIBER_FILTER,
     CONF_SUBSCRIBERS,
 )
 from .runtime import WgtwoConfigEntry
@@ -53,6 +54,9 @@ async def async_get_config_entry_diagnostics(
             CONF_FORWARDING_NUMBER: sum(bool(s.get(CONF_FORWARDING_NUMBER)) for s in settings),
             CONF_OWNERS: sum(bool(s.get(CONF_OWNERS)) for s in settings),
         }
+    if CONF_SUBSCRIBER_FILTER in options:
+        # The numbers that get a device: how many, not which.
+        options[CONF_SUBSCRIBER_FILTER] = {"entries": len(options[CONF_SUBSCRIBER_FILTER] or [])}
     runtime = entry.runtime_data
     subscribers = [
         {
@@ -98,6 +102,7 @@ async def async_get_config_entry_diagnostics(
         ),
         "network": runtime.coordinator.capabilities.network.diagnostics(),
         "consents": runtime.coordinator.capabilities.consent.listing.as_dict(),
+        "subscriber_filter": runtime.coordinator.filter_diagnostics(),
         "streams": {
             str(stream.kind): async_redact_data(stream.stats, TO_REDACT)
             for stream in runtime.hub.streams

@@ -1,4 +1,4 @@
-"""Options flow for wgtwo: events and phonebook, a subscriber's numbers and owners, caller names.
+"""Options flow for wgtwo: events, the subscriber filter, one subscriber's settings, caller names.
 
 Each step saves the whole options dict, merged with what is there, and the entry reloads.
 New event types, and naming callers, are first checked against the API.
@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.generated.countries import COUNTRIES
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.selector import (
@@ -43,6 +43,7 @@ from .const import (
     CONF_SHARE_SMS_TEXT,
     CONF_SMS_BUDGET,
     CONF_SMS_RECIPIENT,
+    CONF_SUBSCRIBER_FILTER,
     CONF_SUBSCRIBERS,
     DEFAULT_EVENT_TYPES,
     DEFAULT_NAME_MAX_AGE,
@@ -62,6 +63,7 @@ from .phonebook import (
     parse_number,
     parse_phonebook,
 )
+from .runtime import WgtwoConfigEntry
 from .settings import create_token_provider, get_settings
 
 # Texts per subscriber and hour; more than this is no budget at all (0 turns it off).
@@ -85,7 +87,9 @@ _SENDER_NAME: Final = re.compile(
 )
 
 CONF_SUBSCRIBER: Final = "subscriber"
-OPTIONS_MENU: Final = ["general", "subscriber", "caller_names"]
+OPTIONS_MENU: Final = ["general", "subscriber_filter", "subscriber", "caller_names"]
+# The subscriber filter's form: every subscriber, or the chosen ones (the option's list).
+CONF_ALL_SUBSCRIBERS: Final = "all_subscribers"
 _PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
 # A number or a phonebook name, as wgtwo.send_sms takes them.
 _RECIPIENT = TextSelector(TextSelectorConfig())
@@ -111,7 +115,7 @@ CALLER_NAMES_SCHEMA: Final = vol.Schema(
 
 
 class WgtwoOptionsFlow(OptionsFlowWithReload):
-    """A menu: events and phonebook, one subscriber's numbers and owners, caller names; reloads.
+    """A menu: events, the subscriber filter, one subscriber's settings, caller names; reloads.
 
     Each step saves the whole options dict, merged with what is there.
     """
@@ -195,6 +199,103 @@ class WgtwoOptionsFlow(OptionsFlowWithReload):
         if sender:
             options[CONF_SENDER_NAME] = sender
         return options, {}, {}
+
+    # -- the subscriber filter --------------------------------------------------------
+
+    def _known(self) -> dict[str, str]:
+        """Return the subscribers to offer, number -> name, sorted by name.
+
+        Those with a device, those the last consent listing named (while the entry is
+        loaded) and those already chosen; named from the device, else the phonebook.
+        """
+        entry = self.config_entry
+        phonebook = entry.options.get(CONF_PHONEBOOK) or {}
+        numbers: set[str] = set(entry.options.get(CONF_SUBSCRIBER_FILTER) or [])
+        if entry.state is ConfigEntryState.LOADED:
+            loaded: WgtwoConfigEntry = entry
+            numbers |= loaded.runtime_data.coordinator.capabilities.consent.numbers
+        known = {number: str(phonebook.get(number) or number) for number in numbers}
+        known.update(self._subscribers())
+        return dict(sorted(known.items(), key=lambda item: item[1].casefold()))
+
+    async def async_step_subscriber_filter(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose which subscribers get a device: all of them, or the ones listed."""
+        entry = self.config_entry
+        known = self._known()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            every = bool(user_input[CONF_ALL_SUBSCRIBERS])
+            chosen: set[str] = set()
+            if not every:  # with all of them, the list is not used (nor checked)
+                entries = user_input.get(CONF_SUBSCRIBER_FILTER) or []
+                chosen, refused, error = self._chosen(entries, known)
+                if error is not None:
+                    errors[CONF_SUBSCRIBER_FILTER] = error
+                    placeholders["entry"] = refused
+                elif not chosen:
+                    errors[CONF_SUBSCRIBER_FILTER] = "no_subscriber_chosen"
+            if not errors:
+                options = dict(entry.options)
+                options.pop(CONF_SUBSCRIBER_FILTER, None)
+                if not every:
+                    options[CONF_SUBSCRIBER_FILTER] = sorted(chosen)
+                return self.async_create_entry(data=options)
+            suggested: Mapping[str, Any] = user_input
+        else:
+            saved = entry.options.get(CONF_SUBSCRIBER_FILTER)
+            suggested = {CONF_ALL_SUBSCRIBERS: saved is None, CONF_SUBSCRIBER_FILTER: saved or []}
+        offered = [
+            SelectOptionDict(value=number, label=name if name == number else f"{name} ({number})")
+            for number, name in known.items()
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_ALL_SUBSCRIBERS, default=True): BooleanSelector(),
+                vol.Optional(CONF_SUBSCRIBER_FILTER): SelectSelector(
+                    SelectSelectorConfig(
+                        options=offered,
+                        multiple=True,
+                        custom_value=True,
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="subscriber_filter",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _chosen(
+        self, entries: list[str], known: Mapping[str, str]
+    ) -> tuple[set[str], str, str | None]:
+        """Turn what was chosen or typed into numbers (E.164).
+
+        Each entry is a number in any spelling, or a name: of a subscriber offered, or from
+        the phonebook (all of its numbers). Returns the numbers, and the first entry refused
+        with its error key.
+        """
+        phonebook = self.config_entry.options.get(CONF_PHONEBOOK) or {}
+        numbers: set[str] = set()
+        for item in entries:
+            text = str(item).strip()
+            if not text:
+                continue
+            if looks_like_number(text):
+                if (number := parse_number(text)) is None:
+                    return set(), text, "invalid_filter_number"
+                numbers.add(number)
+                continue
+            named = numbers_named(phonebook, text) | numbers_named(known, text)
+            if not named:
+                return set(), text, "unknown_filter_name"
+            numbers |= named
+        return numbers, "", None
 
     # -- one subscriber ---------------------------------------------------------------
 

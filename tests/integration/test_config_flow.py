@@ -98,7 +98,7 @@ async def open_options(hass: HomeAssistant, entry: MockConfigEntry, step: str) -
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "init"
-    assert result["menu_options"] == ["general", "subscriber", "caller_names"]
+    assert result["menu_options"] == ["general", "subscriber_filter", "subscriber", "caller_names"]
     return await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": step}
     )

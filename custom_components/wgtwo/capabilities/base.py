@@ -95,8 +95,11 @@ class Room(Protocol):
     subscribers: dict[str, Subscriber]
     share_sms_text: bool
 
-    def subscriber(self, number: str, scopes: frozenset[str] | None = None) -> Subscriber:
-        """Return the subscriber of a number, creating its device on its first event."""
+    def subscriber(self, number: str, scopes: frozenset[str] | None = None) -> Subscriber | None:
+        """Return the subscriber of a number, creating its device on its first event.
+
+        None for a number the entry's subscriber filter leaves out (no device).
+        """
 
     def notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:
         """Tell the subscriber's entities what changed (and store what lasts)."""
@@ -180,6 +183,8 @@ class Capability:
     def handle(self, number: str, event: WgtwoEvent) -> None:
         """Apply one event of a subscriber, then tell its entities what changed."""
         subscriber = self.room.subscriber(number)
+        if subscriber is None:
+            return  # filtered out: the coordinator drops its events before they come here
         update = self.apply(subscriber, event)
         if subscriber.seen(event.timestamp):
             update = SubscriberUpdate(update.aspects | Aspect.LAST_EVENT, update.triggers)

@@ -6,7 +6,9 @@ are listed (every page) and each subscription turned into its number (``GetMsisd
 the phonebook, with the scopes its consent grants (the entities of a feature it did not
 grant are left out). Without that scope a fixable repair issue names it, and subscribers
 appear with their first event as before. An operator-wide (tenant) consent adds no device;
-diagnostics show it.
+diagnostics show it. A subscriber the entry's subscriber filter leaves out gets no device
+(the coordinator refuses it); diagnostics count them. The numbers the listing named are
+kept in memory for the options form, which offers them to the filter.
 
 The consent change stream keeps this current: ``added`` creates the device, ``updated``
 changes the granted scopes, ``revoked`` does what the v0 ``CONSENT_REVOKE_EVENT`` does:
@@ -71,6 +73,7 @@ class ConsentListing:
 
     subscriptions: int = 0
     named: int = 0
+    left_out: int = 0  # named, but left out by the subscriber filter
     tenants: list[frozenset[str]] = field(default_factory=list)
     listed_at: datetime | None = None
     error: str | None = None
@@ -80,6 +83,7 @@ class ConsentListing:
         return {
             "subscriptions": self.subscriptions,
             "named": self.named,
+            "left_out": self.left_out,
             "tenant_consents": [{"scopes": sorted(scopes)} for scopes in self.tenants],
             "listed": self.listed_at is not None,
             "error": self.error,
@@ -103,6 +107,8 @@ class Consent(Capability):
         self._changed: OrderedDict[str, int] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        # The numbers the last listing named (never shown: the options form offers them).
+        self.numbers: frozenset[str] = frozenset()
 
     # -- the listing ----------------------------------------------------------------------
 
@@ -119,6 +125,11 @@ class Consent(Capability):
         if self._task is not None:
             self._task.cancel()
             self._task = None
+
+    async def async_idle(self) -> None:
+        """Wait until the listings asked for so far are done."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
 
     def _list_soon(self) -> None:
         if self._task is not None and not self._task.done():
@@ -152,9 +163,10 @@ class Consent(Capability):
         listing.tenants = [c.scopes for c in consents if c.tenant is not None]
         subscriptions = [c for c in consents if c.subscription_id is not None]
         listing.subscriptions = len(subscriptions)
-        named = 0
-        async with contextlib.aclosing(self._numbers_of(subscriptions)) as numbers:
-            async for consent, number_or_error in numbers:
+        numbers: set[str] = set()
+        left_out = 0
+        async with contextlib.aclosing(self._numbers_of(subscriptions)) as named:
+            async for consent, number_or_error in named:
                 if isinstance(number_or_error, MissingScopeError):
                     self._id_scope_missing(number_or_error)
                     return
@@ -166,14 +178,17 @@ class Consent(Capability):
                     continue
                 if number_or_error is None:
                     continue
-                named += 1
+                numbers.add(number_or_error)
                 if self._changed.get(number_or_error, 0) > begun:
                     continue  # a stream told a newer change while this listing ran
-                self._consented(number_or_error, consent.scopes)
-        listing.named = named
+                if not self._consented(number_or_error, consent.scopes):
+                    left_out += 1
+        listing.named = len(numbers)
+        listing.left_out = left_out
+        self.numbers = frozenset(numbers)
         if subscriptions:
             async_delete_id_scope_issue(room.hass, room.entry.entry_id)
-        _LOGGER.debug("Consents listed: %d subscribers named", named)
+        _LOGGER.debug("Consents listed: %d subscribers named", len(numbers))
 
     def _id_scope_missing(self, err: MissingScopeError) -> None:
         self.listing.error = "missing_scope"
@@ -215,9 +230,10 @@ class Consent(Capability):
     async def _number_of(self, consent: ConsentInfo) -> str | None:
         return await self.room.api.get_msisdn(consent)
 
-    def _consented(self, number: str, scopes: frozenset[str]) -> None:
+    def _consented(self, number: str, scopes: frozenset[str]) -> bool:
+        """Give a consenting subscriber its device; False when the filter leaves it out."""
         self._revoked.pop(number, None)
-        self.room.subscriber(number, scopes)
+        return self.room.subscriber(number, scopes) is not None
 
     # -- the streams ----------------------------------------------------------------------
 
