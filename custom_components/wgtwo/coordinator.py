@@ -343,6 +343,11 @@ class WgtwoCoordinator:
             listener(subscriber)
         return subscriber
 
+    def moved(self, subscriber: Subscriber) -> None:
+        """Tell every capability that a subscriber's phone moved (country or serving node)."""
+        for capability in self.capabilities.all:
+            capability.subscriber_moved(subscriber)
+
     def forget(self, number: str) -> None:
         """Drop a subscriber and what its capabilities have pending for it."""
         self.subscribers.pop(number, None)

@@ -119,6 +119,9 @@ class Room(Protocol):
     def set_scopes(self, subscriber: Subscriber, scopes: frozenset[str] | None) -> None:
         """Take the scopes a subscriber's consent grants; entities follow them."""
 
+    def moved(self, subscriber: Subscriber) -> None:
+        """Tell every capability that a subscriber's phone moved (country or serving node)."""
+
 
 def envelope(
     event: WgtwoEvent, event_type: str, subscriber: str, device_id: str | None
@@ -211,6 +214,9 @@ class Capability:
 
     def subscriber_added(self, subscriber: Subscriber) -> None:
         """Take note of a subscriber that got its device (its first event, or consent)."""
+
+    def subscriber_moved(self, subscriber: Subscriber) -> None:
+        """Take note that a subscriber's phone moved: another country or serving node."""
 
     def started(self) -> None:
         """Resume what the snapshots kept pending: the entry's entities are set up."""

@@ -6,9 +6,10 @@ the operator saw last is the subscriber's (its generation, MCC/MNC, TADIG and se
 never its IMSI or ICCID). Each subscriber is read:
 
 - once the entry's entities are set up (every known subscriber), and when it appears;
-- after each of its roaming or location events (``roaming_country_changed``,
-  ``location_updated``), at most once a minute: a read asked for within a minute of the
-  last one waits until the minute is over, and further events join it;
+- after each of its roaming or location events (the roaming and serving node capabilities
+  tell the coordinator, which tells every capability), at most once a minute: a read asked
+  for within a minute of the last one waits until the minute is over, and further events
+  join it;
 - every 30 minutes.
 
 Reads go one at a time, and a reconnect of the event stream reads nothing: the operator
@@ -30,24 +31,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from homeassistant.core import CALLBACK_TYPE, Event, callback
+from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from ..client import NetworkInfo, WgtwoError
 from ..client.network import SCOPE_NETWORK_INFO, newest
-from ..const import DOMAIN, EVENT_WGTWO
+from ..const import DOMAIN
 from ..errors import ErrorKind, error_kind
 from ..mcc import country_of_mcc
 from ..subscriber import Aspect, Subscriber
-from .base import ATTR_DEVICE_ID, ATTR_SUBSCRIBER, ATTR_TYPE, Capability, SubscriberUpdate
-from .roaming import TYPE_ROAMING
-from .serving_node import TYPE_LOCATION
+from .base import Capability, SubscriberUpdate
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,7 +55,6 @@ READ_SPACING: Final = timedelta(minutes=1)
 # Every subscriber is read again this often.
 REFRESH_INTERVAL: Final = timedelta(minutes=30)
 # The bus events after which a subscriber's network is read again.
-_MOVES: Final = frozenset({TYPE_ROAMING, TYPE_LOCATION})
 
 
 class Network(Capability):
@@ -94,9 +91,6 @@ class Network(Capability):
                 room.hass, self._refresh, REFRESH_INTERVAL, cancel_on_shutdown=True
             )
         )
-        self._stop.append(
-            room.hass.bus.async_listen(EVENT_WGTWO, self._moved, event_filter=_is_move)
-        )
 
     def started(self) -> None:
         """Read every known subscriber (the Network sensors exist now)."""
@@ -104,6 +98,10 @@ class Network(Capability):
 
     def subscriber_added(self, subscriber: Subscriber) -> None:
         """Read a subscriber that just got its device."""
+        self.request(subscriber.number)
+
+    def subscriber_moved(self, subscriber: Subscriber) -> None:
+        """Read a subscriber again after its roaming or location event (once a minute)."""
         self.request(subscriber.number)
 
     def forget(self, number: str) -> None:
@@ -114,7 +112,7 @@ class Network(Capability):
             cancel()
 
     def unload(self) -> None:
-        """Stop the refresh, the bus listener and every read."""
+        """Stop the refresh and every read."""
         self._stop_reading()
         if self._worker is not None:
             self._worker.cancel()
@@ -154,13 +152,6 @@ class Network(Capability):
             self.request(number)
 
     @callback
-    def _moved(self, event: Event[Mapping[str, Any]]) -> None:
-        """Read a subscriber of this entry again after its roaming or location event."""
-        number = event.data.get(ATTR_SUBSCRIBER)
-        subscriber = self.room.subscribers.get(number) if isinstance(number, str) else None
-        if subscriber is not None and subscriber.device_id == event.data.get(ATTR_DEVICE_ID):
-            self.request(subscriber.number)
-
     def request(self, number: str) -> None:
         """Read a subscriber's network now, or once a minute has passed since its last read."""
         if not self.available or number in self._due or number in self._waiting:
@@ -254,10 +245,6 @@ class Network(Capability):
 
 
 @callback
-def _is_move(data: Mapping[str, Any]) -> bool:
-    return data.get(ATTR_TYPE) in _MOVES
-
-
 def _without_sim_ids(info: NetworkInfo) -> NetworkInfo:
     return NetworkInfo(
         mcc=info.mcc,

@@ -84,6 +84,7 @@ class Roaming(Capability):
                 "roaming": sub.roaming,
             },
         )
+        self.room.moved(sub)
         return SubscriberUpdate(Aspect.COUNTRY if current is not None else Aspect(0))
 
 

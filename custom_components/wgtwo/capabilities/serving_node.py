@@ -59,4 +59,5 @@ class ServingNode(Capability):
                 "current": event.current.as_dict() if event.current else None,
             },
         )
+        self.room.moved(sub)
         return SubscriberUpdate(Aspect.LOCATION if event.current is not None else Aspect(0))
