@@ -125,9 +125,6 @@ class NumberLookupResponder(ResilientStream):
         self._cache_control = lookup_pb2.CacheControl()
         self._cache_control.max_age.FromTimedelta(timedelta(seconds=config.max_age))
         self._token: str | None = None
-        self._task: asyncio.Task[Any] | None = None
-        self._done = asyncio.Event()
-        self._done.set()
 
     @property
     def stats(self) -> LookupStats:
@@ -138,43 +135,6 @@ class NumberLookupResponder(ResilientStream):
     def config(self) -> LookupConfig:
         """The settings this responder runs with."""
         return self._config
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        """Open the stream and keep reconnecting until ``stop()``; raise on a fatal error."""
-        if not self._done.is_set():
-            raise RuntimeError("responder is already running")
-        if self._stopping:  # stop() came first
-            self._stopping = False
-            return
-        task = asyncio.current_task()
-        assert task is not None
-        self._task = task
-        self._done.clear()
-        try:
-            await self._loop()
-        except asyncio.CancelledError:
-            if self._should_stop() and task.uncancel() == 0:
-                return
-            raise
-        finally:
-            await self._end_attempt()
-            self._connected = False
-            self._task = None
-            self._stopping = False
-            self._done.set()
-
-    async def stop(self) -> None:
-        """End the stream and wait until ``run()`` returned; safe to call more than once."""
-        self._stopping = True
-        self._wakeup.set()
-        task = self._task
-        if task is None or task.done():
-            return
-        if task is not asyncio.current_task():
-            task.cancel()
-            await self._done.wait()
 
     # -- one attempt ----------------------------------------------------------------------
 

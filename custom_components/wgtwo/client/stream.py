@@ -1,10 +1,15 @@
-"""The reconnect loop both long-lived streams share: the events subscription and the lookups.
+"""The run, stop and reconnect loop every long-lived stream shares.
+
+The events subscription, the lookups and the v1 event streams are its subclasses.
 
 A subclass opens one attempt in :meth:`ResilientStream._connect_once` (returning when the
 server ends the stream, raising ``AioRpcError`` on an error status); this base decides
 what follows: a new token at once or on the next attempt, a backoff pause that a probe
 channel cuts short once an unreachable server is back, or the typed error that ends
 ``run()`` (rejected credentials, a missing scope, a request the server will never take).
+:meth:`ResilientStream.run` and :meth:`ResilientStream.stop` are the one lifecycle: a
+running handler may finish before a stop cancels the loop (``stop_timeout``), and what an
+attempt holds is released however the loop ends.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Iterable
-from typing import ClassVar, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 import grpc
 
@@ -71,6 +76,12 @@ class ResilientStream:
         self._connected = False
         self._stopping = False
         self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[Any] | None = None
+        self._done = asyncio.Event()
+        self._done.set()
+        self._stop_cancelled = False
+        # Set by a subclass while its handler runs: a stop lets it finish first.
+        self._in_handler = False
 
     @property
     def status(self) -> ConnectionStatus:
@@ -107,6 +118,74 @@ class ResilientStream:
         channel, self._channel = self._channel, None
         if channel is not None:
             await channel.close()
+
+    def _stop_timeout(self) -> float | None:
+        """How long a running handler may take to finish once ``stop()`` is called."""
+        return None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Open the stream and keep reconnecting until ``stop()``; raise on a fatal error.
+
+        Raises ``AuthenticationError`` when the credentials are rejected,
+        ``MissingScopeError`` when a scope lacks a grant and ``WgtwoError`` when the
+        server refuses the request itself.
+        """
+        if not self._done.is_set():
+            raise RuntimeError(f"the {self.what} is already running")
+        if self._stopping:  # stop() came first: nothing to run
+            self._stopping = False
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._done.clear()
+        self._stop_cancelled = False
+        try:
+            await self._loop()
+        except asyncio.CancelledError:
+            if self._stop_cancelled and task.uncancel() == 0:
+                return
+            raise
+        finally:
+            # A stop() while the stream winds down cancels this await: what follows it must
+            # still run, or that stop() would wait for ever.
+            try:
+                await self._end_attempt()
+            finally:
+                self._connected = False
+                self._task = None
+                self._stopping = False
+                self._done.set()
+
+    async def stop(self) -> None:
+        """End the stream and wait until ``run()`` returned.
+
+        A handler that is running gets up to ``_stop_timeout()`` seconds to finish (and its
+        event to be acked) before it is cancelled. Safe to call more than once, before
+        ``run()`` or from a handler.
+        """
+        self._stopping = True
+        self._wakeup.set()
+        task = self._task
+        if task is None or task.done():
+            return
+        if task is asyncio.current_task():
+            return  # called from the handler: the loop ends after it returns
+        if not self._in_handler:
+            self._cancel_run(task)
+        try:
+            async with asyncio.timeout(self._stop_timeout()):
+                await self._done.wait()
+        except TimeoutError:
+            self._cancel_run(task)
+            await self._done.wait()
+
+    def _cancel_run(self, task: asyncio.Task[Any]) -> None:
+        if not self._stop_cancelled:
+            self._stop_cancelled = True
+            task.cancel()
 
     # -- state ----------------------------------------------------------------------------
 

@@ -82,11 +82,6 @@ class EventSubscription(ResilientStream):
             self._stats, token_provider, config.max_in_flight, config.ack_rpc_timeout
         )
         self._call: Any = None
-        self._run_task: asyncio.Task[Any] | None = None
-        self._done = asyncio.Event()
-        self._done.set()
-        self._stop_cancelled = False
-        self._in_handler = False
         self._ever_connected = False
         self._max_sequence = 0
         # Received but not yet handled: where a plain subscription resumes after a drop.
@@ -104,74 +99,10 @@ class EventSubscription(ResilientStream):
         """The settings this subscription runs with."""
         return self._config
 
-    # -- lifecycle ------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        """Subscribe and keep reconnecting until ``stop()``; raise on a fatal error.
-
-        Raises ``AuthenticationError`` when the credentials are rejected,
-        ``MissingScopeError`` when a scope lacks a grant and ``WgtwoError`` when the
-        server refuses the request itself.
-        """
-        if not self._done.is_set():
-            raise RuntimeError("subscription is already running")
-        task = asyncio.current_task()
-        assert task is not None
-        if self._stopping:  # stop() came first: nothing to run
-            self._stopping = False
-            return
-        self._run_task = task
-        self._done.clear()
-        self._stop_cancelled = False
-        try:
-            await self._loop()
-        except asyncio.CancelledError:
-            if self._stop_cancelled and task.uncancel() == 0:
-                return
-            raise
-        finally:
-            await self._cleanup()
-            self._run_task = None
-            self._stopping = False
-            self._done.set()
-
-    async def stop(self) -> None:
-        """Stop the loop: end the stream, let pending acks finish, close the channel.
-
-        A handler that is running gets up to ``stop_timeout`` seconds to finish before it
-        is cancelled. Safe to call more than once, before ``run()`` or from a handler.
-        """
-        self._stopping = True
-        self._wakeup.set()
-        task = self._run_task
-        if task is None or task.done():
-            return
-        if task is asyncio.current_task():
-            return  # called from the handler: the loop ends after it returns
-        if not self._in_handler:
-            self._cancel_run(task)
-        # Otherwise the running handler may finish (and its event be acked) first.
-        try:
-            async with asyncio.timeout(self._config.stop_timeout):
-                await self._done.wait()
-        except TimeoutError:
-            self._cancel_run(task)
-            await self._done.wait()
-
-    def _cancel_run(self, task: asyncio.Task[Any]) -> None:
-        if not self._stop_cancelled:
-            self._stop_cancelled = True
-            task.cancel()
-
-    async def _cleanup(self) -> None:
-        await self._acker.drain(_ACK_DRAIN_TIMEOUT)
-        call, self._call = self._call, None
-        if call is not None:
-            call.cancel()
-        await super()._end_attempt()  # closes the channel
-        self._connected = False
-
     # -- the stream's part of the loop ------------------------------------------------
+
+    def _stop_timeout(self) -> float | None:
+        return self._config.stop_timeout
 
     def _create_channel(self, reconnect_backoff_max: float) -> grpc.aio.Channel:
         config = self._config
@@ -195,10 +126,11 @@ class EventSubscription(ResilientStream):
         self._ever_connected = True
 
     async def _end_attempt(self) -> None:
+        # Acks in flight finish first: the server takes them while the stream is open.
+        await self._acker.drain(_ACK_DRAIN_TIMEOUT)
         call, self._call = self._call, None
         if call is not None:
             call.cancel()
-        await self._acker.drain(_ACK_DRAIN_TIMEOUT)
         await super()._end_attempt()
 
     def _start_for_attempt(self) -> StartPosition | None:

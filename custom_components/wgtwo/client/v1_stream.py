@@ -132,10 +132,6 @@ class V1EventStream(ResilientStream):
         self._metadata: tuple[tuple[str, str], ...] = ()
         self._token: str | None = None
         self._call: Any = None
-        self._task: asyncio.Task[Any] | None = None
-        self._done = asyncio.Event()
-        self._done.set()
-        self._in_handler = False
         self._counter = 0
         self._last_at_once = -AT_ONCE_INTERVAL
 
@@ -149,56 +145,10 @@ class V1EventStream(ResilientStream):
         """The stream this runs."""
         return self._service
 
-    # -- lifecycle ------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        """Open the stream and keep reconnecting until ``stop()``; raise on a fatal error."""
-        if not self._done.is_set():
-            raise RuntimeError("stream is already running")
-        if self._stopping:
-            self._stopping = False
-            return
-        task = asyncio.current_task()
-        assert task is not None
-        self._task = task
-        self._done.clear()
-        try:
-            await self._loop()
-        except asyncio.CancelledError:
-            if self._should_stop() and task.uncancel() == 0:
-                return
-            raise
-        finally:
-            # A stop() while the stream winds down cancels these awaits: what follows
-            # them must still run, or that stop() would wait for ever.
-            try:
-                await self._acker.drain(_ACK_DRAIN_TIMEOUT)
-            finally:
-                try:
-                    await self._end_attempt()
-                finally:
-                    self._connected = False
-                    self._task = None
-                    self._stopping = False
-                    self._done.set()
-
-    async def stop(self) -> None:
-        """End the stream (a running handler may finish first) and wait until it ended."""
-        self._stopping = True
-        self._wakeup.set()
-        task = self._task
-        if task is None or task.done() or task is asyncio.current_task():
-            return
-        if not self._in_handler:
-            task.cancel()
-        try:
-            async with asyncio.timeout(self._config.stop_timeout):
-                await self._done.wait()
-        except TimeoutError:
-            task.cancel()
-            await self._done.wait()
-
     # -- one attempt ----------------------------------------------------------------------
+
+    def _stop_timeout(self) -> float | None:
+        return self._config.stop_timeout
 
     def _create_channel(self, reconnect_backoff_max: float) -> grpc.aio.Channel:
         config = self._config
@@ -218,10 +168,11 @@ class V1EventStream(ResilientStream):
         return True
 
     async def _end_attempt(self) -> None:
+        # Acks in flight finish first: the server takes them while the stream is open.
+        await self._acker.drain(_ACK_DRAIN_TIMEOUT)
         call, self._call = self._call, None
         if call is not None:
             call.cancel()
-        await self._acker.drain(_ACK_DRAIN_TIMEOUT)
         await super()._end_attempt()
 
     async def _connect_once(self, refresh: bool) -> None:
