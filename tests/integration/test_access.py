@@ -38,8 +38,8 @@ from custom_components.wgtwo.const import (
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import publish_and_wait, wait_for
-from .test_services import device_id_of, miss_calls, missed
-from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of, entity_id, voicemail
+from .test_services import miss_calls, missed
+from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of, device_id_of, entity_id, voicemail
 
 ADMIN_ID = "anne-admin"
 OWNER_ID = "kari-owner"

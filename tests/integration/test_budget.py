@@ -45,8 +45,8 @@ from .conftest import (
     entry_options,
     wait_for,
 )
-from .test_sms import add_subscribers, device_id_of, send
-from .wgtwo_events import ALICE, BOB, coordinator_of, entity_id
+from .test_sms import add_subscribers, send
+from .wgtwo_events import ALICE, BOB, coordinator_of, device_id_of, entity_id
 
 PHONEBOOK = {CONF_PHONEBOOK: {ALICE: "Alice", BOB: "Bob"}}
 ID_SECRET = bytes(range(32))  # the entry's secret, stored before setup where a test needs it

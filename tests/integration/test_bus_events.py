@@ -16,7 +16,6 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import CONF_SHARE_SMS_TEXT, DOMAIN, EVENT_SMS_TEXT, EVENT_WGTWO
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from wgtwo_sandbox import SandboxServer
@@ -37,6 +36,7 @@ from .wgtwo_events import (
     coordinator_of,
     country,
     delivery_report,
+    device_id_of,
     entity_id,
     handset,
     location,
@@ -46,14 +46,6 @@ from .wgtwo_events import (
 )
 
 pytestmark = pytest.mark.usefixtures("quick_missed_calls")
-
-
-def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
-    device = device_by_identifier(
-        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
-    )
-    assert device is not None
-    return device.id
 
 
 def by_type(events: list[Event[Any]]) -> dict[str, dict[str, Any]]:

@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.wgtwo.api import OperatorApi
 from custom_components.wgtwo.capabilities.consent import NAMING_CONCURRENCY
 from custom_components.wgtwo.client.consents import ConsentInfo
-from custom_components.wgtwo.compat import device_by_identifier
-from custom_components.wgtwo.const import DOMAIN, device_identifier
+from custom_components.wgtwo.const import DOMAIN
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
 from wgtwo_sandbox import SandboxServer
 
@@ -31,7 +30,7 @@ from .conftest import (
     publish_and_wait,
     wait_for,
 )
-from .wgtwo_events import consent_revoke, coordinator_of, country, entity_id, handset
+from .wgtwo_events import consent_revoke, coordinator_of, country, device_of, entity_id, handset
 
 ALICE = "+4799900001"
 BOB = "+4799900002"
@@ -42,12 +41,6 @@ SMS_SEND = "sms.text:send_from_subscriber"
 V1_STREAMS = ["country_change", "periodic_country", "handset_change", "first_attachment"]
 HANDSET_DETAILS = "subscription.handset_details:read"
 IMSI = "242010000000009"
-
-
-def device_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> dr.DeviceEntry | None:
-    return device_by_identifier(
-        dr.async_get(hass), device_identifier(entry.entry_id, number), entry.entry_id
-    )
 
 
 def unique_ids(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> set[str]:

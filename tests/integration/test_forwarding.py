@@ -10,13 +10,11 @@ from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.wgtwo.client import (
     ForwardingMode,
 )
-from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import CONF_FORWARDING_NUMBER, CONF_SUBSCRIBERS, DOMAIN
 from custom_components.wgtwo.subscriber import ForwardingState, Subscriber
 from tests.sandbox_fixtures import TEST_CLIENT_ID, TEST_CLIENT_SECRET, MakeSandbox
@@ -31,7 +29,7 @@ from .conftest import (
     make_entry,
     publish_and_wait,
 )
-from .wgtwo_events import ALICE, CAROL, country, entity_id, stored_snapshots
+from .wgtwo_events import ALICE, CAROL, country, device_id_of, entity_id, stored_snapshots
 
 HOME = "+4722334455"  # Alice's home phone, the forwarding number in her options
 OFFICE = "+4722001122"
@@ -82,14 +80,6 @@ async def choose(hass: HomeAssistant, entry: MockConfigEntry, option: str) -> No
         {ATTR_ENTITY_ID: select_id(hass, entry), ATTR_OPTION: option},
         blocking=True,
     )
-
-
-def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
-    device = device_by_identifier(
-        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
-    )
-    assert device is not None
-    return device.id
 
 
 async def test_select_round_trip(

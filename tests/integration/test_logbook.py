@@ -30,7 +30,6 @@ from pytest_homeassistant_custom_component.typing import MockHAClientWebSocket, 
 
 from custom_components.wgtwo import logbook as wgtwo_logbook
 from custom_components.wgtwo.capabilities.calls import format_duration
-from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import (
     CONF_EVENT_TYPES,
     CONF_PHONEBOOK,
@@ -58,6 +57,7 @@ from .wgtwo_events import (
     consent_revoke,
     country,
     delivery_report,
+    device_id_of,
     handset,
     location,
     sms,
@@ -118,14 +118,6 @@ async def logbook_entries(
 async def connected(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
     await async_setup_entry_and_connect(hass, entry)
     return entry
-
-
-def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
-    device = device_by_identifier(
-        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
-    )
-    assert device is not None
-    return device.id
 
 
 def messages(entries: list[dict[str, Any]]) -> list[str]:

@@ -38,8 +38,8 @@ from .conftest import (
     entry_options,
     make_entry,
 )
-from .test_sms import add_subscribers, device_id_of
-from .wgtwo_events import ALICE, BOB, CAROL
+from .test_sms import add_subscribers
+from .wgtwo_events import ALICE, BOB, CAROL, device_id_of
 
 MAX = 300_000
 

@@ -16,17 +16,18 @@ from custom_components.wgtwo.const import DOMAIN
 from wgtwo_sandbox import SandboxServer
 
 from .conftest import publish_and_wait, wait_for
-from .wgtwo_events import ALICE, BOB, CAROL, call, coordinator_of, entity_id, voicemail
+from .wgtwo_events import (
+    ALICE,
+    BOB,
+    CAROL,
+    call,
+    coordinator_of,
+    device_id_of,
+    entity_id,
+    voicemail,
+)
 
 pytestmark = pytest.mark.usefixtures("quick_missed_calls")
-
-
-def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
-    device = device_by_identifier(
-        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
-    )
-    assert device is not None
-    return device.id
 
 
 def missed(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:

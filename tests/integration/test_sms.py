@@ -36,7 +36,7 @@ from .conftest import (
     publish_and_wait,
     wait_for,
 )
-from .wgtwo_events import ALICE, BOB, CAROL, call, entity_id, sms
+from .wgtwo_events import ALICE, BOB, CAROL, call, device_id_of, entity_id, sms
 
 Response = sms_pb2.SendMessageResponse
 
@@ -44,14 +44,6 @@ entry_options_override = pytest.fixture(
     lambda: {CONF_PHONEBOOK: {ALICE: "Alice", BOB: "Bob", CAROL: "Carol"}},
     name="entry_options_override",
 )
-
-
-def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
-    device = device_by_identifier(
-        dr.async_get(hass), (DOMAIN, f"{entry.entry_id}_{number}"), entry.entry_id
-    )
-    assert device is not None
-    return device.id
 
 
 async def add_subscribers(

@@ -13,18 +13,16 @@ from typing import Any
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.translation import async_get_translations
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import (
     CONF_PHONEBOOK,
     CONF_SUBSCRIBER_FILTER,
     DOMAIN,
     EVENT_WGTWO,
-    device_identifier,
 )
 from custom_components.wgtwo.diagnostics import async_get_config_entry_diagnostics
 from custom_components.wgtwo.options_flow import CONF_ALL_SUBSCRIBERS
@@ -40,17 +38,11 @@ from .conftest import (
     wait_for,
 )
 from .test_options_flow import open_options, settle, suggested
-from .wgtwo_events import ALICE, BOB, CAROL, call, coordinator_of, sms
+from .wgtwo_events import ALICE, BOB, CAROL, call, coordinator_of, device_of, sms
 
 DAVE = "+4799900004"
 VOICE = "events.voice.subscribe"
 ONLY_ALICE: dict[str, Any] = {CONF_SUBSCRIBER_FILTER: [ALICE]}
-
-
-def device_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> dr.DeviceEntry | None:
-    return device_by_identifier(
-        dr.async_get(hass), device_identifier(entry.entry_id, number), entry.entry_id
-    )
 
 
 def entities_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> list[str]:

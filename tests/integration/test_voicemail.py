@@ -28,8 +28,7 @@ from .conftest import (
     publish_and_wait,
     wait_for,
 )
-from .test_services import device_id_of
-from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of, entity_id, voicemail
+from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of, device_id_of, entity_id, voicemail
 
 
 def unheard(hass: HomeAssistant, entry: MockConfigEntry, number: str = ALICE) -> Any:

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from custom_components.wgtwo.const import DOMAIN
+from custom_components.wgtwo.compat import device_by_identifier
+from custom_components.wgtwo.const import DOMAIN, device_identifier
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
 from custom_components.wgtwo.runtime import WgtwoConfigEntry
 from custom_components.wgtwo.storage import SHARD_VERSION, SHARDS, shard_key, shard_of
@@ -249,3 +250,17 @@ def entity_id(
     )
     assert found is not None, f"no {platform} {key} for the subscriber"
     return found
+
+
+def device_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> dr.DeviceEntry | None:
+    """The device of a subscriber of the entry (None: it has none)."""
+    return device_by_identifier(
+        dr.async_get(hass), device_identifier(entry.entry_id, number), entry.entry_id
+    )
+
+
+def device_id_of(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> str:
+    """The id of a subscriber's device, which must exist."""
+    device = device_of(hass, entry, number)
+    assert device is not None
+    return device.id
