@@ -16,12 +16,14 @@ from .conftest import Client, nothing_arrives, read, voice
 
 Connect = Callable[..., Client]
 
-# A client with a 0.5 s keepalive that also pings while a stream is idle. grpcio applies
-# keepalive_timeout only through the ping timeout, so both are set.
+# A client with a 1 s keepalive that also pings while a stream is idle. grpcio applies
+# keepalive_timeout only through the ping timeout, so both are set. The answer may take
+# 5 s: pings cross the sandbox's relay on the test's own event loop, which a busy
+# two-core machine can hold up for longer than a second.
 KEEPALIVE = (
-    ("grpc.keepalive_time_ms", 500),
-    ("grpc.keepalive_timeout_ms", 1000),
-    ("grpc.http2.ping_timeout_ms", 1000),
+    ("grpc.keepalive_time_ms", 1000),
+    ("grpc.keepalive_timeout_ms", 5000),
+    ("grpc.http2.ping_timeout_ms", 5000),
     ("grpc.http2.max_pings_without_data", 0),
     ("grpc.keepalive_permit_without_calls", 1),
 )
@@ -33,7 +35,7 @@ async def test_keepalive_detects_a_stall_and_service_resumes(
     client = connect(sandbox, KEEPALIVE)
     stream = await client.subscribe()
     # Frequent keepalive pings are accepted while the connection flows.
-    assert await nothing_arrives(stream, 1.2)
+    assert await nothing_arrives(stream, 2.5)
     sandbox.set_stalled(True)
     await sandbox.publish([voice("held")])
     # Without keepalive a stall goes unnoticed (below): the error is the pings' doing.
