@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
 
 from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
@@ -16,9 +15,7 @@ from .capabilities.base import SubscriberUpdate
 from .const import device_identifier
 from .coordinator import WgtwoCoordinator
 from .runtime import WgtwoConfigEntry
-from .subscriber import Aspect, Subscriber
-
-NO_ASPECTS: Final = Aspect(0)
+from .subscriber import NO_ASPECTS, Aspect, Subscriber
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -135,11 +135,16 @@ class SnapshotStore:
     def schedule_save(self, number: str | None = None) -> None:
         """Save a subscriber's snapshot soon (``None``: every subscriber's).
 
-        Changes within the delay are written together, each shard once.
+        A shard is written the delay after its first unsaved change, with every change
+        made meanwhile: a steady stream of events neither puts the write off nor re-arms
+        its timer on each event.
         """
         shards: Iterable[int] = range(SHARDS) if number is None else (shard_of(number),)
+        dirty = self._dirty
         for shard in shards:
-            self._dirty.add(shard)
+            if shard in dirty:
+                continue
+            dirty.add(shard)
             self._shards[shard].async_delay_save(
                 functools.partial(self._delayed_data, shard), self._save_delay
             )

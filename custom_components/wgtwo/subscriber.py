@@ -50,6 +50,7 @@ class Aspect(IntFlag):
     NETWORK = auto()  # the serving network read from the operator
 
 
+NO_ASPECTS: Final = Aspect(0)
 ALL_ASPECTS: Final = Aspect(sum(Aspect))
 # Aspects kept in the stored snapshot: a change to any of them schedules a save.
 STORED_ASPECTS: Final = ALL_ASPECTS & ~(Aspect.CALLS | Aspect.CONNECTION)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -20,9 +21,11 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
     async_fire_time_changed,
+    async_fire_time_changed_exact,
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.wgtwo.client import Country, CountryChangeEvent
 from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import DOMAIN, EVENT_WGTWO
 from custom_components.wgtwo.storage import STORAGE_VERSION
@@ -350,6 +353,51 @@ async def test_changes_are_saved_soon_without_an_unload(
     await hass.async_block_till_done()
     saved = stored_snapshots(hass_storage, entry.entry_id)[ALICE]
     assert saved["handset"]["imei"] == "356938035643809"
+    await async_unload_and_wait(hass, entry, auth_sandbox)
+
+
+async def test_a_steady_stream_of_changes_does_not_put_the_save_off(
+    hass: HomeAssistant,
+    auth_sandbox: SandboxServer,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A subscriber's shard is written the delay after its first unsaved change.
+
+    Changes keep coming more often than the delay (a busy line): each one does not put
+    the write off again, and the write takes all of them.
+    """
+    change_settings(hass, save_delay=10.0)
+    entry = config_entry
+    await async_setup_entry_and_connect(hass, entry)
+    coordinator = coordinator_of(entry)
+
+    def moved_to(code: str, sequence: int) -> CountryChangeEvent:
+        return CountryChangeEvent(
+            sequence=sequence,
+            timestamp=dt_util.utcnow(),
+            owner=ALICE,
+            number=ALICE,
+            previous=None,
+            current=Country(code=code, name=code),
+        )
+
+    def saved_country() -> str | None:
+        saved = stored_snapshots(hass_storage, entry.entry_id).get(ALICE)
+        return None if saved is None else saved["country"]["code"]
+
+    with freeze_time(dt_util.utcnow()) as frozen:
+        await coordinator.async_handle_event(moved_to("DE", 1))
+        frozen.tick(timedelta(seconds=6))
+        async_fire_time_changed_exact(hass)
+        await hass.async_block_till_done()
+        assert saved_country() is None
+        await coordinator.async_handle_event(moved_to("SE", 2))
+        # 11 s after the first change, 5 s after the second.
+        frozen.tick(timedelta(seconds=5))
+        async_fire_time_changed_exact(hass)
+        await hass.async_block_till_done()
+        assert saved_country() == "SE"
     await async_unload_and_wait(hass, entry, auth_sandbox)
 
 

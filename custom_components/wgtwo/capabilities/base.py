@@ -27,7 +27,7 @@ from ..api import OperatorApi
 from ..client import WgtwoEvent
 from ..phonebook import Phonebook
 from ..settings import WgtwoSettings
-from ..subscriber import ALL_ASPECTS, Aspect, Subscriber
+from ..subscriber import ALL_ASPECTS, NO_ASPECTS, Aspect, Subscriber
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,7 +64,16 @@ class SubscriberUpdate:
     triggers: tuple[EntityTrigger, ...] = field(default=())
 
 
-NO_CHANGE: Final = SubscriberUpdate(Aspect(0))
+NO_CHANGE: Final = SubscriberUpdate(NO_ASPECTS)
+# ``aspects | LAST_EVENT`` per aspects: a flag's ``|`` runs Python code, on every event.
+_WITH_LAST_EVENT: dict[Aspect, Aspect] = {}
+
+
+def _with_last_event(aspects: Aspect) -> Aspect:
+    """Return ``aspects`` with :attr:`Aspect.LAST_EVENT` added."""
+    if (combined := _WITH_LAST_EVENT.get(aspects)) is None:
+        combined = _WITH_LAST_EVENT[aspects] = aspects | Aspect.LAST_EVENT
+    return combined
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,7 +199,7 @@ class Capability:
             return  # filtered out: the coordinator drops its events before they come here
         update = self.apply(subscriber, event)
         if subscriber.seen(event.timestamp):
-            update = SubscriberUpdate(update.aspects | Aspect.LAST_EVENT, update.triggers)
+            update = SubscriberUpdate(_with_last_event(update.aspects), update.triggers)
         self.room.notify(subscriber, update)
 
     def handle_unowned(self, event: WgtwoEvent) -> None:

@@ -42,7 +42,7 @@ from homeassistant.util import dt as dt_util
 
 from ..call_state import PHASES, Call, CallDirection, CallPhase, call_direction
 from ..client import VoiceEvent, VoiceEventKind
-from ..subscriber import Aspect, LastCaller, PendingMissed, Subscriber
+from ..subscriber import NO_ASPECTS, Aspect, LastCaller, PendingMissed, Subscriber
 from .base import (
     NO_CHANGE,
     BusEvent,
@@ -186,7 +186,7 @@ class Calls(Capability):
         )
         update = sub.calls.apply(event.call_id, phase, direction, event.timestamp)
         call = update.call
-        aspects = Aspect.CALLS if update.advanced else Aspect(0)
+        aspects = Aspect.CALLS if update.advanced else NO_ASPECTS
         # Once any event of a call says the caller hid the number, it stays hidden.
         newly_hidden = event.caller_id_hidden and not call.hidden
         call.hidden = hidden = call.hidden or event.caller_id_hidden

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ..client import FirstAttachmentEvent
-from ..subscriber import Aspect, Subscriber
+from ..subscriber import NO_ASPECTS, Aspect, Subscriber
 from .base import BusEvent, Capability, Sentence, SubscriberUpdate
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,4 +36,4 @@ class FirstAttachment(Capability):
             sub.imsi = event.imsi
         self.fire(event, TYPE_FIRST_ATTACHED, sub, {"imsi": event.imsi})
         _LOGGER.debug("A SIM attached to the network for the first time")
-        return SubscriberUpdate(Aspect.HANDSET if event.imsi else Aspect(0))
+        return SubscriberUpdate(Aspect.HANDSET if event.imsi else NO_ASPECTS)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ..client import HandsetUpdateEvent
-from ..subscriber import Aspect, Subscriber
+from ..subscriber import NO_ASPECTS, Aspect, Subscriber
 from .base import (
     NO_CHANGE,
     ROAMING_COUNTRY_ENTITY,
@@ -68,4 +68,4 @@ class HandsetChanges(Capability):
                 "current": event.current.as_dict() if event.current else None,
             },
         )
-        return SubscriberUpdate(Aspect.HANDSET if event.current is not None else Aspect(0))
+        return SubscriberUpdate(Aspect.HANDSET if event.current is not None else NO_ASPECTS)

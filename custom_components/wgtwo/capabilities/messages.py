@@ -66,7 +66,7 @@ from ..errors import Feature, feature_name, operator_error, operator_refused
 from ..origins import async_origin, origin_text
 from ..phonebook import looks_like_number, numbers_named, parse_number
 from ..repairs import async_create_budget_issue, async_delete_budget_issue, budget_issue_open
-from ..subscriber import Aspect, Subscriber
+from ..subscriber import NO_ASPECTS, Subscriber
 from .base import (
     ATTR_DEVICE_ID,
     ATTR_SUBSCRIBER,
@@ -341,7 +341,7 @@ class Messages(Capability):
             )
             self.fire(event, TYPE_SMS_DELIVERY_REPORT, sub, payload)
             trigger = EntityTrigger(EVENT_SMS, "delivery_report", payload)
-            return SubscriberUpdate(Aspect(0), (trigger,))
+            return SubscriberUpdate(NO_ASPECTS, (trigger,))
         if event.direction == SmsDirection.FROM_SUBSCRIBER:
             sent = True
         elif event.direction == SmsDirection.TO_SUBSCRIBER:
@@ -354,7 +354,7 @@ class Messages(Capability):
         if self.room.share_sms_text:
             self.room.fire(sms_text_payload(event, event_type, sub), EVENT_SMS_TEXT)
         trigger = EntityTrigger(EVENT_SMS, "sent" if sent else "received", payload)
-        return SubscriberUpdate(Aspect(0), (trigger,))
+        return SubscriberUpdate(NO_ASPECTS, (trigger,))
 
     # -- the budget --------------------------------------------------------------------
 

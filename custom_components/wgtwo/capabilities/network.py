@@ -44,7 +44,7 @@ from ..client.network import SCOPE_NETWORK_INFO, newest
 from ..const import DOMAIN
 from ..errors import ErrorKind, error_kind
 from ..mcc import country_of_mcc
-from ..subscriber import Aspect, Subscriber
+from ..subscriber import NO_ASPECTS, Aspect, Subscriber
 from .base import Capability, SubscriberUpdate
 
 _LOGGER = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ class Network(Capability):
 
     def _apply(self, subscriber: Subscriber, infos: list[NetworkInfo]) -> None:
         """Make the SIM seen last the subscriber's network; its MCC may give the country."""
-        aspects = Aspect(0)
+        aspects = NO_ASPECTS
         found = newest(infos)
         network = None if found is None else _without_sim_ids(found)
         if network != subscriber.network or len(infos) != subscriber.network_sims:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ..client import Country, CountryChangeEvent, PeriodicCountryEvent
-from ..subscriber import Aspect, Subscriber
+from ..subscriber import NO_ASPECTS, Aspect, Subscriber
 from .base import (
     NO_CHANGE,
     ROAMING_COUNTRY_ENTITY,
@@ -85,7 +85,7 @@ class Roaming(Capability):
             },
         )
         self.room.moved(sub)
-        return SubscriberUpdate(Aspect.COUNTRY if current is not None else Aspect(0))
+        return SubscriberUpdate(Aspect.COUNTRY if current is not None else NO_ASPECTS)
 
 
 def _same(country: Country, known: Country | None) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ..client import Locations, LocationUpdateEvent
-from ..subscriber import Aspect, Subscriber
+from ..subscriber import NO_ASPECTS, Aspect, Subscriber
 from .base import ROAMING_COUNTRY_ENTITY, BusEvent, Capability, Sentence, SubscriberUpdate
 
 TYPE_LOCATION: Final = "location_updated"
@@ -60,4 +60,4 @@ class ServingNode(Capability):
             },
         )
         self.room.moved(sub)
-        return SubscriberUpdate(Aspect.LOCATION if event.current is not None else Aspect(0))
+        return SubscriberUpdate(Aspect.LOCATION if event.current is not None else NO_ASPECTS)

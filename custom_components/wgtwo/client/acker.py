@@ -95,14 +95,25 @@ class Acker:
         while self.in_flight >= self._limit:
             self._room.clear()
             await self._room.wait()
+        if not self._start_with_fresh_token(inbox, sequence):
+            self._spawn(self._ack_slowly(inbox, sequence, None))
+
+    def send_nowait(self, inbox: str, sequence: int) -> bool:
+        """Start acking one event unless that means waiting (False: await :meth:`send`).
+
+        The common case, on every event: room for one more ack and a token still fresh.
+        """
+        return self.in_flight < self._limit and self._start_with_fresh_token(inbox, sequence)
+
+    def _start_with_fresh_token(self, inbox: str, sequence: int) -> bool:
         provider = self._provider
         if provider is not None:
             token = provider.token_if_fresh()
             if token is None:
-                self._spawn(self._ack_slowly(inbox, sequence, None))
-                return
+                return False
             self.use_token(token)
         self._start_call(inbox, sequence)
+        return True
 
     def _start_call(self, inbox: str, sequence: int) -> None:
         request = self._request(inbox, sequence)

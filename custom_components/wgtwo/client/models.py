@@ -399,7 +399,8 @@ def timestamp_to_datetime(message: Timestamp) -> datetime:
     it decodes as the epoch.
     """
     try:
-        return _EPOCH + timedelta(seconds=message.seconds, microseconds=message.nanos // 1000)
+        # Positional: half the cost of keywords, on every event.
+        return _EPOCH + timedelta(0, message.seconds, message.nanos // 1000)
     except OverflowError:
         return _EPOCH
 

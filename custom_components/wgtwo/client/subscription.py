@@ -283,7 +283,8 @@ class EventSubscription(ResilientStream):
             )
             stats.poison_acked += 1
         self._finish(sequence, alt_key, failure_key)
-        await self._ack(meta)
+        if not self._ack_nowait(meta):
+            await self._ack(meta)
 
     def _finish(self, sequence: int, alt_key: Any, failure_key: Any = None) -> None:
         self._failures.clear(sequence if failure_key is None else failure_key)
@@ -296,6 +297,10 @@ class EventSubscription(ResilientStream):
     async def _ack(self, meta: events_pb2.EventMetadata) -> None:
         if self._config.manual_ack:
             await self._acker.send(meta.ack_inbox, meta.sequence)
+
+    def _ack_nowait(self, meta: events_pb2.EventMetadata) -> bool:
+        """Ack without suspending when nothing stands in the way (False: await :meth:`_ack`)."""
+        return not self._config.manual_ack or self._acker.send_nowait(meta.ack_inbox, meta.sequence)
 
 
 def _digest(event: events_pb2.Event) -> bytes:
