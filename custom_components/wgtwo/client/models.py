@@ -471,12 +471,14 @@ def _decode(event: events_pb2.Event, which: str | None, base: dict[str, Any]) ->
     match which:
         case "voice_event":
             voice = event.voice_event
+            kind = voice.type
             return VoiceEvent(
                 **base,
                 call_id=voice.call_id,
-                call_event=_enum(_VOICE_KINDS, voice.type),
-                from_number=_e164(voice.from_number),
-                to_number=_e164(voice.to_number),
+                # Most events of a line are calls: _enum and _e164 written out.
+                call_event=_VOICE_KINDS.get(kind, kind),
+                from_number=voice.from_number.e164 or None,
+                to_number=voice.to_number.e164 or None,
                 caller_id_hidden=voice.caller_id_hidden,
             )
         case "voicemail_event":
