@@ -143,14 +143,15 @@ class CallTracker:
     @property
     def state(self) -> CallState:
         """Aggregate state: talking > ringing > dialing > idle."""
-        calls = self._active.values()
-        if any(call.answered for call in calls):
-            return CallState.TALKING
-        if any(call.direction == CallDirection.INCOMING for call in calls):
-            return CallState.RINGING
-        if calls:
-            return CallState.DIALING
-        return CallState.IDLE
+        if not self._active:
+            return CallState.IDLE
+        state = CallState.DIALING
+        for call in self._active.values():
+            if call.answered:
+                return CallState.TALKING
+            if call.direction == CallDirection.INCOMING:
+                state = CallState.RINGING
+        return state
 
     @property
     def active_calls(self) -> int:
@@ -241,6 +242,8 @@ class CallTracker:
         A call that rang or dialled without an answer for ``max_unanswered_age`` is over
         (networks stop ringing within minutes); an answered one after ``max_age``.
         """
+        if not self._active:
+            return False
         stale = [
             call_id
             for call_id, call in self._active.items()
