@@ -5,12 +5,8 @@ passes it to the capability that handles its type (see :mod:`.capabilities`). Ea
 subscriber number gets one device, created on its first event and found again in the
 device registry after a restart. The coordinator stores the subscribers' lasting facts and
 tells the entities of a subscriber what changed. Duplicates never reach it: the client
-drops redelivered events.
-
-The entry's subscriber filter (an option) is kept here, in one place: the events of a
-subscriber it leaves out are counted and dropped before any capability sees them (the hub
-still acknowledges them), :meth:`WgtwoCoordinator.subscriber` creates no device for one, and
-a device of one left out when the option changed is removed as the entry is set up again.
+drops redelivered events. A subscriber the entry's subscriber filter leaves out (see
+:mod:`.subscriber_filter`) gets no device, and its events are dropped.
 """
 
 from __future__ import annotations
@@ -49,6 +45,7 @@ from .phonebook import Phonebook
 from .settings import WgtwoSettings
 from .storage import SnapshotStore
 from .subscriber import ALL_ASPECTS, STORED_ASPECTS, Aspect, Subscriber
+from .subscriber_filter import SubscriberFilter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,11 +78,7 @@ class WgtwoCoordinator:
         self.phonebook = Phonebook(entry.options.get(CONF_PHONEBOOK) or {})
         self.share_sms_text = bool(entry.options.get(CONF_SHARE_SMS_TEXT, False))
         self._home_country: str | None = entry.options.get(CONF_HOME_COUNTRY)
-        chosen = entry.options.get(CONF_SUBSCRIBER_FILTER)
-        # None: every subscriber gets a device; else only these numbers.
-        self._chosen: frozenset[str] | None = None if chosen is None else frozenset(chosen)
-        # Events of subscribers the filter leaves out, dropped (for diagnostics).
-        self.filtered_events = 0
+        self.subscriber_filter = SubscriberFilter(entry.options.get(CONF_SUBSCRIBER_FILTER))
         self._store = SnapshotStore(
             hass, entry.entry_id, settings.save_delay, lambda: self.subscribers
         )
@@ -116,7 +109,7 @@ class WgtwoCoordinator:
                 if domain != DOMAIN or not identifier.startswith(prefix):
                     continue
                 number = identifier.removeprefix(prefix)
-                if not self.follows(number):
+                if not self.subscriber_filter.follows(number):
                     left_out.append((number, device.id))
                     continue
                 name = self.phonebook.name_for(number) or number
@@ -270,9 +263,8 @@ class WgtwoCoordinator:
         if not number:
             capability.handle_unowned(event)
             return
-        if not self.follows(number):
+        if self.subscriber_filter.drops(number):
             # Left out by the subscriber filter: acknowledged (by the hub) and dropped.
-            self.filtered_events += 1
             _LOGGER.debug("Dropping event %s (%s): filtered out", event.sequence, event.kind)
             return
         _LOGGER.debug("Handling event %s (%s)", event.sequence, event.kind)
@@ -297,18 +289,6 @@ class WgtwoCoordinator:
                 return subscriber
         return None
 
-    def follows(self, number: str) -> bool:
-        """Whether the subscriber filter gives this number a device (all do by default)."""
-        return self._chosen is None or number in self._chosen
-
-    def filter_diagnostics(self) -> dict[str, Any]:
-        """Return the subscriber filter and what it dropped, as counts (never the numbers)."""
-        return {
-            "all": self._chosen is None,
-            "chosen": None if self._chosen is None else len(self._chosen),
-            "events_dropped": self.filtered_events,
-        }
-
     def _new_subscriber(self, number: str, device_id: str, name: str) -> Subscriber:
         return Subscriber(number, device_id, name, self._home_country)
 
@@ -323,7 +303,7 @@ class WgtwoCoordinator:
             if scopes is not None:
                 self.set_scopes(subscriber, scopes)
             return subscriber
-        if not self.follows(number):
+        if not self.subscriber_filter.follows(number):
             return None
         name = self.phonebook.name_for(number) or number
         device = dr.async_get(self.hass).async_get_or_create(
