@@ -86,6 +86,7 @@ def test_a_cycle_would_be_found() -> None:
     "module",
     [
         "coordinator",
+        "listeners",
         "subscriber_filter",
         "hub",
         "supervisor",
