@@ -134,7 +134,9 @@ class WgtwoConnectedSensor(BinarySensorEntity):
     async def async_added_to_hass(self) -> None:
         """Follow the stream state."""
         await super().async_added_to_hass()
-        self.async_on_remove(self._coordinator.async_add_stream_listener(self._stream_changed))
+        self.async_on_remove(
+            self._coordinator.listeners.async_add_stream_listener(self._stream_changed)
+        )
 
     @callback
     def _stream_changed(self) -> None:

@@ -4,33 +4,24 @@ The hub hands every received event to :meth:`WgtwoCoordinator.async_handle_event
 passes it to the capability that handles its type (see :mod:`.capabilities`). Each
 subscriber number gets one device, created on its first event and found again in the
 device registry after a restart. The coordinator stores the subscribers' lasting facts and
-tells the entities of a subscriber what changed. Duplicates never reach it: the client
-drops redelivered events.
-
-The entry's subscriber filter (an option) is kept here, in one place: the events of a
-subscriber it leaves out are counted and dropped before any capability sees them (the hub
-still acknowledges them), :meth:`WgtwoCoordinator.subscriber` creates no device for one, and
-a device of one left out when the option changed is removed as the entry is set up again.
+tells the entities of a subscriber what changed (see :mod:`.listeners`). Duplicates never
+reach it: the client drops redelivered events. A subscriber the entry's subscriber filter
+leaves out (see :mod:`.subscriber_filter`) gets no device, and its events are dropped.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 
 from .activity import ActivityEntities
 from .api import OperatorApi
 from .capabilities import Capabilities
-from .capabilities.base import (
-    ATTR_ENTITY_ID,
-    Capability,
-    SubscriberUpdate,
-)
+from .capabilities.base import ATTR_ENTITY_ID, Capability, SubscriberUpdate
 from .client import WgtwoEvent
 from .const import (
     CONF_HOME_COUNTRY,
@@ -45,19 +36,14 @@ from .const import (
 )
 from .hub import UP_STATES, StreamState, WgtwoHub
 from .ids import NumberKeys
+from .listeners import Listeners
 from .phonebook import Phonebook
 from .settings import WgtwoSettings
 from .storage import SnapshotStore
-from .subscriber import ALL_ASPECTS, STORED_ASPECTS, Aspect, Subscriber
+from .subscriber import Aspect, Subscriber
+from .subscriber_filter import SubscriberFilter
 
 _LOGGER = logging.getLogger(__name__)
-
-type UpdateListener = Callable[[SubscriberUpdate], None]
-# A listener with what it shows: aspects as a plain int (a Flag's own operators are Python
-# code, too slow to run for every entity on every event) and the trigger key it fires on.
-type _Listening = tuple[int, str | None, UpdateListener]
-_STORED_MASK: Final = int(STORED_ASPECTS)
-type SubscriberListener = Callable[[Subscriber], None]
 
 
 class WgtwoCoordinator:
@@ -81,18 +67,14 @@ class WgtwoCoordinator:
         self.phonebook = Phonebook(entry.options.get(CONF_PHONEBOOK) or {})
         self.share_sms_text = bool(entry.options.get(CONF_SHARE_SMS_TEXT, False))
         self._home_country: str | None = entry.options.get(CONF_HOME_COUNTRY)
-        chosen = entry.options.get(CONF_SUBSCRIBER_FILTER)
-        # None: every subscriber gets a device; else only these numbers.
-        self._chosen: frozenset[str] | None = None if chosen is None else frozenset(chosen)
-        # Events of subscribers the filter leaves out, dropped (for diagnostics).
-        self.filtered_events = 0
+        self.subscriber_filter = SubscriberFilter(entry.options.get(CONF_SUBSCRIBER_FILTER))
         self._store = SnapshotStore(
             hass, entry.entry_id, settings.save_delay, lambda: self.subscribers
         )
-        self._listeners: dict[str, list[_Listening]] = {}
-        self._stream_listeners: list[Callable[[], None]] = []
-        self._new_subscriber_listeners: list[SubscriberListener] = []
-        self._scope_listeners: list[SubscriberListener] = []
+        self.listeners = Listeners(self.save)
+        # Tell a subscriber's entities what changed, store what lasts (on every event): the
+        # registry's own loop, with no call in between.
+        self.notify = self.listeners.notify
         self._save_before_ack = False
         self.number_key = NumberKeys(lambda: self._store.secret)
         self._activity = ActivityEntities(hass, entry.entry_id)
@@ -116,7 +98,7 @@ class WgtwoCoordinator:
                 if domain != DOMAIN or not identifier.startswith(prefix):
                     continue
                 number = identifier.removeprefix(prefix)
-                if not self.follows(number):
+                if not self.subscriber_filter.follows(number):
                     left_out.append((number, device.id))
                     continue
                 name = self.phonebook.name_for(number) or number
@@ -151,48 +133,7 @@ class WgtwoCoordinator:
         await self.async_save_now()
         await self.api.close()
 
-    # -- listeners (entities) --------------------------------------------------------
-
-    @callback
-    def async_add_listener(
-        self,
-        number: str,
-        listener: UpdateListener,
-        aspects: Aspect = ALL_ASPECTS,
-        trigger_key: str | None = None,
-    ) -> CALLBACK_TYPE:
-        """Call ``listener`` with a subscriber's updates that concern it; returns the remover.
-
-        An update concerns it when it changes one of ``aspects`` or carries a trigger for
-        ``trigger_key`` (an event entity's key).
-        """
-        listeners = self._listeners.setdefault(number, [])
-        listening = (int(aspects), trigger_key, listener)
-        listeners.append(listening)
-
-        @callback
-        def _remove() -> None:
-            listeners.remove(listening)
-
-        return _remove
-
-    @callback
-    def async_add_stream_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
-        """Call ``listener`` when the stream state changes; returns the remover."""
-        self._stream_listeners.append(listener)
-        return lambda: self._stream_listeners.remove(listener)
-
-    @callback
-    def async_add_subscriber_listener(self, listener: SubscriberListener) -> CALLBACK_TYPE:
-        """Call ``listener`` with each subscriber seen for the first time; returns the remover."""
-        self._new_subscriber_listeners.append(listener)
-        return lambda: self._new_subscriber_listeners.remove(listener)
-
-    @callback
-    def async_add_scope_listener(self, listener: SubscriberListener) -> CALLBACK_TYPE:
-        """Call ``listener`` with each subscriber whose granted scopes changed."""
-        self._scope_listeners.append(listener)
-        return lambda: self._scope_listeners.remove(listener)
+    # -- what changed: scopes, stream, store, bus -------------------------------------
 
     def set_scopes(self, subscriber: Subscriber, scopes: frozenset[str] | None) -> None:
         """Take the scopes a subscriber's consent grants; entities follow them."""
@@ -200,8 +141,7 @@ class WgtwoCoordinator:
             return
         subscriber.scopes = scopes
         self.save(subscriber.number)
-        for listener in list(self._scope_listeners):
-            listener(subscriber)
+        self.listeners.scopes_changed(subscriber)
 
     @property
     def stream_up(self) -> bool:
@@ -219,21 +159,10 @@ class WgtwoCoordinator:
         if state is StreamState.CONNECTED:
             for capability in self.capabilities.all:
                 capability.stream_connected()
-        for listener in list(self._stream_listeners):
-            listener()
+        self.listeners.stream_changed()
         update = SubscriberUpdate(Aspect.CONNECTION)
         for subscriber in self.subscribers.values():
             self.notify(subscriber, update)
-
-    def notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:
-        """Tell the subscriber's entities what changed; store what lasts."""
-        changed = int(update.aspects)
-        keys = [trigger.key for trigger in update.triggers]
-        for aspects, key, listener in self._listeners.get(subscriber.number, ()):
-            if aspects & changed or (key is not None and key in keys):
-                listener(update)
-        if changed & _STORED_MASK:
-            self.save(subscriber.number)
 
     def save(self, number: str | None = None, *, before_ack: bool = False) -> None:
         """Store a subscriber's snapshot soon (``None``: every subscriber's).
@@ -270,9 +199,8 @@ class WgtwoCoordinator:
         if not number:
             capability.handle_unowned(event)
             return
-        if not self.follows(number):
+        if self.subscriber_filter.drops(number):
             # Left out by the subscriber filter: acknowledged (by the hub) and dropped.
-            self.filtered_events += 1
             _LOGGER.debug("Dropping event %s (%s): filtered out", event.sequence, event.kind)
             return
         _LOGGER.debug("Handling event %s (%s)", event.sequence, event.kind)
@@ -297,18 +225,6 @@ class WgtwoCoordinator:
                 return subscriber
         return None
 
-    def follows(self, number: str) -> bool:
-        """Whether the subscriber filter gives this number a device (all do by default)."""
-        return self._chosen is None or number in self._chosen
-
-    def filter_diagnostics(self) -> dict[str, Any]:
-        """Return the subscriber filter and what it dropped, as counts (never the numbers)."""
-        return {
-            "all": self._chosen is None,
-            "chosen": None if self._chosen is None else len(self._chosen),
-            "events_dropped": self.filtered_events,
-        }
-
     def _new_subscriber(self, number: str, device_id: str, name: str) -> Subscriber:
         return Subscriber(number, device_id, name, self._home_country)
 
@@ -323,7 +239,7 @@ class WgtwoCoordinator:
             if scopes is not None:
                 self.set_scopes(subscriber, scopes)
             return subscriber
-        if not self.follows(number):
+        if not self.subscriber_filter.follows(number):
             return None
         name = self.phonebook.name_for(number) or number
         device = dr.async_get(self.hass).async_get_or_create(
@@ -339,8 +255,7 @@ class WgtwoCoordinator:
         _LOGGER.debug("New subscriber device (%d in total)", len(self.subscribers))
         for capability in self.capabilities.all:
             capability.subscriber_added(subscriber)
-        for listener in list(self._new_subscriber_listeners):
-            listener(subscriber)
+        self.listeners.subscriber_added(subscriber)
         return subscriber
 
     def moved(self, subscriber: Subscriber) -> None:

@@ -102,7 +102,7 @@ async def async_get_config_entry_diagnostics(
         ),
         "network": runtime.coordinator.capabilities.network.diagnostics(),
         "consents": runtime.coordinator.capabilities.consent.listing.as_dict(),
-        "subscriber_filter": runtime.coordinator.filter_diagnostics(),
+        "subscriber_filter": runtime.coordinator.subscriber_filter.diagnostics(),
         "streams": {
             str(stream.kind): async_redact_data(stream.stats, TO_REDACT)
             for stream in runtime.hub.streams

@@ -64,7 +64,7 @@ class WgtwoSubscriberEntity(Entity):
         await super().async_added_to_hass()
         description = self.entity_description
         self.async_on_remove(
-            self.coordinator.async_add_listener(
+            self.coordinator.listeners.async_add_listener(
                 self.subscriber.number,
                 self._handle_update,
                 description.aspects,
@@ -74,7 +74,7 @@ class WgtwoSubscriberEntity(Entity):
 
     @callback
     def _handle_update(self, update: SubscriberUpdate) -> None:
-        """Write the new state (the coordinator calls only when the update concerns it)."""
+        """Write the new state (called only when the update concerns it)."""
         self.async_write_ha_state()
 
 
@@ -124,8 +124,8 @@ def async_setup_subscriber_entities(
                     registry.async_remove(shown.entity_id)
         _add(subscriber)
 
-    entry.async_on_unload(coordinator.async_add_subscriber_listener(_add))
-    entry.async_on_unload(coordinator.async_add_scope_listener(_scopes_changed))
+    entry.async_on_unload(coordinator.listeners.async_add_subscriber_listener(_add))
+    entry.async_on_unload(coordinator.listeners.async_add_scope_listener(_scopes_changed))
     for subscriber in list(coordinator.subscribers.values()):
         _add(subscriber)
 

@@ -545,7 +545,7 @@ async def test_a_routine_stream_end_is_not_shown_as_a_loss(
         if coordinator.stream_up != (changes[-1] if changes else True):
             changes.append(coordinator.stream_up)
 
-    coordinator.async_add_stream_listener(record)
+    coordinator.listeners.async_add_stream_listener(record)
     caplog.set_level(logging.INFO, logger="custom_components.wgtwo")
     opened = auth_sandbox.stats["streams_opened"]
 

@@ -65,7 +65,7 @@ async def stream_reaches(coordinator: WgtwoCoordinator, state: StreamState) -> N
         if coordinator.hub.state is state:
             reached.set()
 
-    remove = coordinator.async_add_stream_listener(_changed)
+    remove = coordinator.listeners.async_add_stream_listener(_changed)
     _changed()
     try:
         await reached.wait()

@@ -84,7 +84,16 @@ def test_a_cycle_would_be_found() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["coordinator", "hub", "supervisor", "caller_names", "api", "errors"],
+    [
+        "coordinator",
+        "listeners",
+        "subscriber_filter",
+        "hub",
+        "supervisor",
+        "caller_names",
+        "api",
+        "errors",
+    ],
 )
 def test_the_core_does_not_reach_into_platforms(module: str) -> None:
     # The coordinator owns and dispatches, the hub connects: neither knows the entities.

@@ -1,0 +1,106 @@
+"""The listeners of an entry: who is told when a subscriber, its scopes or the stream change.
+
+- the entities of a subscriber number, each with the aspects it shows and the trigger key
+  it fires on (an event entity's): told of the updates that concern them (:meth:`notify`,
+  on every event);
+- what redraws with the stream state (:meth:`stream_changed`);
+- the platforms, which add the entities of a subscriber seen for the first time
+  (:meth:`subscriber_added`) and follow the scopes its consent grants (:meth:`scopes_changed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from homeassistant.core import CALLBACK_TYPE, callback
+
+from .capabilities.base import SubscriberUpdate
+from .subscriber import ALL_ASPECTS, STORED_ASPECTS, Aspect, Subscriber
+
+type UpdateListener = Callable[[SubscriberUpdate], None]
+type SubscriberListener = Callable[[Subscriber], None]
+# A listener with what it shows: aspects as a plain int (a Flag's own operators are Python
+# code, too slow to run for every entity on every event) and the trigger key it fires on.
+type _Listening = tuple[int, str | None, UpdateListener]
+_STORED_MASK: Final = int(STORED_ASPECTS)
+
+
+class Listeners:
+    """The listeners of one config entry's subscribers, its stream and its platforms."""
+
+    __slots__ = ("_by_number", "_new_subscriber", "_scopes", "_stored", "_stream")
+
+    def __init__(self, stored: Callable[[str], None]) -> None:
+        """Start empty; ``stored`` is called with a number whose lasting state changed."""
+        self._stored = stored
+        self._by_number: dict[str, list[_Listening]] = {}
+        self._stream: list[Callable[[], None]] = []
+        self._new_subscriber: list[SubscriberListener] = []
+        self._scopes: list[SubscriberListener] = []
+
+    @callback
+    def async_add_listener(
+        self,
+        number: str,
+        listener: UpdateListener,
+        aspects: Aspect = ALL_ASPECTS,
+        trigger_key: str | None = None,
+    ) -> CALLBACK_TYPE:
+        """Call ``listener`` with a subscriber's updates that concern it; returns the remover.
+
+        An update concerns it when it changes one of ``aspects`` or carries a trigger for
+        ``trigger_key`` (an event entity's key).
+        """
+        listeners = self._by_number.setdefault(number, [])
+        listening = (int(aspects), trigger_key, listener)
+        listeners.append(listening)
+
+        @callback
+        def _remove() -> None:
+            listeners.remove(listening)
+
+        return _remove
+
+    @callback
+    def async_add_stream_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call ``listener`` when the stream state changes; returns the remover."""
+        self._stream.append(listener)
+        return lambda: self._stream.remove(listener)
+
+    @callback
+    def async_add_subscriber_listener(self, listener: SubscriberListener) -> CALLBACK_TYPE:
+        """Call ``listener`` with each subscriber seen for the first time; returns the remover."""
+        self._new_subscriber.append(listener)
+        return lambda: self._new_subscriber.remove(listener)
+
+    @callback
+    def async_add_scope_listener(self, listener: SubscriberListener) -> CALLBACK_TYPE:
+        """Call ``listener`` with each subscriber whose granted scopes changed."""
+        self._scopes.append(listener)
+        return lambda: self._scopes.remove(listener)
+
+    def notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:
+        """Tell the subscriber's entities what changed; hand a lasting change to the store."""
+        changed = int(update.aspects)
+        keys = [trigger.key for trigger in update.triggers]
+        for aspects, key, listener in self._by_number.get(subscriber.number, ()):
+            if aspects & changed or (key is not None and key in keys):
+                listener(update)
+        if changed & _STORED_MASK:
+            self._stored(subscriber.number)
+
+    def stream_changed(self) -> None:
+        """Tell what redraws with the stream state that it changed."""
+        for listener in list(self._stream):
+            listener()
+
+    def subscriber_added(self, subscriber: Subscriber) -> None:
+        """Tell the platforms of a subscriber seen for the first time."""
+        for listener in list(self._new_subscriber):
+            listener(subscriber)
+
+    def scopes_changed(self, subscriber: Subscriber) -> None:
+        """Tell the platforms that a subscriber's granted scopes changed."""
+        for listener in list(self._scopes):
+            listener(subscriber)
