@@ -12,7 +12,7 @@ leaves out (see :mod:`.subscriber_filter`) gets no device, and its events are dr
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -40,10 +40,12 @@ from .listeners import Listeners
 from .phonebook import Phonebook
 from .settings import WgtwoSettings
 from .storage import SnapshotStore
-from .subscriber import Aspect, Subscriber
+from .subscriber import STORED_ASPECTS, Aspect, Subscriber
 from .subscriber_filter import SubscriberFilter
 
 _LOGGER = logging.getLogger(__name__)
+# Aspects kept in the snapshots, as a plain int (tested on every event).
+_STORED_MASK: Final = int(STORED_ASPECTS)
 
 
 class WgtwoCoordinator:
@@ -71,10 +73,7 @@ class WgtwoCoordinator:
         self._store = SnapshotStore(
             hass, entry.entry_id, settings.save_delay, lambda: self.subscribers
         )
-        self.listeners = Listeners(self.save)
-        # Tell a subscriber's entities what changed, store what lasts (on every event): the
-        # registry's own loop, with no call in between.
-        self.notify = self.listeners.notify
+        self.listeners = Listeners()
         self._save_before_ack = False
         self.number_key = NumberKeys(lambda: self._store.secret)
         self._activity = ActivityEntities(hass, entry.entry_id)
@@ -163,6 +162,13 @@ class WgtwoCoordinator:
         update = SubscriberUpdate(Aspect.CONNECTION)
         for subscriber in self.subscribers.values():
             self.notify(subscriber, update)
+
+    def notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:
+        """Tell the subscriber's entities what changed; store what lasts."""
+        changed = int(update.aspects)
+        self.listeners.notify(subscriber.number, update, changed)
+        if changed & _STORED_MASK:
+            self.save(subscriber.number)
 
     def save(self, number: str | None = None, *, before_ack: bool = False) -> None:
         """Store a subscriber's snapshot soon (``None``: every subscriber's).

@@ -11,29 +11,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
 
 from homeassistant.core import CALLBACK_TYPE, callback
 
 from .capabilities.base import SubscriberUpdate
-from .subscriber import ALL_ASPECTS, STORED_ASPECTS, Aspect, Subscriber
+from .subscriber import ALL_ASPECTS, Aspect, Subscriber
 
 type UpdateListener = Callable[[SubscriberUpdate], None]
 type SubscriberListener = Callable[[Subscriber], None]
 # A listener with what it shows: aspects as a plain int (a Flag's own operators are Python
 # code, too slow to run for every entity on every event) and the trigger key it fires on.
 type _Listening = tuple[int, str | None, UpdateListener]
-_STORED_MASK: Final = int(STORED_ASPECTS)
 
 
 class Listeners:
     """The listeners of one config entry's subscribers, its stream and its platforms."""
 
-    __slots__ = ("_by_number", "_new_subscriber", "_scopes", "_stored", "_stream")
+    __slots__ = ("_by_number", "_new_subscriber", "_scopes", "_stream")
 
-    def __init__(self, stored: Callable[[str], None]) -> None:
-        """Start empty; ``stored`` is called with a number whose lasting state changed."""
-        self._stored = stored
+    def __init__(self) -> None:
+        """Start empty."""
         self._by_number: dict[str, list[_Listening]] = {}
         self._stream: list[Callable[[], None]] = []
         self._new_subscriber: list[SubscriberListener] = []
@@ -80,15 +77,12 @@ class Listeners:
         self._scopes.append(listener)
         return lambda: self._scopes.remove(listener)
 
-    def notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:
-        """Tell the subscriber's entities what changed; hand a lasting change to the store."""
-        changed = int(update.aspects)
+    def notify(self, number: str, update: SubscriberUpdate, changed: int) -> None:
+        """Tell a subscriber's entities what changed (``changed``: the update's aspects)."""
         keys = [trigger.key for trigger in update.triggers]
-        for aspects, key, listener in self._by_number.get(subscriber.number, ()):
+        for aspects, key, listener in self._by_number.get(number, ()):
             if aspects & changed or (key is not None and key in keys):
                 listener(update)
-        if changed & _STORED_MASK:
-            self._stored(subscriber.number)
 
     def stream_changed(self) -> None:
         """Tell what redraws with the stream state that it changed."""
