@@ -12,7 +12,7 @@ from custom_components.wgtwo.client import (
     Endpoint,
     EventType,
     async_check_subscription,
-    subscription,
+    stream,
 )
 
 from .helpers import Recorder, events_server, fast_config, running, wait_for
@@ -44,7 +44,7 @@ async def test_open_stream_without_headers_counts_as_connected(
     silent_server: Endpoint, subscribed: asyncio.Event, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Silent for 3 s (1 s in use): the check below has time to look before it counts.
-    monkeypatch.setattr(subscription, "_SILENT_ACCEPT_AFTER", 3.0)
+    monkeypatch.setattr(stream, "_SILENT_ACCEPT_AFTER", 3.0)
     recorder = Recorder()
     async with running(silent_server, fast_config(), recorder, connected=False) as (sub, _):
         await asyncio.wait_for(subscribed.wait(), 30)

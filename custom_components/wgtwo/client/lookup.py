@@ -16,16 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-import grpc
-
-from .accept import stream_accepted
-from .auth import TokenProvider, bearer_metadata
-from .backoff import Backoff
+from .auth import TokenProvider
 from .endpoint import Endpoint
 from .event_types import SCOPE_LOOKUP, SCOPE_LOOKUP_DETAILED
 from .proto.wgtwo.lookup.v0 import lookup_pb2, lookup_pb2_grpc
 from .status import ConnectionStatus
-from .stream import ResilientStream
+from .stream import ResilientStream, raise_error_status
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,8 +35,6 @@ _E164: Final = re.compile(r"^\+[1-9]\d{1,14}$")
 MIN_MAX_AGE: Final = 15 * 60.0
 # A name longer than this is a mistake in the phonebook, not a caller's name.
 MAX_NAME_LENGTH: Final = 256
-# How long a stream without headers must stay open on a ready connection to count.
-_SILENT_ACCEPT_AFTER: Final = 1.0
 
 LOOKUP_SCOPES: Final = frozenset({SCOPE_LOOKUP})
 DETAILED_LOOKUP_SCOPES: Final = frozenset({SCOPE_LOOKUP, SCOPE_LOOKUP_DETAILED})
@@ -102,6 +96,9 @@ class NumberLookupResponder(ResilientStream):
     label = "Number lookup stream"
     what = "number lookup stream"
 
+    _config: LookupConfig
+    _stats: LookupStats
+
     def __init__(
         self,
         endpoint: Endpoint,
@@ -111,20 +108,18 @@ class NumberLookupResponder(ResilientStream):
         token_provider: TokenProvider | None = None,
         on_state: LookupStateCallback | None = None,
     ) -> None:
-        self._config = config = config or LookupConfig()
-        self._stats = LookupStats()
+        config = config or LookupConfig()
         super().__init__(
             endpoint,
+            config,
             token_provider=token_provider,
             on_state=on_state,
-            backoff=Backoff(config.backoff_initial, config.backoff_max),
-            stats=self._stats,
+            stats=LookupStats(),
             scopes=config.scopes,
         )
         self._resolver = resolver
         self._cache_control = lookup_pb2.CacheControl()
         self._cache_control.max_age.FromTimedelta(timedelta(seconds=config.max_age))
-        self._token: str | None = None
 
     @property
     def stats(self) -> LookupStats:
@@ -138,53 +133,25 @@ class NumberLookupResponder(ResilientStream):
 
     # -- one attempt ----------------------------------------------------------------------
 
-    def _create_channel(self, reconnect_backoff_max: float) -> grpc.aio.Channel:
-        config = self._config
-        return self._endpoint.create_channel(
-            keepalive_time=config.keepalive_time,
-            keepalive_timeout=config.keepalive_timeout,
-            reconnect_backoff_max=reconnect_backoff_max,
-            connect_timeout=config.connect_timeout,
-        )
-
     async def _connect_once(self, refresh: bool) -> None:
-        metadata: tuple[tuple[str, str], ...] = ()
-        if self._token_provider is not None:
-            self._token = await self._token_provider.get_token(
-                force_refresh=refresh, rejected=self._token
-            )
-            metadata = bearer_metadata(self._token)
-        self._channel = channel = self._create_channel(self._config.backoff_max)
+        metadata = await self._call_metadata(refresh)
+        channel = self._open_channel()
         stub = lookup_pb2_grpc.NumberLookupServiceStub(channel)
         call = stub.NumberLookup(metadata=metadata)
-        watcher = asyncio.create_task(self._watch_accepted(call, channel))
         try:
-            while True:
-                request = await call.read()
-                if not isinstance(request, lookup_pb2.NumberLookupRequest):
-                    break  # EOF: the server ended the stream
-                self._mark_connected()
-                try:
-                    await call.write(self.answer(request))
-                except asyncio.InvalidStateError:
-                    break  # the server ended the stream meanwhile: its status says why
+            async with self._watching(call, channel):
+                while True:
+                    request = await call.read()
+                    if not isinstance(request, lookup_pb2.NumberLookupRequest):
+                        break  # EOF: the server ended the stream
+                    self._mark_connected()
+                    try:
+                        await call.write(self.answer(request))
+                    except asyncio.InvalidStateError:
+                        break  # the server ended the stream meanwhile: its status says why
         finally:
-            watcher.cancel()
-            await asyncio.wait([watcher])
             call.cancel()
-        code = await call.code()
-        if code != grpc.StatusCode.OK:
-            raise grpc.aio.AioRpcError(
-                code,
-                await call.initial_metadata(),
-                await call.trailing_metadata(),
-                await call.details(),
-            )
-
-    async def _watch_accepted(self, call: Any, channel: grpc.aio.Channel) -> None:
-        """Report CONNECTED once the server accepted the stream (requests may come later)."""
-        if await stream_accepted(call, channel, _SILENT_ACCEPT_AFTER):
-            self._mark_connected()
+        await raise_error_status(call)
 
     # -- answers --------------------------------------------------------------------------
 

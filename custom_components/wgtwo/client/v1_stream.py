@@ -13,35 +13,20 @@ tokens) is opened again at once.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 
-import grpc
-
-from .accept import stream_accepted
-from .acker import Acker
-from .auth import TokenProvider, bearer_metadata
-from .backoff import Backoff
-from .dedup import FailureCounts, RecentKeys
+from .auth import TokenProvider
 from .endpoint import Endpoint
 from .models import WgtwoEvent
 from .proto.wgtwo.events.v1 import stream_pb2
-from .status import SubscriptionStats
-from .stream import ResilientStream, StateCallback
+from .stream import Delivery, EventHandler, EventStream, StateCallback
 from .v1_services import V1Service
 
-_LOGGER = logging.getLogger(__name__)
+type V1Handler = EventHandler
 
-type V1Handler = Callable[[WgtwoEvent], Awaitable[None]]
-
-_SILENT_ACCEPT_AFTER: Final = 1.0
-_ACK_DRAIN_TIMEOUT: Final = 1.0
 # A stream the server ended cleanly is opened again at once, unless the last one it ended
 # was opened again at once less than this long ago (a server ending every stream at once
 # gets the backoff instead of a busy loop).
@@ -77,6 +62,11 @@ class V1StreamConfig:
         if not 10 <= self.ack_timeout <= 600:
             raise ValueError("ack_timeout must be 10 s to 10 min")
 
+    @property
+    def manual_ack(self) -> bool:
+        """Every event is acked with its ``AckInfo`` (an unacked one is delivered again)."""
+        return True
+
     def stream_configuration(self) -> stream_pb2.StreamConfiguration:
         """Return the ``StreamConfiguration`` sent with every attempt."""
         config = stream_pb2.StreamConfiguration(max_in_flight=self.max_in_flight)
@@ -92,11 +82,13 @@ class V1StreamConfig:
         return config
 
 
-class V1EventStream(ResilientStream):
+class V1EventStream(EventStream):
     """Run one v1 event stream until ``stop()``, handing each event to ``handler`` once."""
 
     label = "v1 event stream"
     what = "v1 event stream"
+
+    _config: V1StreamConfig
 
     def __init__(
         self,
@@ -108,37 +100,17 @@ class V1EventStream(ResilientStream):
         token_provider: TokenProvider | None = None,
         on_state: StateCallback | None = None,
     ) -> None:
-        self._config = config
         self._service = service
-        self._stats = SubscriptionStats()
         super().__init__(
             endpoint,
+            config,
+            handler,
             token_provider=token_provider,
             on_state=on_state,
-            backoff=Backoff(config.backoff_initial, config.backoff_max),
-            stats=self._stats,
             scopes=service.scopes,
+            ack_request=service.ack_request_for,
         )
-        self._handler = handler
-        self._handled = RecentKeys(config.dedup_capacity)
-        self._failures = FailureCounts(config.dedup_capacity)
-        self._acker = Acker(
-            self._stats,
-            token_provider,
-            config.max_in_flight,
-            config.ack_rpc_timeout,
-            request=service.ack_request_for,
-        )
-        self._metadata: tuple[tuple[str, str], ...] = ()
-        self._token: str | None = None
-        self._call: Any = None
-        self._counter = 0
         self._last_at_once = -AT_ONCE_INTERVAL
-
-    @property
-    def stats(self) -> SubscriptionStats:
-        """Counters since this stream was created."""
-        return self._stats
 
     @property
     def service(self) -> V1Service:
@@ -146,18 +118,6 @@ class V1EventStream(ResilientStream):
         return self._service
 
     # -- one attempt ----------------------------------------------------------------------
-
-    def _stop_timeout(self) -> float | None:
-        return self._config.stop_timeout
-
-    def _create_channel(self, reconnect_backoff_max: float) -> grpc.aio.Channel:
-        config = self._config
-        return self._endpoint.create_channel(
-            keepalive_time=config.keepalive_time,
-            keepalive_timeout=config.keepalive_timeout,
-            reconnect_backoff_max=reconnect_backoff_max,
-            connect_timeout=config.connect_timeout,
-        )
 
     def _at_once_after_end(self) -> bool:
         """Open a cleanly ended stream again at once (not twice within the interval)."""
@@ -167,24 +127,10 @@ class V1EventStream(ResilientStream):
         self._last_at_once = now
         return True
 
-    async def _end_attempt(self) -> None:
-        # Acks in flight finish first: the server takes them while the stream is open.
-        await self._acker.drain(_ACK_DRAIN_TIMEOUT)
-        call, self._call = self._call, None
-        if call is not None:
-            call.cancel()
-        await super()._end_attempt()
-
     async def _connect_once(self, refresh: bool) -> None:
         service = self._service
-        if self._token_provider is not None:
-            token = await self._token_provider.get_token(
-                force_refresh=refresh, rejected=self._token
-            )
-            if token is not self._token:
-                self._token = token
-                self._metadata = bearer_metadata(token)
-        self._channel = channel = self._create_channel(self._config.backoff_max)
+        metadata = await self._call_metadata(refresh)
+        channel = self._open_channel()
         stream: Any = channel.unary_stream(
             service.stream_path,
             request_serializer=lambda message: message.SerializeToString(),
@@ -198,80 +144,24 @@ class V1EventStream(ResilientStream):
             )
         )
         request = service.request(stream_configuration=self._config.stream_configuration())
-        call = stream(request, metadata=self._metadata)
-        self._call = call
-        watcher = asyncio.create_task(self._watch_accepted(call, channel))
-        try:
-            async for response in call:
-                self._mark_connected()
-                await self._on_message(response)
-                if self._stopping:
-                    return
-        finally:
-            watcher.cancel()
-            await asyncio.wait([watcher])
-
-    async def _watch_accepted(self, call: Any, channel: grpc.aio.Channel) -> None:
-        if await stream_accepted(call, channel, _SILENT_ACCEPT_AFTER):
-            self._mark_connected()
+        await self._consume(stream(request, metadata=metadata), channel)
 
     # -- per event --------------------------------------------------------------------------
 
-    async def _on_message(self, response: Any) -> None:
-        stats = self._stats
-        stats.received += 1
-        stats.last_event_time = datetime.now(UTC)
+    def _receive(self, response: Any, delivery: Delivery) -> WgtwoEvent | None:
         metadata: stream_pb2.Metadata = response.metadata
-        ack_value = metadata.ack_info.value
+        # v1 events carry no sequence: the stream numbers them (for the log).
+        delivery.number += 1
+        delivery.ack_to = metadata.ack_info.value or None
         if metadata.is_redelivered:
-            stats.redelivered += 1
-        key = _event_key(response)
-        self._counter += 1
-        counter = self._counter
+            self._stats.redelivered += 1
+        delivery.key = key = _event_key(response)
         if key in self._handled:
-            stats.duplicates_dropped += 1
-            await self._ack(ack_value, counter)
-            return
-        model = self._service.to_model(response)
-        self._in_handler = True
-        failure: BaseException | None = None
-        try:
-            await self._handler(model)
-        except asyncio.CancelledError as err:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise
-            failure = err
-        except Exception as err:
-            failure = err
-        finally:
-            self._in_handler = False
-        if failure is not None:
-            stats.handler_failures += 1
-            failures = self._failures.increment(key)
-            if failures < self._config.max_handler_failures:
-                _LOGGER.warning(
-                    "Handler failed for a %s event (%s, attempt %d of %d); left unacked",
-                    self._service.stream,
-                    type(failure).__name__,
-                    failures,
-                    self._config.max_handler_failures,
-                )
-                return
-            _LOGGER.error(
-                "Handler failed %d times for a %s event (%s); acking it to move on",
-                failures,
-                self._service.stream,
-                type(failure).__name__,
-            )
-            stats.poison_acked += 1
-        self._failures.clear(key)
-        self._handled.add(key)
-        await self._ack(ack_value, counter)
+            return None
+        return self._service.to_model(response)
 
-    async def _ack(self, value: str, counter: int) -> None:
-        if value:
-            await self._acker.send(value, counter)
+    def _describe(self, _model: WgtwoEvent, _delivery: Delivery) -> str:
+        return f"a {self._service.stream} event"
 
 
 def _event_key(response: Any) -> bytes:
