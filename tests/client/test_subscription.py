@@ -291,15 +291,3 @@ async def test_failed_handler_without_manual_ack_is_not_retried(sandbox: Sandbox
     assert recorder.calls == {1: 1, 2: 1}
     assert sub.stats.handler_failures == 1
     assert sub.stats.poison_acked == 0
-
-
-async def test_a_subscription_keeps_few_enough_attributes_to_keep_them_inline(
-    sandbox: SandboxServer,
-) -> None:
-    # Beyond 30 attributes CPython keeps an instance's in a dict, and every attribute
-    # look-up on the event path gets slower: a refactoring must not cross that line.
-    recorder = Recorder()
-    async with running(sandbox, fast_config(EventType.SMS_EVENT), recorder) as (sub, _):
-        await publish(sandbox, "sms")
-        await recorder.wait_events(1)
-        assert len(vars(sub)) <= 30

@@ -98,8 +98,7 @@ class ResilientStream:
     what: ClassVar[str] = "stream"
 
     # At most 30 attributes on an instance, its subclass's included: beyond that CPython
-    # keeps them in a dict, and every look-up on the event path gets slower (a test of
-    # the subscription counts them).
+    # keeps them in a dict, and every look-up on the event path gets slower.
 
     def __init__(
         self,
