@@ -1,7 +1,7 @@
 """The connection of one config entry to the operator: its long-lived streams.
 
 The event stream, and with caller names on the lookup stream (:mod:`.caller_names`), each
-run under a :class:`.supervisor.StreamSupervisor`, with a token of its own: neither's
+run under a :class:`.supervisor.SupervisedStream`, with a token of its own: neither's
 failures touch the other.
 
 The hub is the one owner of the event stream's state (:class:`StreamState`), which it
@@ -16,7 +16,7 @@ entry's next hub (a reload), which starts as reconnecting.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -31,8 +31,6 @@ from .client import (
     Endpoint,
     EventSubscription,
     SubscriptionConfig,
-    WgtwoError,
-    WgtwoEvent,
     scopes_for,
 )
 from .const import CONF_NAME_CALLERS
@@ -43,20 +41,14 @@ from .repairs import (
     async_delete_lookup_scope_issue,
     async_delete_scope_issue,
 )
-from .settings import (
-    WgtwoSettings,
-    create_token_provider,
-    event_types_from_options,
-    streams_from_options,
-)
-from .supervisor import StreamSupervisor
+from .settings import WgtwoSettings, event_types_from_options, streams_from_options
+from .supervisor import EventHandler, SupervisedEventStream
 
 _LOGGER = logging.getLogger(__package__)
 
 # Recommended production settings for the event stream.
 MAX_IN_FLIGHT: Final = 50
 
-type EventHandler = Callable[[WgtwoEvent], Awaitable[None]]
 type StateListener = Callable[[StreamState], None]
 
 
@@ -79,7 +71,7 @@ def subscription_name(entry_id: str) -> str:
     return f"ha-{entry_id}"
 
 
-class WgtwoHub:
+class WgtwoHub(SupervisedEventStream[EventSubscription]):
     """Keep one entry's streams running and report the event stream's :class:`StreamState`."""
 
     def __init__(
@@ -90,16 +82,10 @@ class WgtwoHub:
         endpoint: Endpoint,
     ) -> None:
         """Build the subscription; nothing connects until :meth:`async_start`."""
-        self._hass = hass
-        self._entry = entry
         self._settings = settings
-        self._handler: EventHandler | None = None
         self._on_state: StateListener = lambda _state: None
         self.endpoint = endpoint
         self.event_types = event_types_from_options(entry.options)
-        self.token_provider = create_token_provider(
-            hass, entry.data, scopes_for(self.event_types), settings
-        )
         name = subscription_name(entry.entry_id)
         config = SubscriptionConfig(
             event_types=self.event_types,
@@ -113,26 +99,24 @@ class WgtwoHub:
             ack_timeout=settings.ack_timeout,
             stop_timeout=settings.stop_timeout,
         )
-        self.subscription = EventSubscription(
-            self.endpoint,
-            config,
-            self._async_handle_event,
-            token_provider=self.token_provider,
-            on_state=self._on_subscription_state,
-        )
-        self.supervisor = StreamSupervisor(
+        super().__init__(
             hass,
             entry,
             settings,
+            scopes_for(self.event_types),
             "the event stream",
-            self.subscription.run,
+            lambda token_provider: EventSubscription(
+                endpoint,
+                config,
+                self._async_handle,
+                token_provider=token_provider,
+                on_state=self._on_status,
+            ),
             on_missing_scope=lambda scopes: async_create_scope_issue(hass, entry, scopes),
-            on_stopped=lambda: self._set_state(StreamState.STOPPED),
-            on_refused=lambda: self._set_state(StreamState.DOWN),
+            on_connected=lambda: async_delete_scope_issue(hass, entry.entry_id),
         )
+        self.subscription = self.stream
         self.state = StreamState.STOPPED
-        self.last_error: str | None = None
-        self.events_handled = 0
         self._stopping = False
         self._grace = Grace(hass, entry.entry_id, settings.disconnect_grace, self._grace_over)
         if self._grace.handed_over:  # a reload: up until the rest of the grace is over
@@ -145,11 +129,6 @@ class WgtwoHub:
         self.caller_names: CallerNameStream | None = None
         if entry.options.get(CONF_NAME_CALLERS):
             self.caller_names = CallerNameStream(hass, entry, settings, endpoint)
-
-    @property
-    def error(self) -> WgtwoError | None:
-        """What last stopped or refused the event stream (None once it connected)."""
-        return self.supervisor.error
 
     @property
     def connected(self) -> bool:
@@ -165,14 +144,12 @@ class WgtwoHub:
     def stats(self) -> dict[str, Any]:
         """Counters and state for diagnostics (no personal data)."""
         return {
+            **super().stats,
             "state": self.state.value,
             "stream": self.subscription.status.state.value,
-            "last_error": self.last_error,
-            "events_handled": self.events_handled,
             "event_types": [str(t) for t in self.event_types],
             "endpoint": self.endpoint.target,
             "plaintext": self.endpoint.plaintext,
-            **self.subscription.stats.as_dict(),
         }
 
     async def async_prepare(self) -> None:
@@ -189,7 +166,6 @@ class WgtwoHub:
         ``name_for`` answers the caller-name lookups (number, called subscriber) when
         caller names are on.
         """
-        self._handler = handler
         self._on_state = on_state
         if self._grace.handed_over:  # a reload: what the previous hub showed holds
             self._grace.start()
@@ -197,7 +173,7 @@ class WgtwoHub:
             self._set_state(StreamState.CONNECTING)
             if self._settings.disconnect_grace > 0:
                 self._grace.start()
-        self.supervisor.async_start()
+        self._async_start(handler)
         for stream in self.streams:
             stream.async_start(handler)
         if self.caller_names is not None:
@@ -219,36 +195,31 @@ class WgtwoHub:
             await self.caller_names.async_stop()
         for stream in self.streams:
             await stream.async_stop()
-        await self.subscription.stop()
+        await super().async_stop()
         self._grace.cancel()
         self.state = StreamState.STOPPED
         if was_up:
             self._grace.hand_over()
 
-    async def _async_handle_event(self, event: WgtwoEvent) -> None:
-        assert self._handler is not None  # the subscription runs only once started
-        await self._handler(event)
-        self.events_handled += 1
-
-    def _on_subscription_state(self, status: ConnectionStatus) -> None:
+    def _on_status(self, status: ConnectionStatus) -> None:
         """Follow the client; show and log a loss only once it outlasts the grace period."""
         if self._stopping:
             return  # ending on purpose
+        super()._on_status(status)
         if status.state is ConnectionState.CONNECTED:
             self._grace.cancel()
-            self.supervisor.connected()
-            self.last_error = None
-            async_delete_scope_issue(self._hass, self._entry.entry_id)
             if self.state is StreamState.DOWN:
                 _LOGGER.info("Connection to the wgtwo event stream restored")
             self._set_state(StreamState.CONNECTED)
-        elif status.state is ConnectionState.DISCONNECTED:
-            self.last_error = status.reason
-            if self.state is StreamState.CONNECTED:
-                self._set_state(StreamState.RECONNECTING)
-                self._grace.start()
-        elif status.state is ConnectionState.FAILED:
-            self.last_error = status.reason
+        elif status.state is ConnectionState.DISCONNECTED and self.state is StreamState.CONNECTED:
+            self._set_state(StreamState.RECONNECTING)
+            self._grace.start()
+
+    def _on_stopped(self) -> None:
+        self._set_state(StreamState.STOPPED)
+
+    def _on_refused(self) -> None:
+        self._set_state(StreamState.DOWN)
 
     def _grace_over(self) -> None:
         if self.state is StreamState.CONNECTING:

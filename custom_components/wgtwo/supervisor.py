@@ -3,26 +3,37 @@
 The client reconnects by itself after transient failures; what it cannot get past ends
 its ``run()``. Rejected credentials start a reauth flow; a missing scope stops the stream
 until the entry reloads, with a repair issue naming it; a request the server refuses is
-tried again after a long, doubling pause. Both of an entry's streams (events, caller names)
-run under one.
+tried again after a long, doubling pause. Each of an entry's streams (events, the v1
+streams, caller names) runs under one, as a :class:`SupervisedStream`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
-from .client import AuthenticationError, Backoff, MissingScopeError, WgtwoError
+from .client import (
+    AuthenticationError,
+    Backoff,
+    ConnectionState,
+    ConnectionStatus,
+    MissingScopeError,
+    TokenProvider,
+    WgtwoError,
+    WgtwoEvent,
+)
 from .const import DOMAIN
-from .settings import WgtwoSettings
+from .settings import WgtwoSettings, create_token_provider
 
 _LOGGER = logging.getLogger(__package__)
+
+type EventHandler = Callable[[WgtwoEvent], Awaitable[None]]
 
 
 class StreamSupervisor:
@@ -118,3 +129,128 @@ class StreamSupervisor:
         if self._retry_timer is not None:
             self._retry_timer()
             self._retry_timer = None
+
+
+class _Stats(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+class ClientStream(Protocol):
+    """What a client stream offers its supervised owner."""
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """Where the client's connection stands."""
+        ...
+
+    @property
+    def stats(self) -> _Stats:
+        """Counters since the stream was created."""
+        ...
+
+    async def run(self) -> None:
+        """Run until stopped, or until a failure the client cannot get past."""
+
+    async def stop(self) -> None:
+        """Stop and wait until the stream ended."""
+
+
+class SupervisedStream[S: ClientStream, H]:
+    """A client stream with a token of its own scopes, run under a :class:`StreamSupervisor`.
+
+    Keeps what the client last reported as an error, and gives the state and counters for
+    diagnostics. ``build`` makes the client stream for the token provider; the stream tells
+    :meth:`_on_status` how it stands. A connection clears the error and, through
+    ``on_connected``, the stream's scope issue. What the stream delivers goes to the handler
+    given at start. A subclass hears of a stop or a refusal in :meth:`_on_stopped` and
+    :meth:`_on_refused`.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        settings: WgtwoSettings,
+        scopes: Iterable[str],
+        label: str,
+        build: Callable[[TokenProvider | None], S],
+        on_missing_scope: Callable[[frozenset[str]], None],
+        on_connected: Callable[[], None],
+    ) -> None:
+        """Build the stream and its supervisor; nothing connects until started."""
+        self._hass = hass
+        self._entry = entry
+        self._handler: H | None = None
+        self._on_connected = on_connected
+        self.last_error: str | None = None
+        self.token_provider = create_token_provider(hass, entry.data, scopes, settings)
+        self.stream = build(self.token_provider)
+        self.supervisor = StreamSupervisor(
+            hass,
+            entry,
+            settings,
+            label,
+            self.stream.run,
+            on_missing_scope,
+            on_stopped=self._on_stopped,
+            on_refused=self._on_refused,
+        )
+
+    @property
+    def error(self) -> WgtwoError | None:
+        """What last stopped or refused the stream (None once it connected)."""
+        return self.supervisor.error
+
+    @property
+    def stream_state(self) -> str:
+        """Where the stream stands: stopped, or the client's connection state."""
+        return "stopped" if self.supervisor.stopped else self.stream.status.state.value
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """State and counters for diagnostics (no numbers, no names)."""
+        return {
+            "state": self.stream_state,
+            "last_error": self.last_error,
+            **self.stream.stats.as_dict(),
+        }
+
+    async def async_stop(self) -> None:
+        """Stop the stream and wait until it ended."""
+        self.supervisor.stop()
+        await self.stream.stop()
+
+    @callback
+    def _async_start(self, handler: H) -> None:
+        self._handler = handler
+        self.supervisor.async_start()
+
+    def _on_status(self, status: ConnectionStatus) -> None:
+        if status.state is ConnectionState.CONNECTED:
+            self.supervisor.connected()
+            self.last_error = None
+            self._on_connected()
+        elif status.state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
+            self.last_error = status.reason
+
+    def _on_stopped(self) -> None:
+        """Act on credentials or scopes stopping the stream (nothing by default)."""
+
+    def _on_refused(self) -> None:
+        """Act on the server refusing the stream, a retry scheduled (nothing by default)."""
+
+
+class SupervisedEventStream[S: ClientStream](SupervisedStream[S, EventHandler]):
+    """A supervised stream of events: each goes to the handler, and is counted once handled."""
+
+    events_handled = 0
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """State and counters for diagnostics, with the events handled."""
+        return {**super().stats, "events_handled": self.events_handled}
+
+    async def _async_handle(self, event: WgtwoEvent) -> None:
+        assert self._handler is not None  # the stream runs only once started
+        await self._handler(event)
+        self.events_handled += 1

@@ -69,7 +69,7 @@ async def setup_with_names(
     entry.add_to_hass(hass)
     await async_setup_entry_and_connect(hass, entry)
     names = names_of(entry)
-    await wait_for(lambda: names.state == "connected" and bool(server.lookups.streams))
+    await wait_for(lambda: names.stream_state == "connected" and bool(server.lookups.streams))
     return names
 
 
@@ -124,7 +124,7 @@ async def test_phonebook_names_answer_lookups(
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     last_request = diagnostics["caller_names"].pop("last_request_time")
-    assert last_request == names.responder.stats.as_dict()["last_request_time"] is not None
+    assert last_request == names.stream.stats.as_dict()["last_request_time"] is not None
     assert diagnostics["caller_names"] == {
         "enabled": True,
         "state": "connected",
@@ -194,7 +194,7 @@ async def test_missing_lookup_scope_raises_issue_while_events_flow(
     assert issue.is_fixable
     assert issue.translation_key == "missing_lookup_scope"
     assert issue.translation_placeholders == {"scopes": LOOKUP, "title": entry.title}
-    assert names.state == "stopped"
+    assert names.stream_state == "stopped"
     assert entry.options[CONF_NAME_CALLERS] is True
     # The event stream is unaffected: connected, handling events, no scope issue of its own.
     assert hub_of(entry).connected
@@ -240,7 +240,7 @@ async def test_scope_refused_on_the_stream_raises_issue(
     assert issue is not None
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["scopes"] == LOOKUP
-    assert names.state == "stopped"
+    assert names.stream_state == "stopped"
     assert hub_of(entry).connected
     await async_unload_and_wait(hass, entry, auth_sandbox)
 
@@ -261,7 +261,7 @@ async def test_rejected_credentials_start_reauth_events_keep_flowing(
             for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
         )
     )
-    assert names.state == "stopped"
+    assert names.stream_state == "stopped"
     # The open event stream is not disturbed by the lookup stream's refusal.
     assert hub_of(entry).connected
     await publish_and_wait(
@@ -285,7 +285,7 @@ async def test_event_stream_loss_leaves_lookups_alone(
 
     assert (await auth_sandbox.lookups.ask(CALLER)).name == "Dora"
     assert auth_sandbox.stats["lookup"]["streams_opened"] == 1
-    assert names.responder.stats.reconnects == 0
+    assert names.stream.stats.reconnects == 0
     await async_unload_and_wait(hass, entry, auth_sandbox)
     assert not auth_sandbox.lookups.streams
 
@@ -299,7 +299,7 @@ async def test_lookup_stream_reconnects(hass: HomeAssistant, auth_sandbox: Sandb
     await wait_for(lambda: bool(auth_sandbox.lookups.streams))
 
     assert (await auth_sandbox.lookups.ask(OUTSIDER)).name == "Olav"
-    assert names.responder.stats.reconnects == 1
+    assert names.stream.stats.reconnects == 1
     assert lookup_issue(hass, entry) is None
     await async_unload_and_wait(hass, entry, auth_sandbox)
 
@@ -357,7 +357,7 @@ async def test_a_refused_lookup_stream_is_tried_again_later(
     assert names.last_error is not None
     assert hub_of(entry).connected
     await wait_for(lambda: auth_sandbox.stats["lookup"]["streams_opened"] == 2)
-    await wait_for(lambda: names.state == "connected" and names.error is None)
+    await wait_for(lambda: names.stream_state == "connected" and names.error is None)
     assert (await auth_sandbox.lookups.ask(CALLER)).name == "Dora"
     assert lookup_issue(hass, entry) is None
 
@@ -365,5 +365,5 @@ async def test_a_refused_lookup_stream_is_tried_again_later(
     auth_sandbox.lookups.end_streams(grpc.StatusCode.INVALID_ARGUMENT, "bad request")
     await wait_for(lambda: names.error is not None)
     await async_unload_and_wait(hass, entry, auth_sandbox)
-    assert names.state == "stopped"
+    assert names.stream_state == "stopped"
     assert not auth_sandbox.lookups.streams
