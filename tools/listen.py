@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
-import time
 from collections.abc import Sequence
 from typing import TextIO
 
 from google.protobuf import json_format
 
 from custom_components.wgtwo.client import (
-    ConnectionState,
-    ConnectionStatus,
     EventSubscription,
     EventType,
     StartPosition,
@@ -36,8 +32,8 @@ from tools.wgtwo import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     Cli,
-    CliError,
     CliParser,
+    StreamWatch,
     UsageError,
     add_common_arguments,
     endpoint_from,
@@ -138,8 +134,9 @@ async def listen(cli: Cli, args: argparse.Namespace) -> int:
     provider = cli.token_provider(args, *scopes_for(config.event_types))
     done = cli.stop
     printed = 0
-    connected_once = False
-    last_reason = "no answer"
+    stream_watch = StreamWatch(
+        cli, endpoint, args.connect_timeout, f"connected to {endpoint.target}"
+    )
 
     def print_raw(response: events_pb2.SubscribeEventsResponse) -> None:
         nonlocal printed
@@ -153,46 +150,15 @@ async def listen(cli: Cli, args: argparse.Namespace) -> int:
         if args.max_events and printed >= args.max_events:
             done.set()
 
-    def on_state(status: ConnectionStatus) -> None:
-        nonlocal connected_once, last_reason
-        if status.state is ConnectionState.CONNECTED:
-            connected_once = True
-            cli.note(f"connected to {endpoint.target}")
-        elif status.state is ConnectionState.DISCONNECTED:
-            last_reason = status.reason or "unknown"
-            cli.note(f"disconnected ({last_reason}); retrying in {status.retry_in:.1f} s")
-
     subscription = EventSubscription(
         endpoint,
         config,
         handle,
         token_provider=provider,
-        on_state=on_state,
+        on_state=stream_watch.on_state,
         raw_hook=print_raw,
     )
-    runner = asyncio.create_task(subscription.run())
-    waiter = asyncio.create_task(done.wait())
-    deadline = time.monotonic() + args.connect_timeout
-    unreachable = False
-    try:
-        with cli.stop_on_signals():
-            while not runner.done() and not done.is_set():
-                timeout = None if connected_once else max(0.0, deadline - time.monotonic())
-                await asyncio.wait({runner, waiter}, timeout=min(timeout or 0.25, 0.25))
-                if not connected_once and not runner.done() and time.monotonic() >= deadline:
-                    unreachable = True
-                    break
-    finally:
-        await subscription.stop()
-        waiter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await waiter
-    await runner  # raises the client's error, if it ended on one
-    if unreachable:
-        raise CliError(
-            EXIT_UNREACHABLE,
-            f"cannot reach {endpoint.target} ({last_reason}) within {args.connect_timeout:g} s",
-        )
+    await stream_watch.run(subscription)
     return EXIT_OK
 
 

@@ -11,13 +11,9 @@ when the command ends (Ctrl-C, or ``--max-lookups``).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import time
 from pathlib import Path
 from typing import Final
 
-from custom_components.wgtwo.client import ConnectionState, ConnectionStatus
 from custom_components.wgtwo.client.lookup import (
     MIN_MAX_AGE,
     LookupConfig,
@@ -27,9 +23,8 @@ from custom_components.wgtwo.client.lookup import (
 from custom_components.wgtwo.phonebook import Phonebook, PhonebookError, parse_phonebook
 from tools.wgtwo import (
     EXIT_OK,
-    EXIT_UNREACHABLE,
     Cli,
-    CliError,
+    StreamWatch,
     UsageError,
     endpoint_from,
     subcommand,
@@ -98,8 +93,12 @@ async def serve_names(cli: Cli, args: argparse.Namespace) -> int:
     provider = cli.token_provider(args, *lookup_scopes(detailed=args.detailed))
     done = cli.stop
     answered = 0
-    connected_once = False
-    last_reason = "no answer"
+    stream_watch = StreamWatch(
+        cli,
+        endpoint,
+        args.connect_timeout,
+        f"answering lookups on {endpoint.target} ({len(phonebook)} names)",
+    )
 
     def resolve(number: str, recipient: str | None) -> str | None:
         nonlocal answered
@@ -111,15 +110,6 @@ async def serve_names(cli: Cli, args: argparse.Namespace) -> int:
             done.set()
         return name
 
-    def on_state(status: ConnectionStatus) -> None:
-        nonlocal connected_once, last_reason
-        if status.state is ConnectionState.CONNECTED:
-            connected_once = True
-            cli.note(f"answering lookups on {endpoint.target} ({len(phonebook)} names)")
-        elif status.state is ConnectionState.DISCONNECTED:
-            last_reason = status.reason or "unknown"
-            cli.note(f"disconnected ({last_reason}); retrying in {status.retry_in:.1f} s")
-
     responder = NumberLookupResponder(
         endpoint,
         resolve,
@@ -127,30 +117,9 @@ async def serve_names(cli: Cli, args: argparse.Namespace) -> int:
             max_age=args.max_age * 60, scopes=lookup_scopes(detailed=args.detailed)
         ),
         token_provider=provider,
-        on_state=on_state,
+        on_state=stream_watch.on_state,
     )
-    runner = asyncio.create_task(responder.run())
-    waiter = asyncio.create_task(done.wait())
-    deadline = time.monotonic() + args.connect_timeout
-    unreachable = False
-    try:
-        with cli.stop_on_signals():
-            while not runner.done() and not done.is_set():
-                await asyncio.wait({runner, waiter}, timeout=0.25)
-                if not connected_once and not runner.done() and time.monotonic() >= deadline:
-                    unreachable = True
-                    break
-    finally:
-        await responder.stop()
-        waiter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await waiter
-    await runner  # raises the client's error, if it ended on one
-    if unreachable:
-        raise CliError(
-            EXIT_UNREACHABLE,
-            f"cannot reach {endpoint.target} ({last_reason}) within {args.connect_timeout:g} s",
-        )
+    await stream_watch.run(responder)
     stats = responder.stats
     cli.note(
         f"answered {stats.asked} lookups: {stats.named} named, {stats.unknown} unknown,"

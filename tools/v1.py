@@ -14,20 +14,16 @@ cleanly. The numbers printed are the user's own output; they are never logged.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import time
 from typing import Any
 
-from custom_components.wgtwo.client import ConnectionState, ConnectionStatus, WgtwoEvent
+from custom_components.wgtwo.client import WgtwoEvent
 from custom_components.wgtwo.client.consents import SCOPE_SUBSCRIPTION_ID
 from custom_components.wgtwo.client.v1_services import V1_SERVICES, V1Stream
 from custom_components.wgtwo.client.v1_stream import V1EventStream, V1StreamConfig
 from tools.wgtwo import (
     EXIT_OK,
-    EXIT_UNREACHABLE,
     Cli,
-    CliError,
+    StreamWatch,
     UsageError,
     add_timeout_argument,
     endpoint_from,
@@ -136,8 +132,9 @@ async def watch(cli: Cli, args: argparse.Namespace, kind: V1Stream) -> int:
     provider = cli.token_provider(args, *service.scopes)
     done = cli.stop
     printed = 0
-    connected_once = False
-    last_reason = "no answer"
+    stream_watch = StreamWatch(
+        cli, endpoint, args.connect_timeout, f"connected to {endpoint.target} ({kind} stream)"
+    )
 
     async def handle(event: WgtwoEvent) -> None:
         nonlocal printed
@@ -151,50 +148,13 @@ async def watch(cli: Cli, args: argparse.Namespace, kind: V1Stream) -> int:
             # event first, hands no further one to the handler and then returns.
             await stream.stop()
 
-    def on_state(status: ConnectionStatus) -> None:
-        nonlocal connected_once, last_reason
-        if status.state is ConnectionState.CONNECTED:
-            connected_once = True
-            cli.note(f"connected to {endpoint.target} ({kind} stream)")
-        elif status.state is ConnectionState.DISCONNECTED:
-            last_reason = status.reason or "unknown"
-            cli.note(f"disconnected ({last_reason}); retrying in {status.retry_in:.1f} s")
-
     stream = V1EventStream(
         endpoint,
         service,
         V1StreamConfig(queue_name=args.queue_name, backoff_max=30.0),
         handle,
         token_provider=provider,
-        on_state=on_state,
+        on_state=stream_watch.on_state,
     )
-    runner = asyncio.create_task(stream.run())
-    waiter = asyncio.create_task(done.wait())
-    deadline = time.monotonic() + args.connect_timeout
-    unreachable = False
-    try:
-        with cli.stop_on_signals():
-            while not runner.done() and not done.is_set():
-                left = deadline - time.monotonic()
-                await asyncio.wait(
-                    {runner, waiter},
-                    timeout=None if connected_once else left,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if not connected_once and not runner.done() and time.monotonic() >= deadline:
-                    unreachable = True
-                    break
-    finally:
-        if not runner.done():
-            await stream.stop()  # acks what was printed before it returns
-        waiter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await waiter
-    if not runner.cancelled():
-        await runner  # raises the client's error, if it ended on one
-    if unreachable:
-        raise CliError(
-            EXIT_UNREACHABLE,
-            f"cannot reach {endpoint.target} ({last_reason}) within {args.connect_timeout:g} s",
-        )
+    await stream_watch.run(stream)
     return EXIT_OK

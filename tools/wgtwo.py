@@ -59,11 +59,12 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Any, Final, NoReturn, TextIO
+from typing import Any, Final, NoReturn, Protocol, TextIO
 
 import aiohttp
 
@@ -72,6 +73,8 @@ from custom_components.wgtwo.client import (
     ActionError,
     AuthenticationError,
     CannotConnectError,
+    ConnectionState,
+    ConnectionStatus,
     Endpoint,
     ForwardingMode,
     ForwardingRejectedError,
@@ -307,6 +310,85 @@ class Cli:
                     await actions.close()
                 self._actions.clear()
                 self._session = None
+
+
+class LongLivedStream(Protocol):
+    """A client stream that runs until stopped (the events, a v1 stream, the lookups)."""
+
+    async def run(self) -> None:
+        """Run until stopped; raise the error that ended it."""
+
+    async def stop(self) -> None:
+        """End the stream (what was handled is acked first)."""
+
+
+class StreamWatch:
+    """Run one long-lived client stream for a command, saying on stderr how it stands.
+
+    Give :meth:`on_state` to the stream as its ``on_state``. :meth:`run` returns once
+    ``cli.stop`` is set (by the command, or by SIGINT/SIGTERM) or the stream ended; a stream
+    that never connected within ``connect_timeout`` seconds is given up with
+    ``EXIT_UNREACHABLE``, and the client's own fatal error is raised as it is.
+    """
+
+    def __init__(
+        self, cli: Cli, endpoint: Endpoint, connect_timeout: float, connected: str
+    ) -> None:
+        """Watch for a command; ``connected`` is the note written on each connection."""
+        self._cli = cli
+        self._endpoint = endpoint
+        self._connect_timeout = connect_timeout
+        self._connected_note = connected
+        self._connected_once = False
+        self._last_reason = "no answer"
+
+    def on_state(self, status: ConnectionStatus) -> None:
+        """Note a connection, or a loss with the reason and the retry."""
+        if status.state is ConnectionState.CONNECTED:
+            self._connected_once = True
+            self._cli.note(self._connected_note)
+        elif status.state is ConnectionState.DISCONNECTED:
+            self._last_reason = status.reason or "unknown"
+            self._cli.note(
+                f"disconnected ({self._last_reason}); retrying in {status.retry_in:.1f} s"
+            )
+
+    async def run(self, stream: LongLivedStream) -> None:
+        """Run ``stream`` until done, stopped or unreachable; then stop it."""
+        done = self._cli.stop
+        runner = asyncio.create_task(stream.run())
+        waiter = asyncio.create_task(done.wait())
+        deadline = time.monotonic() + self._connect_timeout
+        unreachable = False
+        try:
+            with self._cli.stop_on_signals():
+                while not runner.done() and not done.is_set():
+                    left = max(0.0, deadline - time.monotonic())
+                    await asyncio.wait(
+                        {runner, waiter},
+                        timeout=None if self._connected_once else left,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    if (
+                        not self._connected_once
+                        and not runner.done()
+                        and time.monotonic() >= deadline
+                    ):
+                        unreachable = True
+                        break
+        finally:
+            await stream.stop()  # acks what was handled before it returns
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+        if not runner.cancelled():
+            await runner  # raises the client's error, if it ended on one
+        if unreachable:
+            raise CliError(
+                EXIT_UNREACHABLE,
+                f"cannot reach {self._endpoint.target} ({self._last_reason}) within "
+                f"{self._connect_timeout:g} s",
+            )
 
 
 Runner = Callable[[Cli, argparse.Namespace], Awaitable[int]]
