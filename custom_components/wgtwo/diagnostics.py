@@ -105,7 +105,7 @@ async def async_get_config_entry_diagnostics(
         "subscriber_filter": runtime.coordinator.subscriber_filter.diagnostics(),
         "streams": {
             str(stream.kind): async_redact_data(stream.stats, TO_REDACT)
-            for stream in runtime.hub.streams
+            for stream in runtime.hub.v1_streams
         },
         "subscribers": subscribers,
     }

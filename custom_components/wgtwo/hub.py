@@ -115,14 +115,13 @@ class WgtwoHub(SupervisedEventStream[EventSubscription]):
             on_missing_scope=lambda scopes: async_create_scope_issue(hass, entry, scopes),
             on_connected=lambda: async_delete_scope_issue(hass, entry.entry_id),
         )
-        self.subscription = self.stream
         self.state = StreamState.STOPPED
         self._stopping = False
         self._grace = Grace(hass, entry.entry_id, settings.disconnect_grace, self._grace_over)
         if self._grace.handed_over:  # a reload: up until the rest of the grace is over
             self.state = StreamState.RECONNECTING
         # The v1 streams: consent changes always, the subscription facts as chosen.
-        self.streams = [
+        self.v1_streams = [
             EventStream(hass, entry, settings, endpoint, stream)
             for stream in streams_from_options(entry.options)
         ]
@@ -138,7 +137,7 @@ class WgtwoHub(SupervisedEventStream[EventSubscription]):
     @property
     def last_event_time(self) -> datetime | None:
         """When the last event arrived (None before the first)."""
-        return self.subscription.stats.last_event_time
+        return self.stream.stats.last_event_time
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -146,7 +145,7 @@ class WgtwoHub(SupervisedEventStream[EventSubscription]):
         return {
             **super().stats,
             "state": self.state.value,
-            "stream": self.subscription.status.state.value,
+            "stream": self.stream.status.state.value,
             "event_types": [str(t) for t in self.event_types],
             "endpoint": self.endpoint.target,
             "plaintext": self.endpoint.plaintext,
@@ -174,7 +173,7 @@ class WgtwoHub(SupervisedEventStream[EventSubscription]):
             if self._settings.disconnect_grace > 0:
                 self._grace.start()
         self._async_start(handler)
-        for stream in self.streams:
+        for stream in self.v1_streams:
             stream.async_start(handler)
         if self.caller_names is not None:
             self.caller_names.async_start(name_for)
@@ -193,7 +192,7 @@ class WgtwoHub(SupervisedEventStream[EventSubscription]):
         self._grace.cancel()
         if self.caller_names is not None:
             await self.caller_names.async_stop()
-        for stream in self.streams:
+        for stream in self.v1_streams:
             await stream.async_stop()
         await super().async_stop()
         self._grace.cancel()

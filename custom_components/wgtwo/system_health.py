@@ -32,5 +32,5 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
         ),
         "connected": hub.connected,
         "last_event": last_event.isoformat() if last_event is not None else "-",
-        "events_received": hub.subscription.stats.received,
+        "events_received": hub.stream.stats.received,
     }

@@ -204,7 +204,7 @@ async def async_unload_and_wait(
     """
     if entry.state is ConfigEntryState.LOADED:
         hub = hub_of(entry)
-        if server is not None and hub.subscription.status.state != ConnectionState.FAILED:
+        if server is not None and hub.stream.status.state != ConnectionState.FAILED:
             # A test may have left the stream down on purpose: wait briefly, don't fail.
             for _ in range(200):
                 if hub.connected:

@@ -242,8 +242,8 @@ async def test_a_v1_stream_is_chosen_with_its_scope(
     await hass.async_block_till_done()
     # The chosen stream runs beside the consent stream, with a token of its own scope.
     hub = hub_of(entry)
-    assert [str(s.kind) for s in hub.streams] == ["consent_change", "first_attachment"]
-    await wait_for(lambda: all(s.stream.status.state.value == "connected" for s in hub.streams))
+    assert [str(s.kind) for s in hub.v1_streams] == ["consent_change", "first_attachment"]
+    await wait_for(lambda: all(s.stream.status.state.value == "connected" for s in hub.v1_streams))
     assert frozenset({FIRST_ATTACHMENT_SCOPE}) in {
         token.scopes for token in server.authority.tokens.values()
     }
@@ -1022,7 +1022,7 @@ async def test_options_check_a_newly_chosen_v1_stream(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_EVENT_TYPES] == ["voice", "periodic_country"]
     await hass.async_block_till_done()
-    assert [str(s.kind) for s in hub_of(entry).streams] == ["consent_change", "periodic_country"]
+    assert [str(s.kind) for s in hub_of(entry).v1_streams] == ["consent_change", "periodic_country"]
     await async_unload_and_wait(hass, entry, server)
 
 

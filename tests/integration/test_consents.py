@@ -207,8 +207,8 @@ async def test_a_move_told_by_both_streams_shows_once(
     bus = async_capture_events(hass, "wgtwo_event")
     entry = await start(hass, auth_sandbox, event_types=[*ALL_EVENT_TYPES, *V1_STREAMS])
     hub = entry.runtime_data.hub
-    streams = {str(s.kind): s for s in hub.streams}
-    await wait_for(lambda: all(s.stream.status.state.value == "connected" for s in hub.streams))
+    streams = {str(s.kind): s for s in hub.v1_streams}
+    await wait_for(lambda: all(s.stream.status.state.value == "connected" for s in hub.v1_streams))
     await publish_and_wait(
         hass, auth_sandbox, entry, [country(ALICE, "SE", "Sweden", previous=("NO", "Norway"))]
     )
@@ -292,7 +292,7 @@ async def test_the_v1_handset_stream_feeds_the_handset_sensor(
         "sensor", DOMAIN, f"{entry.entry_id}_{ALICE}_handset", config_entry=entry
     )
     await async_setup_entry_and_connect(hass, entry)
-    [stream] = [s for s in entry.runtime_data.hub.streams if s.kind == "handset_change"]
+    [stream] = [s for s in entry.runtime_data.hub.v1_streams if s.kind == "handset_change"]
     await wait_for(lambda: stream.stream.status.state.value == "connected")
     auth_sandbox.subscription_events.publish(
         "handset_change",

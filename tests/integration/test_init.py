@@ -274,7 +274,7 @@ async def test_connection_loss_and_recovery_logged_once(
     caplog.set_level(logging.INFO, logger="custom_components.wgtwo")
 
     await server.stop()
-    await wait_for(lambda: hub.subscription.stats.reconnects >= 3)
+    await wait_for(lambda: hub.stream.stats.reconnects >= 3)
     assert not hub.connected
     replacement = await make_sandbox(
         grpc_port=grpc_port, http_port=http_port, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
@@ -487,7 +487,7 @@ async def test_refused_request_waits_long_before_retrying(
     )
     assert not reauth_flows(hass, setup_integration)
     # The client gave up (it does not retry on its own); the next try is 30-60 s away.
-    assert hub.subscription.status.state is ConnectionState.FAILED
+    assert hub.stream.status.state is ConnectionState.FAILED
     assert 30 <= retry_delay_logged(caplog) <= 60
 
 

@@ -263,7 +263,7 @@ async def test_a_sims_first_attachment_is_a_sentence(
 ) -> None:
     imsi = "242010000000009"
     entry = await connected(hass, config_entry)
-    [stream] = [s for s in entry.runtime_data.hub.streams if s.kind == "first_attachment"]
+    [stream] = [s for s in entry.runtime_data.hub.v1_streams if s.kind == "first_attachment"]
     await wait_for(lambda: stream.stream.status.state.value == "connected")
     auth_sandbox.subscription_events.publish(
         "first_attachment", {"number": {"e164": ALICE}, "imsi": {"value": imsi}}

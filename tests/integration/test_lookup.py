@@ -281,7 +281,7 @@ async def test_event_stream_loss_leaves_lookups_alone(
     names = await setup_with_names(hass, auth_sandbox, entry)
 
     auth_sandbox.end_streams(grpc.StatusCode.UNAVAILABLE, "maintenance")
-    await wait_for(lambda: hub_of(entry).subscription.stats.reconnects >= 1)
+    await wait_for(lambda: hub_of(entry).stream.stats.reconnects >= 1)
 
     assert (await auth_sandbox.lookups.ask(CALLER)).name == "Dora"
     assert auth_sandbox.stats["lookup"]["streams_opened"] == 1

@@ -133,7 +133,7 @@ async def test_diagnostics_snapshot(
         await wait_for(
             lambda: (
                 consent.listing.listed_at is not None
-                and all(s.stream.status.state.value == "connected" for s in runtime.hub.streams)
+                and all(s.stream.status.state.value == "connected" for s in runtime.hub.v1_streams)
             )
         )
         diagnostics = await async_get_config_entry_diagnostics(hass, day_entry)

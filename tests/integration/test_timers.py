@@ -185,11 +185,11 @@ async def test_a_refused_request_is_tried_again_after_the_long_pause(
         hub = hub_of(config_entry)
         # The pause is 30-60 s (half of it random): nothing before 30 s.
         await tick(hass, frozen, 29)
-        assert hub.subscription.status.state is ConnectionState.FAILED
+        assert hub.stream.status.state is ConnectionState.FAILED
         assert auth_sandbox.stats["streams_opened"] == opened
         await tick(hass, frozen, 32)
         # Tried again: the client starts connecting (it connects once time runs freely).
-        assert hub_of(config_entry).subscription.status.state is ConnectionState.CONNECTING
+        assert hub_of(config_entry).stream.status.state is ConnectionState.CONNECTING
 
 
 def missed_calls_fired(fired: list[Event[Any]]) -> list[dict[str, Any]]:
