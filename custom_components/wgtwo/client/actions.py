@@ -257,13 +257,9 @@ class WgtwoActions:
         request = sms_pb2.SendTextFromSubscriberRequest(
             content=content, from_subscriber=from_subscriber, to_address=to_address
         )
-        if delivery_deadline is not None:
-            request.delivery_deadline.FromTimedelta(delivery_deadline)
-        response: sms_pb2.SendMessageResponse = await self._call(
-            SCOPE_SMS_SEND,
-            lambda md: stub.SendTextFromSubscriber(request, metadata=md, timeout=self._timeout),
+        return await self._send_text(
+            SCOPE_SMS_SEND, stub.SendTextFromSubscriber, request, delivery_deadline
         )
-        return _sms_result(response)
 
     async def send_sms_to_subscriber(
         self,
@@ -282,11 +278,22 @@ class WgtwoActions:
         request = sms_pb2.SendTextToSubscriberRequest(
             content=content, to_subscriber=to_subscriber, from_address=from_address
         )
+        return await self._send_text(
+            SCOPE_SMS_TO_SUBSCRIBER, stub.SendTextToSubscriber, request, delivery_deadline
+        )
+
+    async def _send_text(
+        self,
+        scope: str,
+        send: Any,
+        request: Any,
+        delivery_deadline: timedelta | None,
+    ) -> SendSmsResult:
+        """Send a text request with ``send`` (one of the SMS service's methods), once."""
         if delivery_deadline is not None:
             request.delivery_deadline.FromTimedelta(delivery_deadline)
         response: sms_pb2.SendMessageResponse = await self._call(
-            SCOPE_SMS_TO_SUBSCRIBER,
-            lambda md: stub.SendTextToSubscriber(request, metadata=md, timeout=self._timeout),
+            scope, lambda md: send(request, metadata=md, timeout=self._timeout)
         )
         return _sms_result(response)
 
