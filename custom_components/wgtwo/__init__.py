@@ -62,7 +62,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: WgtwoConfigEntry) -> boo
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start()
     hub.async_start(
-        coordinator.async_handle_event, coordinator.async_stream_changed, coordinator.caller_name
+        coordinator.handle_event, coordinator.async_stream_changed, coordinator.caller_name
     )
     return True
 

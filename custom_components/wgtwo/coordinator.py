@@ -1,6 +1,6 @@
 """The one owner of an entry's subscribers: their state, their devices, their listeners.
 
-The hub hands every received event to :meth:`WgtwoCoordinator.async_handle_event`, which
+The hub hands every received event to :meth:`WgtwoCoordinator.handle_event`, which
 passes it to the capability that handles its type (see :mod:`.capabilities`). Each
 subscriber number gets one device, created on its first event and found again in the
 device registry after a restart. The coordinator stores the subscribers' lasting facts and
@@ -12,6 +12,7 @@ leaves out (see :mod:`.subscriber_filter`) gets no device, and its events are dr
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
@@ -46,6 +47,7 @@ from .subscriber_filter import SubscriberFilter
 _LOGGER = logging.getLogger(__name__)
 # Aspects kept in the snapshots, as a plain int (tested on every event).
 _STORED_MASK: Final = int(STORED_ASPECTS)
+_LAST_EVENT: Final = int(Aspect.LAST_EVENT)
 
 
 class WgtwoCoordinator:
@@ -163,9 +165,14 @@ class WgtwoCoordinator:
         for subscriber in self.subscribers.values():
             self.notify(subscriber, update)
 
-    def notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:
-        """Tell the subscriber's entities what changed; store what lasts."""
-        changed = int(update.aspects)
+    def notify(
+        self, subscriber: Subscriber, update: SubscriberUpdate, *, newest: bool = False
+    ) -> None:
+        """Tell the subscriber's entities what changed; store what lasts.
+
+        ``newest``: from the subscriber's newest event so far (its last event time moved).
+        """
+        changed = int(update.aspects) | _LAST_EVENT if newest else int(update.aspects)
         self.listeners.notify(subscriber.number, update, changed)
         if changed & _STORED_MASK:
             self.save(subscriber.number)
@@ -195,26 +202,36 @@ class WgtwoCoordinator:
 
     # -- events ------------------------------------------------------------------------
 
-    async def async_handle_event(self, event: WgtwoEvent) -> None:
-        """Handle one received event (the hub's handler)."""
+    def handle_event(self, event: WgtwoEvent) -> Awaitable[None] | None:
+        """Handle one received event (the hub's handler).
+
+        Returns the save to await before the event is acknowledged when what it changed
+        must survive a crash; ``None`` (most events) when it is done.
+        """
         number = event.subscriber
         capability = self._handlers.get(type(event))
         if capability is None:
             _LOGGER.debug("Ignoring event kind %s", event.kind)
-            return
+            return None
         if not number:
             capability.handle_unowned(event)
-            return
+            return None
         if self.subscriber_filter.drops(number):
             # Left out by the subscriber filter: acknowledged (by the hub) and dropped.
             _LOGGER.debug("Dropping event %s (%s): filtered out", event.sequence, event.kind)
-            return
+            return None
         _LOGGER.debug("Handling event %s (%s)", event.sequence, event.kind)
         capability.handle(number, event)
         if self._save_before_ack:
             # What must survive a crash is on disk before the event is acknowledged.
             self._save_before_ack = False
-            await self.async_save_now()
+            return self.async_save_now()
+        return None
+
+    async def async_handle_event(self, event: WgtwoEvent) -> None:
+        """Handle one event and wait for what must be saved before its ack."""
+        if (pending := self.handle_event(event)) is not None:
+            await pending
 
     def caller_name(self, number: str, recipient: str | None) -> str | None:
         """Name a caller from the phonebook, unless the call is for another product's line."""

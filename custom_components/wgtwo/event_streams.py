@@ -61,7 +61,7 @@ class EventStream(SupervisedEventStream[V1EventStream]):
                     backoff_max=settings.backoff_max,
                     stop_timeout=settings.stop_timeout,
                 ),
-                self._async_handle,
+                self._handle,
                 token_provider=token_provider,
                 on_state=self._on_status,
             ),

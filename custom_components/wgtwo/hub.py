@@ -108,7 +108,7 @@ class WgtwoHub(SupervisedEventStream[EventSubscription]):
             lambda token_provider: EventSubscription(
                 endpoint,
                 config,
-                self._async_handle,
+                self._handle,
                 token_provider=token_provider,
                 on_state=self._on_status,
             ),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from homeassistant.core import CALLBACK_TYPE, callback
 
-from .capabilities.base import SubscriberUpdate
+from .capabilities.base import EntityTrigger, SubscriberUpdate
 from .subscriber import ALL_ASPECTS, Aspect, Subscriber
 
 type UpdateListener = Callable[[SubscriberUpdate], None]
@@ -27,11 +27,14 @@ type _Listening = tuple[int, str | None, UpdateListener]
 class Listeners:
     """The listeners of one config entry's subscribers, its stream and its platforms."""
 
-    __slots__ = ("_by_number", "_new_subscriber", "_scopes", "_stream")
+    __slots__ = ("_by_number", "_chosen", "_new_subscriber", "_scopes", "_stream")
 
     def __init__(self) -> None:
         """Start empty."""
         self._by_number: dict[str, list[_Listening]] = {}
+        # Per number, the listeners an update concerns, by what it changed and the keys of
+        # its triggers: looked up once, then reused for every such update (a few kinds).
+        self._chosen: dict[str, dict[tuple[int, object], tuple[UpdateListener, ...]]] = {}
         self._stream: list[Callable[[], None]] = []
         self._new_subscriber: list[SubscriberListener] = []
         self._scopes: list[SubscriberListener] = []
@@ -52,10 +55,12 @@ class Listeners:
         listeners = self._by_number.setdefault(number, [])
         listening = (int(aspects), trigger_key, listener)
         listeners.append(listening)
+        self._chosen.pop(number, None)
 
         @callback
         def _remove() -> None:
             listeners.remove(listening)
+            self._chosen.pop(number, None)
 
         return _remove
 
@@ -79,10 +84,25 @@ class Listeners:
 
     def notify(self, number: str, update: SubscriberUpdate, changed: int) -> None:
         """Tell a subscriber's entities what changed (``changed``: the update's aspects)."""
-        keys = [trigger.key for trigger in update.triggers]
-        for aspects, key, listener in self._by_number.get(number, ()):
-            if aspects & changed or (key is not None and key in keys):
-                listener(update)
+        triggers = update.triggers
+        keys = triggers[0].key if len(triggers) == 1 else tuple(t.key for t in triggers)
+        if (chosen := self._chosen.get(number)) is None:
+            chosen = self._chosen[number] = {}
+        if (listeners := chosen.get((changed, keys))) is None:
+            listeners = chosen[changed, keys] = self._concerned(number, changed, triggers)
+        for listener in listeners:
+            listener(update)
+
+    def _concerned(
+        self, number: str, changed: int, triggers: tuple[EntityTrigger, ...]
+    ) -> tuple[UpdateListener, ...]:
+        """Return the listeners of a number that show one of ``changed`` or fire on a trigger."""
+        keys = {trigger.key for trigger in triggers}
+        return tuple(
+            listener
+            for aspects, key, listener in self._by_number.get(number, ())
+            if aspects & changed or (key is not None and key in keys)
+        )
 
     def stream_changed(self) -> None:
         """Tell what redraws with the stream state that it changed."""

@@ -33,7 +33,8 @@ from .settings import WgtwoSettings, create_token_provider
 
 _LOGGER = logging.getLogger(__package__)
 
-type EventHandler = Callable[[WgtwoEvent], Awaitable[None]]
+# None once the event is handled, or an awaitable the stream awaits before the ack.
+type EventHandler = Callable[[WgtwoEvent], Awaitable[None] | None]
 
 
 class StreamSupervisor:
@@ -250,7 +251,13 @@ class SupervisedEventStream[S: ClientStream](SupervisedStream[S, EventHandler]):
         """State and counters for diagnostics, with the events handled."""
         return {**super().stats, "events_handled": self.events_handled}
 
-    async def _async_handle(self, event: WgtwoEvent) -> None:
+    def _handle(self, event: WgtwoEvent) -> Awaitable[None] | None:
         assert self._handler is not None  # the stream runs only once started
-        await self._handler(event)
+        if (pending := self._handler(event)) is not None:
+            return self._async_count_after(pending)
+        self.events_handled += 1
+        return None
+
+    async def _async_count_after(self, pending: Awaitable[None]) -> None:
+        await pending
         self.events_handled += 1

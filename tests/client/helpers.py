@@ -75,11 +75,15 @@ class Recorder:
         self._before = before
 
     async def __call__(self, event: WgtwoEvent) -> None:
-        """Handle one event."""
-        count = self.calls.get(event.sequence, 0) + 1
-        self.calls[event.sequence] = count
+        """Handle one event (after ``before``, if given)."""
         if self._before is not None:
             await self._before(event)
+        self.record(event)
+
+    def record(self, event: WgtwoEvent) -> None:
+        """Count a call for ``event``; fail it if chosen, else record it as handled."""
+        count = self.calls.get(event.sequence, 0) + 1
+        self.calls[event.sequence] = count
         if self._fail is not None and self._fail(event, count):
             raise RuntimeError("handler failed on purpose")
         self.events.append(event)
@@ -100,6 +104,14 @@ class Recorder:
     async def wait_events(self, count: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until ``count`` events were handled."""
         await wait_for(lambda: len(self.events) >= count, timeout, f"{count} events")
+
+
+class PlainRecorder(Recorder):
+    """A :class:`Recorder` that handles each event without suspending: it returns None."""
+
+    def __call__(self, event: WgtwoEvent) -> None:  # type: ignore[override]
+        """Handle one event at once."""
+        self.record(event)
 
 
 @contextlib.asynccontextmanager

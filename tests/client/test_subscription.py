@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+import pytest
+
 from custom_components.wgtwo.client import (
     ConnectionState,
     EventSubscription,
@@ -20,6 +22,7 @@ from wgtwo_sandbox import SandboxServer
 from wgtwo_sandbox.broker import StoredEvent
 
 from .helpers import (
+    PlainRecorder,
     Recorder,
     endpoint_of,
     fast_config,
@@ -101,10 +104,28 @@ async def test_each_event_is_acked_after_the_handler_finished(sandbox: SandboxSe
     assert [recorder.calls[s] for s in recorder.sequences] == [1, 1, 1]
 
 
-async def test_failed_handler_leaves_event_unacked_then_it_is_handled_once(
+async def test_a_handler_that_returns_none_has_its_events_acked_in_order(
     sandbox: SandboxServer,
 ) -> None:
-    recorder = Recorder(fail=lambda event, count: event.sequence == 2 and count == 1)
+    recorder = PlainRecorder()
+    async with running(sandbox, fast_config(ack_timeout=0.3), recorder) as (sub, _):
+        await publish_voice(sandbox, 5)
+        await recorder.wait_events(5)
+        await wait_for(lambda: sandbox.stats["acks"] == 5, message="acks")
+    assert recorder.sequences == [1, 2, 3, 4, 5]
+    assert recorder.calls == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1}
+    assert sub.stats.acked == 5
+
+
+# A handler fails the same way whether it suspends (a coroutine) or returns None at once.
+_HANDLERS = pytest.mark.parametrize("recorder_type", [Recorder, PlainRecorder])
+
+
+@_HANDLERS
+async def test_failed_handler_leaves_event_unacked_then_it_is_handled_once(
+    sandbox: SandboxServer, recorder_type: type[Recorder]
+) -> None:
+    recorder = recorder_type(fail=lambda event, count: event.sequence == 2 and count == 1)
     async with running(sandbox, fast_config(ack_timeout=0.2), recorder) as (sub, _):
         await publish_voice(sandbox, 3)
         await recorder.wait_events(3)
@@ -118,8 +139,11 @@ async def test_failed_handler_leaves_event_unacked_then_it_is_handled_once(
     assert redelivered.is_redelivered
 
 
-async def test_poison_event_is_acked_after_the_failure_limit(sandbox: SandboxServer) -> None:
-    recorder = Recorder(fail=lambda event, _count: event.sequence == 1)
+@_HANDLERS
+async def test_poison_event_is_acked_after_the_failure_limit(
+    sandbox: SandboxServer, recorder_type: type[Recorder]
+) -> None:
+    recorder = recorder_type(fail=lambda event, _count: event.sequence == 1)
     config = fast_config(ack_timeout=0.15, max_handler_failures=3)
     async with running(sandbox, config, recorder) as (sub, _):
         await publish_voice(sandbox, 2)

@@ -65,15 +65,6 @@ class SubscriberUpdate:
 
 
 NO_CHANGE: Final = SubscriberUpdate(NO_ASPECTS)
-# ``aspects | LAST_EVENT`` per aspects: a flag's ``|`` runs Python code, on every event.
-_WITH_LAST_EVENT: dict[Aspect, Aspect] = {}
-
-
-def _with_last_event(aspects: Aspect) -> Aspect:
-    """Return ``aspects`` with :attr:`Aspect.LAST_EVENT` added."""
-    if (combined := _WITH_LAST_EVENT.get(aspects)) is None:
-        combined = _WITH_LAST_EVENT[aspects] = aspects | Aspect.LAST_EVENT
-    return combined
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,8 +101,14 @@ class Room(Protocol):
         None for a number the entry's subscriber filter leaves out (no device).
         """
 
-    def notify(self, subscriber: Subscriber, update: SubscriberUpdate) -> None:
-        """Tell the subscriber's entities what changed (and store what lasts)."""
+    def notify(
+        self, subscriber: Subscriber, update: SubscriberUpdate, *, newest: bool = False
+    ) -> None:
+        """Tell the subscriber's entities what changed (and store what lasts).
+
+        ``newest``: the update comes from the subscriber's newest event so far, which
+        changes its last event time too.
+        """
 
     def forget(self, number: str) -> None:
         """Drop a subscriber: its state and every capability's pending work."""
@@ -198,9 +195,7 @@ class Capability:
         if subscriber is None:
             return  # filtered out: the coordinator drops its events before they come here
         update = self.apply(subscriber, event)
-        if subscriber.seen(event.timestamp):
-            update = SubscriberUpdate(_with_last_event(update.aspects), update.triggers)
-        self.room.notify(subscriber, update)
+        self.room.notify(subscriber, update, newest=subscriber.seen(event.timestamp))
 
     def handle_unowned(self, event: WgtwoEvent) -> None:
         """Take an event that names no subscriber (most capabilities have nothing to do)."""

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import grpc
@@ -66,13 +65,17 @@ class Acker:
         self._limit = limit
         self._rpc_timeout = rpc_timeout
         self._rpc: Any = None
-        self._in_flight: set[Any] = set()
+        # The calls waiting for their answer, each with what a retry would need: the
+        # event's inbox and sequence, and the token it was sent with.
+        self._in_flight: dict[Any, tuple[str, int, str | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._metadata: Metadata = ()
         self._token: str | None = None
+        # Bound once: a call's done callback, on every event.
+        self._on_done = self._call_done
 
     def bind(self, ack_rpc: Any) -> None:
         """Use this connection's ``Ack`` method from now on."""
@@ -103,7 +106,9 @@ class Acker:
 
         The common case, on every event: room for one more ack and a token still fresh.
         """
-        return self.in_flight < self._limit and self._start_with_fresh_token(inbox, sequence)
+        if len(self._in_flight) + len(self._tasks) >= self._limit:
+            return False
+        return self._start_with_fresh_token(inbox, sequence)
 
     def _start_with_fresh_token(self, inbox: str, sequence: int) -> bool:
         provider = self._provider
@@ -118,18 +123,24 @@ class Acker:
     def _start_call(self, inbox: str, sequence: int) -> None:
         request = self._request(inbox, sequence)
         call = self._rpc(request, metadata=self._metadata, timeout=self._rpc_timeout)
-        self._in_flight.add(call)
+        self._in_flight[call] = (inbox, sequence, self._token)
         self._idle.clear()
-        call.add_done_callback(partial(self._call_done, inbox, sequence, self._token))
+        call.add_done_callback(self._on_done)
 
-    def _call_done(self, inbox: str, sequence: int, token: str | None, call: Any) -> None:
-        self._in_flight.discard(call)
-        code = None if call.cancelled() else finished_code(call)
+    def _call_done(self, call: Any) -> None:
+        # Not in flight any more if a drain gave up on it: counted, not retried.
+        inbox, sequence, token = self._in_flight.pop(call, None) or (None, 0, None)
+        cancelled = call.cancelled()
+        code = None if cancelled else finished_code(call)
         if code is grpc.StatusCode.OK:
             self._stats.acked += 1
-        elif code is grpc.StatusCode.UNAUTHENTICATED and self._provider is not None:
+        elif (
+            code is grpc.StatusCode.UNAUTHENTICATED
+            and self._provider is not None
+            and inbox is not None
+        ):
             self._spawn(self._ack_slowly(inbox, sequence, token or ""))
-        elif code is None and not call.cancelled():
+        elif code is None and not cancelled:
             self._spawn(self._check_later(call, sequence))
         else:
             self._failed(sequence, code)
@@ -140,7 +151,7 @@ class Acker:
         _LOGGER.debug("Ack of event #%d failed: %s", sequence, code.name if code else "cancelled")
 
     def _settle(self) -> None:
-        if self.in_flight < self._limit:
+        if len(self._in_flight) + len(self._tasks) < self._limit:
             self._room.set()
         if not self._in_flight and not self._tasks:
             self._idle.set()

@@ -49,7 +49,14 @@ class RecentKeys(BoundedLRU[None]):
 
     def add(self, key: Hashable) -> None:
         """Remember ``key``, forgetting the oldest key when full."""
-        self.set(key, None)
+        # set() written out: this runs for every event.
+        items = self._items
+        if key in items:
+            items.move_to_end(key)
+            return
+        items[key] = None
+        if len(items) > self._capacity:
+            items.popitem(last=False)
 
 
 class FailureCounts(BoundedLRU[int]):
@@ -63,4 +70,5 @@ class FailureCounts(BoundedLRU[int]):
 
     def clear(self, key: Hashable) -> None:
         """Forget ``key`` (handled or given up)."""
-        self.discard(key)
+        if self._items:  # almost always empty: no failures
+            self._items.pop(key, None)

@@ -46,7 +46,9 @@ from .status import ConnectionState, ConnectionStatus, SubscriptionStats
 _LOGGER = logging.getLogger(__name__)
 
 type StateCallback = Callable[[ConnectionStatus], None]
-type EventHandler = Callable[[WgtwoEvent], Awaitable[None]]
+# A handler returns None once done, or an awaitable for what it must wait for (an async
+# function's coroutine): the stream awaits it before the event is acked.
+type EventHandler = Callable[[WgtwoEvent], Awaitable[None] | None]
 type Metadata = tuple[tuple[str, str], ...]
 
 # While the server is unreachable, a probe channel retries at least this often (s), so
@@ -555,14 +557,23 @@ class EventStream(ResilientStream):
             async for response in call:
                 if not self._connected:
                     self._mark_connected()
-                await on_message(response)
+                # Most events are handled and their ack started without suspending.
+                if (rest := on_message(response)) is not None:
+                    await rest
                 if self._stopping:
                     return
         await raise_error_status(call)  # some grpc versions end an error status with EOF
 
     # -- per event --------------------------------------------------------------------------
 
-    async def _on_message(self, response: Any) -> None:
+    def _on_message(self, response: Any) -> Awaitable[None] | None:
+        """Handle one response; return what is left to await (``None``: nothing).
+
+        A handler that returns ``None`` has done its work: the event is finished and its
+        ack started without a coroutine of this stream's own, the common case on every
+        event. A handler's awaitable (and an ack that must wait for room or a token) is
+        returned for the loop to await.
+        """
         stats = self._stats
         stats.received += 1
         stats.last_event_time = datetime.now(UTC)
@@ -571,12 +582,28 @@ class EventStream(ResilientStream):
         if model is None:
             stats.duplicates_dropped += 1
             if delivery.ack_to is not None:
-                await self._acker.send(delivery.ack_to, delivery.number)
-            return
+                return self._acker.send(delivery.ack_to, delivery.number)
+            return None
         self._in_handler = True
+        try:
+            pending = self._handler(model)
+        except Exception as err:
+            self._in_handler = False
+            if not self._handler_failed(model, delivery, err):
+                return None  # left unacked: the server delivers it again
+            return self._finish_and_ack(delivery)
+        if pending is not None:
+            return self._handle_async(model, delivery, pending)
+        self._in_handler = False
+        return self._finish_and_ack(delivery)
+
+    async def _handle_async(
+        self, model: WgtwoEvent, delivery: Delivery, pending: Awaitable[None]
+    ) -> None:
+        """Wait for a handler that suspends, then finish its event as :meth:`_on_message`."""
         failure: BaseException | None = None
         try:
-            await self._handler(model)
+            await pending
         except asyncio.CancelledError as err:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
@@ -588,11 +615,16 @@ class EventStream(ResilientStream):
             self._in_handler = False
         if failure is not None and not self._handler_failed(model, delivery, failure):
             return  # left unacked: the server delivers it again
+        if (ack := self._finish_and_ack(delivery)) is not None:
+            await ack
+
+    def _finish_and_ack(self, delivery: Delivery) -> Awaitable[None] | None:
+        """Remember a finished event and start its ack; return the ack if it must wait."""
         self._finish(delivery)
         ack_to = delivery.ack_to
-        # The common case, on every event, starts the ack without suspending.
-        if ack_to is not None and not self._acker.send_nowait(ack_to, delivery.number):
-            await self._acker.send(ack_to, delivery.number)
+        if ack_to is None or self._acker.send_nowait(ack_to, delivery.number):
+            return None
+        return self._acker.send(ack_to, delivery.number)
 
     def _handler_failed(
         self, model: WgtwoEvent, delivery: Delivery, failure: BaseException
