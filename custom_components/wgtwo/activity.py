@@ -10,7 +10,7 @@ disabled), not on every event.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -22,6 +22,7 @@ from .const import DOMAIN
 # A subscriber's number, the (platform, key) of the entity that shows a bus event type,
 # then the one that lists it while that one is disabled.
 type _Key = tuple[str, tuple[str, str] | None, tuple[str, str] | None]
+_UNKNOWN: Final = ""  # not looked up yet (an entity id is never empty)
 
 
 class ActivityEntities:
@@ -32,6 +33,9 @@ class ActivityEntities:
         self._hass = hass
         self._entry_id = entry_id
         self._ids: dict[_Key, str | None] = {}
+        # The same by what a bus event's data holds (its type and subscriber): one look-up
+        # per event, no key of its own built for it.
+        self._by_event: dict[tuple[object, object], str | None] = {}
 
     @callback
     def async_listen(self) -> CALLBACK_TYPE:
@@ -42,15 +46,18 @@ class ActivityEntities:
 
     def entity_for(self, data: Mapping[str, Any]) -> str | None:
         """Return the entity the logbook lists a bus event with (None: none of its types)."""
-        described = BUS_EVENTS.get(str(data.get(ATTR_TYPE)))
-        if described is None:
-            return None
-        key = (str(data.get(ATTR_SUBSCRIBER)), described.entity, described.fallback)
+        event_key = (data.get(ATTR_TYPE), data.get(ATTR_SUBSCRIBER))
         try:
-            return self._ids[key]
+            return self._by_event[event_key]
         except KeyError:
-            entity_id = self._ids[key] = self._find(*key)
-            return entity_id
+            pass
+        entity_id = None
+        if (described := BUS_EVENTS.get(str(event_key[0]))) is not None:
+            key = (str(event_key[1]), described.entity, described.fallback)
+            if (entity_id := self._ids.get(key, _UNKNOWN)) is _UNKNOWN:
+                entity_id = self._ids[key] = self._find(*key)
+        self._by_event[event_key] = entity_id
+        return entity_id
 
     def _find(self, number: str, *candidates: tuple[str, str] | None) -> str | None:
         """Look up the first enabled entity of the subscriber among ``candidates``."""
@@ -70,3 +77,4 @@ class ActivityEntities:
     @callback
     def _async_registry_updated(self, _event: Event[er.EventEntityRegistryUpdatedData]) -> None:
         self._ids.clear()
+        self._by_event.clear()

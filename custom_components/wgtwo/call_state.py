@@ -244,10 +244,13 @@ class CallTracker:
         """
         if not self._active:
             return False
+        # Compared with the two cut-off times: no subtraction per call, on every event.
+        answered_cut = now - self._max_age
+        unanswered_cut = now - self._max_unanswered_age
         stale = [
             call_id
             for call_id, call in self._active.items()
-            if now - call.updated > (self._max_age if call.answered else self._max_unanswered_age)
+            if call.updated < (answered_cut if call.answered else unanswered_cut)
         ]
         for call_id in stale:
             self._remember_finished(self._active.pop(call_id))

@@ -207,7 +207,9 @@ class Capability:
 
     def fire(self, event: WgtwoEvent, event_type: str, sub: Subscriber, payload: Any) -> None:
         """Fire the bus event of ``event`` for a subscriber."""
-        self.room.fire(envelope(event, event_type, sub.number, sub.device_id) | payload)
+        data = envelope(event, event_type, sub.number, sub.device_id)
+        data.update(payload)
+        self.room.fire(data)
 
     async def async_check_owner(self, subscriber: Subscriber, context: Context | None) -> None:
         """Refuse an action a person started unless an administrator or an owner (access.py)."""

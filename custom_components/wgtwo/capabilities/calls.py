@@ -42,6 +42,7 @@ from homeassistant.util import dt as dt_util
 
 from ..call_state import PHASES, Call, CallDirection, CallPhase, call_direction
 from ..client import VoiceEvent, VoiceEventKind
+from ..phonebook import Phonebook
 from ..subscriber import NO_ASPECTS, Aspect, LastCaller, PendingMissed, Subscriber
 from .base import (
     NO_CHANGE,
@@ -52,7 +53,6 @@ from .base import (
     SubscriberUpdate,
     envelope_of,
     party,
-    party_names,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -87,14 +87,24 @@ _PHASE_TYPES: Final[dict[CallPhase, tuple[str, str, str]]] = {
 }
 
 
-def call_payload(event: VoiceEvent, direction: CallDirection, hidden: bool) -> dict[str, Any]:
-    """Call fields: call_id, direction, from_number (None if hidden), to_number, hidden flag."""
+def call_payload(
+    event: VoiceEvent, direction: CallDirection, hidden: bool, phonebook: Phonebook
+) -> dict[str, Any]:
+    """Call fields: call_id, direction, from_number (None if hidden), to_number, hidden flag.
+
+    Then both parties' names, as :func:`party_names` gives them (one dict, on every call
+    event): a hidden caller is never named.
+    """
+    from_number = event.from_number
+    to_number = event.to_number
     return {
         "call_id": event.call_id,
         "direction": str(direction),
-        "from_number": None if hidden else event.from_number,
-        "to_number": event.to_number,
+        "from_number": None if hidden else from_number,
+        "to_number": to_number,
         "caller_id_hidden": hidden,
+        "from_name": None if hidden else phonebook.name_for(from_number),
+        "to_name": phonebook.name_for(to_number),
     }
 
 
@@ -204,9 +214,7 @@ class Calls(Capability):
                     time=event.timestamp if update.new_call or last is None else last.time,
                 )
                 aspects |= Aspect.LAST_CALLER
-        payload = call_payload(event, direction, hidden) | party_names(
-            self.room.phonebook, event.from_number, event.to_number, hidden=hidden
-        )
+        payload = call_payload(event, direction, hidden, self.room.phonebook)
         bus_type, trigger_type, _stem = _PHASE_TYPES[phase]
         fired = payload
         if phase == CallPhase.ENDED:
