@@ -138,6 +138,10 @@ class CallTracker:
         self._max_age = max_age
         self._max_unanswered_age = max_unanswered_age
         self._active: OrderedDict[str, Call] = OrderedDict()
+        # No call in progress can be stale before this time (None: none is in progress), so
+        # that most events need no look for stale calls.
+        self._sweep_at: datetime | None = None
+        self._shortest_age = min(max_age, max_unanswered_age)
         self._finished: OrderedDict[str, Call] = OrderedDict()
 
     @property
@@ -226,6 +230,10 @@ class CallTracker:
             self._remember_finished(call)
             return
         self._active[call.call_id] = call
+        # A call's updated time only moves on: this one is stale at the earliest then.
+        earliest = call.updated + self._shortest_age
+        if self._sweep_at is None or earliest < self._sweep_at:
+            self._sweep_at = earliest
         while len(self._active) > self._max_active:
             _, oldest = self._active.popitem(last=False)
             self._remember_finished(oldest)
@@ -243,8 +251,9 @@ class CallTracker:
         (networks stop ringing within minutes); an answered one after ``max_age``.
         """
         if not self._active:
+            self._sweep_at = None
             return False
-        # Compared with the two cut-off times: no subtraction per call, on every event.
+        # Compared with the two cut-off times: no subtraction per call.
         answered_cut = now - self._max_age
         unanswered_cut = now - self._max_unanswered_age
         stale = [
@@ -254,7 +263,14 @@ class CallTracker:
         ]
         for call_id in stale:
             self._remember_finished(self._active.pop(call_id))
+        self._sweep_at = (
+            min(call.updated for call in self._active.values()) + self._shortest_age
+            if self._active
+            else None
+        )
         return bool(stale)
 
     def _expire(self, now: datetime) -> None:
-        self.expire(now)
+        """Forget stale calls before an event is applied, once one may be stale."""
+        if self._sweep_at is not None and now >= self._sweep_at:
+            self.expire(now)

@@ -185,3 +185,18 @@ def test_calls_whose_end_never_came_expire() -> None:
     assert not calls.expire(t(3600))
     assert calls.expire(t(6 * 3600 + 1))
     assert state(calls) is CallState.IDLE
+
+
+def test_an_event_forgets_each_call_that_went_stale_before_it() -> None:
+    """Between periodic sweeps, the next event of the line drops what is stale by then."""
+    calls = CallTracker()
+    calls.apply("a", CallPhase.RINGING, IN, t(0))
+    calls.apply("b", CallPhase.RINGING, IN, t(200))
+    calls.apply("c", CallPhase.ANSWERED, IN, t(250))
+    calls.apply("c", CallPhase.ANSWERED, IN, t(300))  # a repeat: nothing is stale yet
+    assert calls.active_calls == 3
+    calls.apply("d", CallPhase.RINGING, IN, t(301))
+    assert calls.active_calls == 3  # "a" rang unanswered for over five minutes: gone
+    calls.apply("d", CallPhase.ANSWERED, IN, t(501))
+    assert calls.active_calls == 2  # then "b"; the answered calls go on
+    assert state(calls) is CallState.TALKING
