@@ -177,11 +177,8 @@ class WgtwoCoordinator:
         if changed & _STORED_MASK:
             self.save(subscriber.number)
 
-    def save(self, number: str | None = None, *, before_ack: bool = False) -> None:
-        """Store a subscriber's snapshot soon (``None``: every subscriber's).
-
-        Before the event being handled is acked if asked.
-        """
+    def save(self, number: str, *, before_ack: bool = False) -> None:
+        """Store a subscriber's snapshot soon; before the event being handled is acked if asked."""
         self._store.schedule_save(number)
         self._save_before_ack = self._save_before_ack or before_ack
 

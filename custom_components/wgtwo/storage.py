@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
 from homeassistant.core import HomeAssistant
@@ -50,8 +50,12 @@ def shard_key(entry_id: str, shard: int) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def shard_of(number: str) -> int:
-    """Return the shard a number's snapshot is kept in (the same in every run)."""
+    """Return the shard a number's snapshot is kept in (the same in every run).
+
+    Remembered per number: a save is asked for on nearly every event.
+    """
     return zlib.crc32(number.encode()) % SHARDS
 
 
@@ -132,22 +136,19 @@ class SnapshotStore:
         await self._store.async_save({"id_secret": self.secret.hex()})
         return snapshots
 
-    def schedule_save(self, number: str | None = None) -> None:
-        """Save a subscriber's snapshot soon (``None``: every subscriber's).
+    def schedule_save(self, number: str) -> None:
+        """Save a subscriber's snapshot soon.
 
         A shard is written the delay after its first unsaved change, with every change
         made meanwhile: a steady stream of events neither puts the write off nor re-arms
         its timer on each event.
         """
-        shards: Iterable[int] = range(SHARDS) if number is None else (shard_of(number),)
-        dirty = self._dirty
-        for shard in shards:
-            if shard in dirty:
-                continue
-            dirty.add(shard)
-            self._shards[shard].async_delay_save(
-                functools.partial(self._delayed_data, shard), self._save_delay
-            )
+        if (shard := shard_of(number)) in self._dirty:
+            return  # on nearly every event: a write is due already
+        self._dirty.add(shard)
+        self._shards[shard].async_delay_save(
+            functools.partial(self._delayed_data, shard), self._save_delay
+        )
 
     def _delayed_data(self, shard: int) -> dict[str, Any]:
         """Return a shard's data for its delayed write (nothing of it is pending then)."""

@@ -113,8 +113,8 @@ class Room(Protocol):
     def forget(self, number: str) -> None:
         """Drop a subscriber: its state and every capability's pending work."""
 
-    def save(self, number: str | None = None, *, before_ack: bool = False) -> None:
-        """Store a subscriber's snapshot soon (``None``: all); before the ack if asked."""
+    def save(self, number: str, *, before_ack: bool = False) -> None:
+        """Store a subscriber's snapshot soon; before the ack if asked."""
 
     def number_key(self, number: str) -> str:
         """Return the key that stands for a number in ids (media ids, issue ids)."""

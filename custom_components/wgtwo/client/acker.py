@@ -70,8 +70,9 @@ class Acker:
         self._in_flight: dict[Any, tuple[str, int, str | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        # Set once nothing is in flight, while a drain waits for that (None otherwise):
+        # nothing to signal on the way, on every ack.
+        self._idle: asyncio.Event | None = None
         self._metadata: Metadata = ()
         self._token: str | None = None
         # Bound once: a call's done callback, on every event.
@@ -124,7 +125,6 @@ class Acker:
         request = self._request(inbox, sequence)
         call = self._rpc(request, metadata=self._metadata, timeout=self._rpc_timeout)
         self._in_flight[call] = (inbox, sequence, self._token)
-        self._idle.clear()
         call.add_done_callback(self._on_done)
 
     def _call_done(self, call: Any) -> None:
@@ -151,15 +151,15 @@ class Acker:
         _LOGGER.debug("Ack of event #%d failed: %s", sequence, code.name if code else "cancelled")
 
     def _settle(self) -> None:
-        if len(self._in_flight) + len(self._tasks) < self._limit:
+        in_flight = len(self._in_flight) + len(self._tasks)
+        if in_flight < self._limit:
             self._room.set()
-        if not self._in_flight and not self._tasks:
+        if not in_flight and self._idle is not None:
             self._idle.set()
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        self._idle.clear()
         task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
@@ -193,11 +193,15 @@ class Acker:
 
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
         """Wait up to ``timeout`` for pending acks, then cancel what is left."""
-        if self._idle.is_set():
+        if not self._in_flight and not self._tasks:
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._idle.wait()
+        self._idle = idle = asyncio.Event()
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await idle.wait()
+        finally:
+            self._idle = None
         for call in list(self._in_flight):
             call.cancel()
         tasks = list(self._tasks)
