@@ -467,20 +467,32 @@ def _base(event: events_pb2.Event) -> dict[str, Any]:
     }
 
 
+def _voice(event: events_pb2.Event) -> VoiceEvent:
+    """Decode a call event: most events of a line are, so with no dict of common fields.
+
+    The common fields as :func:`_base` reads them, and ``_enum`` and ``_e164`` written out.
+    """
+    metadata = event.metadata
+    owner = event.owner
+    voice = event.voice_event
+    kind = voice.type
+    return VoiceEvent(
+        sequence=metadata.sequence,
+        is_redelivered=metadata.is_redelivered,
+        timestamp=timestamp_to_datetime(event.timestamp),
+        owner=owner.phone_number.e164 or None,
+        owner_sub=owner.sub or None,
+        service_id=event.service_id,
+        call_id=voice.call_id,
+        call_event=_VOICE_KINDS.get(kind, kind),
+        from_number=voice.from_number.e164 or None,
+        to_number=voice.to_number.e164 or None,
+        caller_id_hidden=voice.caller_id_hidden,
+    )
+
+
 def _decode(event: events_pb2.Event, which: str | None, base: dict[str, Any]) -> WgtwoEvent:
     match which:
-        case "voice_event":
-            voice = event.voice_event
-            kind = voice.type
-            return VoiceEvent(
-                **base,
-                call_id=voice.call_id,
-                # Most events of a line are calls: _enum and _e164 written out.
-                call_event=_VOICE_KINDS.get(kind, kind),
-                from_number=voice.from_number.e164 or None,
-                to_number=voice.to_number.e164 or None,
-                caller_id_hidden=voice.caller_id_hidden,
-            )
         case "voicemail_event":
             voicemail = event.voicemail_event
             return VoicemailEvent(
@@ -580,8 +592,10 @@ def _decode(event: events_pb2.Event, which: str | None, base: dict[str, Any]) ->
 
 def event_from_proto(event: events_pb2.Event) -> WgtwoEvent:
     """Decode a wire event; anything this version cannot decode becomes an ``UnknownEvent``."""
-    base = _base(event)
+    which = event.WhichOneof("event")
     try:
-        return _decode(event, event.WhichOneof("event"), base)
+        if which == "voice_event":
+            return _voice(event)
+        return _decode(event, which, _base(event))
     except Exception:
-        return UnknownEvent(**base, payload=event.WhichOneof("event"))
+        return UnknownEvent(**_base(event), payload=which)
