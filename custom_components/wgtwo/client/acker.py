@@ -75,8 +75,6 @@ class Acker:
         self._idle: asyncio.Event | None = None
         self._metadata: Metadata = ()
         self._token: str | None = None
-        # Bound once: a call's done callback, on every event.
-        self._on_done = self._call_done
 
     def bind(self, ack_rpc: Any) -> None:
         """Use this connection's ``Ack`` method from now on."""
@@ -125,7 +123,10 @@ class Acker:
         request = self._request(inbox, sequence)
         call = self._rpc(request, metadata=self._metadata, timeout=self._rpc_timeout)
         self._in_flight[call] = (inbox, sequence, self._token)
-        call.add_done_callback(self._on_done)
+        # A bound method made per call: kept on the acker, it would tie the acker (and the
+        # channel its Ack method belongs to) into a reference cycle, freed only by the
+        # garbage collector, at any time, even after the event loop closed.
+        call.add_done_callback(self._call_done)
 
     def _call_done(self, call: Any) -> None:
         # Not in flight any more if a drain gave up on it: counted, not retried.
