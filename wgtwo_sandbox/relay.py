@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 _LOGGER = logging.getLogger(__name__)
@@ -19,15 +19,18 @@ _LOGGER = logging.getLogger(__name__)
 _LATE_ACCEPT: Final = "Error on transport creation for incoming connection"
 
 
-@contextlib.asynccontextmanager
-async def _closing(server: asyncio.Server) -> AsyncIterator[None]:
-    """Close ``server`` for the block, without a report of a connection it accepted last.
+async def _stop_serving(server: asyncio.Server | None, drop: Callable[[], Awaitable[None]]) -> None:
+    """Close ``server``, ``drop`` the connections, wait until closed: a relay's stop.
 
-    asyncio makes an accepted connection's transport in a task of its own: when the server
-    closes in between, that task fails on an assertion and hands it to the loop's exception
-    handler (Home Assistant's, in the tests, which fails the test). The connection is gone
-    either way: such a report is dropped while the block runs and a few loop turns after.
+    Without a report of a connection the server accepted last: asyncio makes an accepted
+    connection's transport in a task of its own, and when the server closes in between,
+    that task fails on an assertion and hands it to the loop's exception handler (Home
+    Assistant's, in the tests, which fails the test). The connection is gone either way:
+    such a report is dropped while the relay stops and a few loop turns after.
     """
+    if server is None:
+        await drop()
+        return
     loop = asyncio.get_running_loop()
     previous = loop.get_exception_handler()
 
@@ -44,9 +47,12 @@ async def _closing(server: asyncio.Server) -> AsyncIterator[None]:
     loop.set_exception_handler(handler)
     try:
         server.close()
-        # Also drops a connection accepted while closing, which the caller can't see.
+        # Also drops a connection accepted while closing, which ``drop`` can't see.
         server.abort_clients()
-        yield
+        await drop()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await server.wait_closed()
         for _ in range(3):
             await asyncio.sleep(0)
     finally:
@@ -178,14 +184,7 @@ class StallableRelay:
 
     async def stop(self) -> None:
         """Stop listening and drop every connection."""
-        if self._server is None:
-            await self._drop()
-            return
-        async with _closing(self._server):
-            await self._drop()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(5):
-                    await self._server.wait_closed()
+        await _stop_serving(self._server, self._drop)
         self._server = None
 
     async def _drop(self) -> None:
@@ -266,14 +265,7 @@ class DelayRelay:
 
     async def stop(self) -> None:
         """Stop listening and drop every connection."""
-        if self._server is None:
-            await self._drop()
-            return
-        async with _closing(self._server):
-            await self._drop()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(5):
-                    await self._server.wait_closed()
+        await _stop_serving(self._server, self._drop)
         self._server = None
 
     async def _drop(self) -> None:
