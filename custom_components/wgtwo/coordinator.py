@@ -172,7 +172,9 @@ class WgtwoCoordinator:
 
         ``newest``: from the subscriber's newest event so far (its last event time moved).
         """
-        changed = int(update.aspects) | _LAST_EVENT if newest else int(update.aspects)
+        changed = int(update.aspects)
+        if newest:
+            changed |= _LAST_EVENT
         self.listeners.notify(subscriber.number, update, changed)
         if changed & _STORED_MASK:
             self.save(subscriber.number)
@@ -224,11 +226,6 @@ class WgtwoCoordinator:
             self._save_before_ack = False
             return self.async_save_now()
         return None
-
-    async def async_handle_event(self, event: WgtwoEvent) -> None:
-        """Handle one event and wait for what must be saved before its ack."""
-        if (pending := self.handle_event(event)) is not None:
-            await pending
 
     def caller_name(self, number: str, recipient: str | None) -> str | None:
         """Name a caller from the phonebook, unless the call is for another product's line."""

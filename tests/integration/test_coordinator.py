@@ -29,7 +29,17 @@ from .conftest import (
     publish_and_wait,
     wait_for,
 )
-from .wgtwo_events import ALICE, BASE_TIME, BOB, Parties, at, call, coordinator_of, entity_id
+from .wgtwo_events import (
+    ALICE,
+    BASE_TIME,
+    BOB,
+    Parties,
+    at,
+    call,
+    coordinator_of,
+    entity_id,
+    handle,
+)
 
 
 def raw(payload: dict[str, Any], owner: str | None = ALICE) -> dict[str, Any]:
@@ -110,7 +120,8 @@ async def test_empty_and_unknown_payloads(
     assert state is not None
     assert state.state == "unknown"
     # Kinds with no entity or bus event (token audits) are ignored.
-    await coordinator_of(entry).async_handle_event(
+    await handle(
+        coordinator_of(entry),
         TokenAuditEvent(
             sequence=0,
             timestamp=BASE_TIME,
@@ -118,7 +129,7 @@ async def test_empty_and_unknown_payloads(
             operation=TokenOperation.CREATED,
             new=None,
             old=None,
-        )
+        ),
     )
     assert len(fired) == 4
 

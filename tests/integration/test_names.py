@@ -40,6 +40,7 @@ from .wgtwo_events import (
     Parties,
     coordinator_of,
     entity_id,
+    handle,
     sms,
     voice,
 )
@@ -78,7 +79,7 @@ def call_event(
 
 async def feed(coordinator: WgtwoCoordinator, *events: WgtwoEvent) -> None:
     for event in events:
-        await coordinator.async_handle_event(event)
+        await handle(coordinator, event)
 
 
 def of_type(fired: list[Event[Any]], event_type: str) -> list[dict[str, Any]]:

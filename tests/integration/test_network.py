@@ -43,7 +43,7 @@ from .conftest import (
     publish_and_wait,
     wait_for,
 )
-from .wgtwo_events import ALICE, BOB, coordinator_of, entity_id, sms
+from .wgtwo_events import ALICE, BOB, coordinator_of, entity_id, handle, sms
 
 type Frozen = FrozenDateTimeFactory | StepTickTimeFactory | TickingDateTimeFactory
 
@@ -185,7 +185,7 @@ async def test_the_newer_report_of_the_country_wins(
     assert state_of(hass, config_entry, "sensor", "roaming_country").state == "Sweden"
     coordinator = coordinator_of(config_entry)
     # A roaming event newer than what the network last saw: it stands.
-    await coordinator.async_handle_event(moved(ALICE, "DE", start - timedelta(hours=1)))
+    await handle(coordinator, moved(ALICE, "DE", start - timedelta(hours=1)))
     await settle(hass, config_entry)
     assert state_of(hass, config_entry, "sensor", "roaming_country").state == "Germany"
     with freeze_time(start) as frozen:
@@ -213,8 +213,8 @@ async def test_reads_after_events_come_at_most_once_a_minute_and_every_30_minute
         coordinator = coordinator_of(config_entry)
         now = dt_util.utcnow()
         # Two events within the minute of that read: one read, once the minute is over.
-        await coordinator.async_handle_event(located(ALICE, now, 1))
-        await coordinator.async_handle_event(moved(ALICE, "NO", now, 2))
+        await handle(coordinator, located(ALICE, now, 1))
+        await handle(coordinator, moved(ALICE, "NO", now, 2))
         await settle(hass, config_entry)
         assert auth_sandbox.network.reads == 1
         await tick(hass, config_entry, frozen, 59)
@@ -223,7 +223,7 @@ async def test_reads_after_events_come_at_most_once_a_minute_and_every_30_minute
         assert auth_sandbox.network.reads == 2
         # The phone moved to 5G meanwhile: another event, read a minute after the last read.
         auth_sandbox.network.move(ALICE, generation="5G")
-        await coordinator.async_handle_event(located(ALICE, dt_util.utcnow(), 3))
+        await handle(coordinator, located(ALICE, dt_util.utcnow(), 3))
         await tick(hass, config_entry, frozen, 30)
         assert state_of(hass, config_entry, "sensor", "network").state == "4g"
         await tick(hass, config_entry, frozen, 31)
@@ -332,7 +332,7 @@ async def test_a_scope_lost_while_running_makes_the_sensor_unavailable_and_stops
         diagnostics = network_of(config_entry).diagnostics()
         assert (diagnostics["granted"], diagnostics["last_error"]) == (False, "missing_scope")
         reads = auth_sandbox.network.reads
-        await coordinator_of(config_entry).async_handle_event(located(ALICE, dt_util.utcnow()))
+        await handle(coordinator_of(config_entry), located(ALICE, dt_util.utcnow()))
         await tick(hass, config_entry, frozen, 30 * 60)
         assert auth_sandbox.network.reads == reads
     # The roaming state the network gave stays.

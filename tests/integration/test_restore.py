@@ -48,6 +48,7 @@ from .wgtwo_events import (
     coordinator_of,
     country,
     entity_id,
+    handle,
     handset,
     location,
     snapshot_store,
@@ -387,12 +388,12 @@ async def test_a_steady_stream_of_changes_does_not_put_the_save_off(
         return None if saved is None else saved["country"]["code"]
 
     with freeze_time(dt_util.utcnow()) as frozen:
-        await coordinator.async_handle_event(moved_to("DE", 1))
+        await handle(coordinator, moved_to("DE", 1))
         frozen.tick(timedelta(seconds=6))
         async_fire_time_changed_exact(hass)
         await hass.async_block_till_done()
         assert saved_country() is None
-        await coordinator.async_handle_event(moved_to("SE", 2))
+        await handle(coordinator, moved_to("SE", 2))
         # 11 s after the first change, 5 s after the second.
         frozen.tick(timedelta(seconds=5))
         async_fire_time_changed_exact(hass)

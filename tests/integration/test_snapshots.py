@@ -35,7 +35,7 @@ from .conftest import (
     wait_for,
 )
 from .events import typed_events
-from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of
+from .wgtwo_events import ALICE, BOB, CAROL, coordinator_of, handle
 
 ENTRY_ID = "01SNAPSHOTENTRY0000000000"
 PHONE_SEEN = datetime(2026, 11, 27, 10, 0, 5, tzinfo=UTC)  # the day's location update
@@ -96,7 +96,7 @@ async def a_day_lived(hass: HomeAssistant, entry: MockConfigEntry) -> AsyncItera
     with freeze_time(events[0].timestamp) as frozen:
         for event in events:
             frozen.move_to(event.timestamp)
-            await coordinator.async_handle_event(event)
+            await handle(coordinator, event)
         await hass.async_block_till_done()
         yield
 

@@ -44,7 +44,7 @@ from .conftest import (
     hub_of,
 )
 from .events import typed_events
-from .wgtwo_events import ALICE, coordinator_of, entity_id, snapshot_store, stored_snapshots
+from .wgtwo_events import ALICE, coordinator_of, entity_id, handle, snapshot_store, stored_snapshots
 
 type Frozen = FrozenDateTimeFactory | StepTickTimeFactory | TickingDateTimeFactory
 
@@ -92,7 +92,7 @@ def state(hass: HomeAssistant, entry: MockConfigEntry, platform: str, key: str) 
 
 async def feed(coordinator: WgtwoCoordinator, events: list[WgtwoEvent]) -> None:
     for event in events:
-        await coordinator.async_handle_event(event)
+        await handle(coordinator, event)
 
 
 async def test_missed_call_settles_unless_a_late_answer_comes(

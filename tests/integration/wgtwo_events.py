@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
+from custom_components.wgtwo.client import WgtwoEvent
 from custom_components.wgtwo.compat import device_by_identifier
 from custom_components.wgtwo.const import DOMAIN, device_identifier
 from custom_components.wgtwo.coordinator import WgtwoCoordinator
@@ -239,6 +240,12 @@ def coordinator_of(entry: MockConfigEntry) -> WgtwoCoordinator:
     """The coordinator of a loaded entry."""
     typed: WgtwoConfigEntry = entry
     return typed.runtime_data.coordinator
+
+
+async def handle(coordinator: WgtwoCoordinator, event: WgtwoEvent) -> None:
+    """Hand one typed event to the coordinator as the hub does, and wait for its save."""
+    if (pending := coordinator.handle_event(event)) is not None:
+        await pending
 
 
 def entity_id(
